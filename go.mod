@@ -1,0 +1,3 @@
+module github.com/vrrpd/vrrpd
+
+go 1.26

@@ -1,0 +1,104 @@
+package vrrp
+
+import "fmt"
+
+// Event is an input to a Router: a packet, the passing of time, a change of health, or
+// the end. The concrete types are the ones in this file.
+type Event interface{ event() }
+
+// Startup leaves Initialize (RFC 5798 section 6.4.1).
+type Startup struct{}
+
+// AdvertReceived carries a packet read from the instance's socket, with its metadata.
+// The router validates it.
+type AdvertReceived struct {
+	Packet []byte
+	Meta   Meta
+}
+
+// TimerFired tells the router that the clock reached its NextDeadline.
+type TimerFired struct{}
+
+// PriorityChanged sets the effective priority (1..255), the base priority adjusted by
+// the trackers.
+type PriorityChanged struct{ Priority uint8 }
+
+// FaultRaised puts the router in Fault: it gives up mastership and ignores adverts until
+// FaultCleared. Reason says why, for people.
+type FaultRaised struct{ Reason string }
+
+// FaultCleared takes the router out of Fault, to Backup (or Master for an owner).
+type FaultCleared struct{ Reason string }
+
+// Shutdown stops the router: a master announces priority 0 and releases its VIPs.
+type Shutdown struct{}
+
+func (Startup) event()         {}
+func (AdvertReceived) event()  {}
+func (TimerFired) event()      {}
+func (PriorityChanged) event() {}
+func (FaultRaised) event()     {}
+func (FaultCleared) event()    {}
+func (Shutdown) event()        {}
+
+// Action is an output of a Router, for the daemon to carry out in the order given.
+// The concrete types are the ones in this file.
+type Action interface{ action() }
+
+// SendAdvert asks for Advert to be sent: to the group, or to every unicast peer. The
+// sender computes the checksum (Advertisement.Encode).
+type SendAdvert struct{ Advert Advertisement }
+
+// AddVIPs asks for the instance's VIPs to be added to their interfaces.
+type AddVIPs struct{}
+
+// RemoveVIPs asks for the instance's VIPs to be removed.
+type RemoveVIPs struct{}
+
+// AnnounceVIPs asks for gratuitous ARP and unsolicited NA for the instance's VIPs.
+type AnnounceVIPs struct{}
+
+// Transition reports a change of state with a reason a person can read; it is the cue
+// for notify hooks and the event stream.
+type Transition struct {
+	From, To State
+	Reason   string
+}
+
+func (SendAdvert) action()   {}
+func (AddVIPs) action()      {}
+func (RemoveVIPs) action()   {}
+func (AnnounceVIPs) action() {}
+func (Transition) action()   {}
+
+func (t Transition) String() string {
+	return fmt.Sprintf("%v -> %v: %s", t.From, t.To, t.Reason)
+}
+
+// State is a state of the RFC 5798 section 6.4 machine, plus Fault.
+type State uint8
+
+// Router states. Fault is not in the RFC: it is where health trackers put a router that
+// must not be master.
+const (
+	Initialize State = iota
+	Backup
+	Master
+	Fault
+)
+
+// String returns the state as keepalived names it to notify scripts: INIT, BACKUP,
+// MASTER, FAULT.
+func (s State) String() string {
+	switch s {
+	case Initialize:
+		return "INIT"
+	case Backup:
+		return "BACKUP"
+	case Master:
+		return "MASTER"
+	case Fault:
+		return "FAULT"
+	}
+	return fmt.Sprintf("state %d", uint8(s))
+}

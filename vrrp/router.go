@@ -1,0 +1,448 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Clock tells a Router the time. The daemon gives it the system clock; tests a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// Config is what a Router needs to know about its virtual router.
+type Config struct {
+	VRID    uint8
+	Version Version
+	// Priority is the base priority, 1..255; 255 is the address owner.
+	Priority uint8
+	// AdvertInterval is Advertisement_Interval: VRRPv2 whole seconds, VRRPv3 10 ms steps.
+	AdvertInterval time.Duration
+	// Preempt lets a higher-priority backup take over from a live master.
+	Preempt bool
+	// PreemptDelay keeps accepting lower-priority adverts for this long after the first
+	// one, before preempting (keepalived's preempt_delay).
+	PreemptDelay time.Duration
+	// Accept is the RFC's Accept_Mode: whether a non-owner master accepts packets for
+	// its VIPs. The router carries it; the data plane applies it.
+	Accept bool
+	// DownTimerAdverts is how many adverts Master_Down_Interval spans; 0 means 3.
+	DownTimerAdverts int
+	// LowerPriorityNoAdvert stops a master from answering a lower-priority advert at
+	// once (RFC 9568 section 6.4.3 asks for the answer; keepalived's lower_prio_no_advert).
+	LowerPriorityNoAdvert bool
+	// Address is the router's primary address: the source of its adverts and the
+	// tie-break between equal priorities (IPv6: the link-local address).
+	Address netip.Addr
+	// VIPs are the addresses carried in adverts, in the configured order.
+	VIPs []netip.Addr
+	// Unicast sends to Peers instead of the group; CheckPeers then accepts adverts from
+	// the peers only.
+	Unicast    bool
+	Peers      []netip.Addr
+	CheckPeers bool
+	// AuthType and AuthData are VRRPv2 authentication.
+	AuthType AuthType
+	AuthData [8]byte
+	// IfIndex, when not 0, is the interface adverts must arrive on.
+	IfIndex int
+	// ChecksumForm is the form sent by a VRRPv3 IPv4 instance.
+	ChecksumForm ChecksumForm
+}
+
+// ErrConfig is wrapped by NewRouter's errors.
+var ErrConfig = errors.New("invalid virtual router")
+
+// Validate reports the first problem that makes c unusable.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("vrrp: %w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.VRID == 0:
+		return bad("vrid must be 1..255")
+	case c.Version != Version2 && c.Version != Version3:
+		return bad("version must be 2 or 3, not %d", c.Version)
+	case c.Priority == 0:
+		return bad("priority must be 1..255")
+	case c.AdvertInterval <= 0:
+		return bad("advert interval must be positive")
+	case !c.Address.IsValid():
+		return bad("no primary address")
+	case len(c.VIPs) == 0:
+		return bad("no VIPs")
+	case len(c.VIPs) > 255:
+		return bad("%d VIPs, an advert carries at most 255", len(c.VIPs))
+	case c.DownTimerAdverts < 0 || c.DownTimerAdverts > 100:
+		return bad("down timer adverts must be 1..100")
+	case c.Unicast && len(c.Peers) == 0:
+		return bad("unicast without peers")
+	}
+	if err := checkInterval(c.Version, c.AdvertInterval); err != nil {
+		return bad("advert interval: %v", err)
+	}
+	f := FamilyOf(c.Address)
+	if c.Version == Version2 && f != IPv4 {
+		return bad("VRRPv2 is IPv4 only")
+	}
+	for _, a := range c.VIPs {
+		if FamilyOf(a) != f {
+			return bad("VIP %v is not %v like the primary address %v", a, f, c.Address)
+		}
+	}
+	for _, p := range c.Peers {
+		if FamilyOf(p) != f {
+			return bad("peer %v is not %v like the primary address %v", p, f, c.Address)
+		}
+	}
+	return nil
+}
+
+// Router is the state machine of one virtual router on one interface and family
+// (RFC 5798/9568 section 6.4). It is driven by Handle and never blocks, sleeps, starts
+// goroutines or makes system calls. It is not safe for concurrent use.
+type Router struct {
+	cfg   Config
+	clock Clock
+
+	state    State
+	since    time.Time
+	reason   string
+	priority uint8 // effective priority
+	faulted  bool
+
+	// masterAdverInterval is Master_Adver_Interval: learned from the master in VRRPv3.
+	masterAdverInterval time.Duration
+	// adverTimer is the Adver_Timer deadline (Master); zero when stopped.
+	adverTimer time.Time
+	// The Master_Down_Timer (Backup) runs from downFrom for Master_Down_Interval, or for
+	// Skew_Time after a priority-0 advert. Keeping its start rather than its deadline lets
+	// a change of priority or interval move the deadline, as keepalived does.
+	downFrom     time.Time
+	downSkewOnly bool
+
+	// What the router heard, for status and for the reasons of transitions.
+	master         netip.Addr // source of the last accepted advert
+	masterPriority uint8
+	lastAccepted   time.Time
+	leaving        netip.Addr // source of the last priority-0 advert
+	lower          netip.Addr // source of the last discarded lower-priority advert
+	lowerPriority  uint8
+	lowerAt        time.Time
+	preemptFrom    time.Time // preempt_delay window start; zero when not running
+
+	stats Stats
+}
+
+// NewRouter returns a router in Initialize; Startup starts it.
+func NewRouter(cfg Config, clock Clock) (*Router, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.DownTimerAdverts == 0 {
+		cfg.DownTimerAdverts = DefaultDownTimerAdverts
+	}
+	r := &Router{
+		cfg:                 cfg,
+		clock:               clock,
+		priority:            cfg.Priority,
+		masterAdverInterval: cfg.AdvertInterval,
+		since:               clock.Now(),
+		reason:              "not started",
+	}
+	return r, nil
+}
+
+// Handle feeds one event to the router and returns what must be done, in order.
+func (r *Router) Handle(ev Event) []Action {
+	now := r.clock.Now()
+	switch ev := ev.(type) {
+	case Startup:
+		if r.state != Initialize {
+			return nil
+		}
+		if r.faulted {
+			return r.enterFault(now, "started in fault")
+		}
+		return r.start(now, "started")
+	case AdvertReceived:
+		return r.receive(now, ev.Packet, ev.Meta)
+	case TimerFired:
+		return r.expire(now)
+	case PriorityChanged:
+		if ev.Priority == 0 {
+			return nil // 0 is not a priority a router can hold; it means leaving.
+		}
+		r.priority = ev.Priority
+		return nil
+	case FaultRaised:
+		r.faulted = true
+		if r.state == Initialize || r.state == Fault {
+			return nil
+		}
+		return r.enterFault(now, "fault: "+ev.Reason)
+	case FaultCleared:
+		r.faulted = false
+		if r.state != Fault {
+			return nil
+		}
+		return r.start(now, "fault cleared: "+ev.Reason)
+	case Shutdown:
+		return r.shutdown(now)
+	}
+	return nil
+}
+
+// NextDeadline returns when the router next needs a TimerFired, and false when no timer
+// runs.
+func (r *Router) NextDeadline() (time.Time, bool) {
+	switch r.state {
+	case Master:
+		return r.adverTimer, true
+	case Backup:
+		return r.downDeadline(), true
+	}
+	return time.Time{}, false
+}
+
+// start leaves Initialize or Fault (RFC 5798 section 6.4.1).
+func (r *Router) start(now time.Time, why string) []Action {
+	r.masterAdverInterval = r.cfg.AdvertInterval
+	r.preemptFrom = time.Time{}
+	if r.priority == 255 {
+		return r.becomeMaster(now, why+": address owner (priority 255)")
+	}
+	r.master, r.masterPriority, r.lastAccepted = netip.Addr{}, 0, time.Time{}
+	r.armDownTimer(now, false)
+	return []Action{r.transition(now, Backup, why)}
+}
+
+func (r *Router) becomeMaster(now time.Time, why string) []Action {
+	r.masterAdverInterval = r.cfg.AdvertInterval
+	r.adverTimer = now.Add(r.cfg.AdvertInterval)
+	return []Action{
+		r.sendAdvert(r.priority),
+		AddVIPs{},
+		AnnounceVIPs{},
+		r.transition(now, Master, why),
+	}
+}
+
+func (r *Router) becomeBackup(now time.Time, why string) []Action {
+	r.adverTimer = time.Time{}
+	r.preemptFrom = time.Time{}
+	r.armDownTimer(now, false)
+	return []Action{RemoveVIPs{}, r.transition(now, Backup, why)}
+}
+
+func (r *Router) enterFault(now time.Time, why string) []Action {
+	var acts []Action
+	if r.state == Master {
+		// Tell the backups at once instead of letting them wait Master_Down_Interval.
+		acts = append(acts, r.sendAdvert(0), RemoveVIPs{})
+	}
+	r.adverTimer, r.downFrom = time.Time{}, time.Time{}
+	return append(acts, r.transition(now, Fault, why))
+}
+
+func (r *Router) shutdown(now time.Time) []Action {
+	var acts []Action
+	switch r.state {
+	case Initialize:
+		return nil
+	case Master:
+		acts = append(acts, r.sendAdvert(0), RemoveVIPs{})
+	}
+	r.adverTimer, r.downFrom = time.Time{}, time.Time{}
+	return append(acts, r.transition(now, Initialize, "shutdown"))
+}
+
+func (r *Router) transition(now time.Time, to State, why string) Transition {
+	t := Transition{From: r.state, To: to, Reason: why}
+	r.state, r.since, r.reason = to, now, why
+	return t
+}
+
+func (r *Router) sendAdvert(priority uint8) SendAdvert {
+	r.stats.AdvertsSent++
+	if priority == 0 {
+		r.stats.PriorityZeroSent++
+	}
+	return SendAdvert{Advert: Advertisement{
+		Version:   r.cfg.Version,
+		Type:      TypeAdvertisement,
+		VRID:      r.cfg.VRID,
+		Priority:  priority,
+		Interval:  r.cfg.AdvertInterval,
+		Addresses: r.cfg.VIPs,
+		AuthType:  r.cfg.AuthType,
+		AuthData:  r.cfg.AuthData,
+	}}
+}
+
+// SkewTime returns the router's current Skew_Time.
+func (r *Router) SkewTime() time.Duration {
+	return SkewTime(r.cfg.Version, r.priority, r.masterAdverInterval)
+}
+
+// MasterDownInterval returns the router's current Master_Down_Interval.
+func (r *Router) MasterDownInterval() time.Duration {
+	return MasterDownInterval(r.cfg.Version, r.priority, r.masterAdverInterval, r.cfg.DownTimerAdverts)
+}
+
+func (r *Router) armDownTimer(now time.Time, skewOnly bool) {
+	r.downFrom, r.downSkewOnly = now, skewOnly
+}
+
+func (r *Router) downDeadline() time.Time {
+	if r.downSkewOnly {
+		return r.downFrom.Add(r.SkewTime())
+	}
+	return r.downFrom.Add(r.MasterDownInterval())
+}
+
+func (r *Router) expire(now time.Time) []Action {
+	switch r.state {
+	case Master:
+		if now.Before(r.adverTimer) {
+			return nil
+		}
+		r.adverTimer = now.Add(r.cfg.AdvertInterval)
+		return []Action{r.sendAdvert(r.priority)}
+	case Backup:
+		if now.Before(r.downDeadline()) {
+			return nil
+		}
+		return r.becomeMaster(now, r.takeoverReason(now))
+	}
+	return nil
+}
+
+// takeoverReason explains why the Master_Down_Timer fired.
+func (r *Router) takeoverReason(now time.Time) string {
+	waited := now.Sub(r.downFrom)
+	switch {
+	case r.downSkewOnly:
+		return fmt.Sprintf("master %v left (priority 0), took over after skew time %s", r.leaving, seconds(waited))
+	case r.lower.IsValid() && r.lowerAt.After(r.lastAccepted):
+		return fmt.Sprintf("preempted %v: its priority %d is below ours %d (master down timer expired after %s)",
+			r.lower, r.lowerPriority, r.priority, seconds(now.Sub(r.lastAcceptedOr(r.downFrom))))
+	case r.lastAccepted.IsZero():
+		return fmt.Sprintf("master down timer expired (%s without adverts since %s)", seconds(waited), "start")
+	}
+	return fmt.Sprintf("master down timer expired (%s without adverts from %v)", seconds(now.Sub(r.lastAccepted)), r.master)
+}
+
+func (r *Router) lastAcceptedOr(t time.Time) time.Time {
+	if r.lastAccepted.IsZero() {
+		return t
+	}
+	return r.lastAccepted
+}
+
+// Expect returns what the router requires of the adverts it accepts.
+func (r *Router) Expect() Expect {
+	e := Expect{
+		Version:  r.cfg.Version,
+		Family:   FamilyOf(r.cfg.Address),
+		VRID:     r.cfg.VRID,
+		IfIndex:  r.cfg.IfIndex,
+		AuthType: r.cfg.AuthType,
+		AuthData: r.cfg.AuthData,
+		Interval: r.cfg.AdvertInterval,
+		VIPs:     r.cfg.VIPs,
+		Unicast:  r.cfg.Unicast,
+		Source:   r.cfg.Address,
+	}
+	if r.cfg.Unicast && r.cfg.CheckPeers {
+		e.Peers = r.cfg.Peers
+	}
+	return e
+}
+
+func (r *Router) receive(now time.Time, pkt []byte, m Meta) []Action {
+	e := r.Expect()
+	adv, err := Validate(pkt, m, &e)
+	if err != nil {
+		var d *DiscardError
+		if errors.As(err, &d) {
+			r.stats.drop(now, m.Src, d)
+		}
+		return nil
+	}
+	r.stats.AdvertsReceived++
+	if adv.Version == Version3 && m.Src.Is4() {
+		r.stats.ChecksumForms[adv.Form]++
+	}
+	if adv.Priority == 0 {
+		r.stats.PriorityZeroReceived++
+	}
+	switch r.state {
+	case Backup:
+		return r.backupReceive(now, adv, m)
+	case Master:
+		return r.masterReceive(now, adv, m)
+	}
+	return nil // Initialize and Fault ignore adverts.
+}
+
+// backupReceive is RFC 5798 section 6.4.2 with keepalived's preempt_delay.
+func (r *Router) backupReceive(now time.Time, adv Received, m Meta) []Action {
+	if adv.Priority == 0 {
+		r.leaving = m.Src
+		r.armDownTimer(now, true)
+		return nil
+	}
+	preempt := r.cfg.Preempt || r.priority == 255
+	if !preempt || adv.Priority >= r.priority {
+		r.preemptFrom = time.Time{}
+		r.accept(now, adv, m)
+		return nil
+	}
+	r.lower, r.lowerPriority, r.lowerAt = m.Src, adv.Priority, now
+	if r.cfg.PreemptDelay > 0 {
+		if r.preemptFrom.IsZero() {
+			r.preemptFrom = now
+		}
+		if now.Sub(r.preemptFrom) < r.cfg.PreemptDelay {
+			r.accept(now, adv, m)
+			return nil
+		}
+	}
+	// Discard: the Master_Down_Timer runs out and this router preempts.
+	return nil
+}
+
+// accept takes adv as the current master's advert and resets the Master_Down_Timer.
+func (r *Router) accept(now time.Time, adv Received, m Meta) {
+	if r.cfg.Version == Version3 {
+		r.masterAdverInterval = adv.Interval
+	}
+	r.master, r.masterPriority, r.lastAccepted = m.Src, adv.Priority, now
+	r.armDownTimer(now, false)
+}
+
+// masterReceive is RFC 9568 section 6.4.3.
+func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
+	if adv.Priority == 0 {
+		r.adverTimer = now.Add(r.cfg.AdvertInterval)
+		return []Action{r.sendAdvert(r.priority)}
+	}
+	higher := adv.Priority > r.priority
+	if higher || adv.Priority == r.priority && m.Src.Compare(r.cfg.Address) > 0 {
+		r.accept(now, adv, m)
+		why := fmt.Sprintf("higher priority %d from %v", adv.Priority, m.Src)
+		if !higher {
+			why = fmt.Sprintf("equal priority %d from higher address %v", adv.Priority, m.Src)
+		}
+		return r.becomeBackup(now, why)
+	}
+	if r.cfg.LowerPriorityNoAdvert {
+		return nil
+	}
+	// Assert mastership to the sender and refresh learning bridges.
+	r.adverTimer = now.Add(r.cfg.AdvertInterval)
+	return []Action{r.sendAdvert(r.priority), AnnounceVIPs{}}
+}
