@@ -1,0 +1,184 @@
+package netops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+
+	"github.com/vrrpd/vrrpd/vrrp"
+)
+
+// Socket options as keepalived and FRR set them (protocol notes, section 8).
+const (
+	// tos is the TOS / traffic class of adverts: network control (CS6).
+	tos = 0xc0
+	// ttl is the TTL / hop limit of every advert; receivers check it on multicast.
+	ttl = 255
+	// ipv6MulticastAll is IPV6_MULTICAST_ALL (Linux 4.20), missing from x/sys.
+	ipv6MulticastAll = 29
+)
+
+// rawSocket is a raw protocol-112 socket bound to one interface. The kernel builds the IP
+// header; control messages carry the TTL, destination and interface of each packet in,
+// and the source address of each packet out.
+type rawSocket struct {
+	ifi    *net.Interface
+	family vrrp.Family
+	conn   net.PacketConn
+	p4     *ipv4.PacketConn
+	p6     *ipv6.PacketConn
+}
+
+// OpenSocket opens the raw VRRP socket of one interface and family. It needs
+// CAP_NET_RAW.
+func OpenSocket(ifname string, family vrrp.Family) (Socket, error) {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("netops: socket on %s: %w", ifname, err)
+	}
+	s := &rawSocket{ifi: ifi, family: family}
+	if err := s.open(); err != nil {
+		return nil, fmt.Errorf("netops: %v socket on %s: %w", family, ifname, err)
+	}
+	return s, nil
+}
+
+func (s *rawSocket) open() error {
+	network, address := "ip4:112", "0.0.0.0"
+	if s.family == vrrp.IPv6 {
+		network, address = "ip6:112", "::"
+	}
+	lc := net.ListenConfig{Control: s.control}
+	c, err := lc.ListenPacket(context.Background(), network, address)
+	if err != nil {
+		return err
+	}
+	s.conn = c
+	if s.family == vrrp.IPv6 {
+		err = s.setup6()
+	} else {
+		err = s.setup4()
+	}
+	if err != nil {
+		c.Close()
+	}
+	return err
+}
+
+// control sets what x/net does not expose: SO_BINDTODEVICE, so that the socket hears this
+// interface only, and IP(V6)_MULTICAST_ALL off, so that it hears only the groups it joined
+// itself rather than every group joined on the host.
+func (s *rawSocket) control(_, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		if serr = unix.BindToDevice(int(fd), s.ifi.Name); serr != nil {
+			serr = fmt.Errorf("SO_BINDTODEVICE: %w", serr)
+			return
+		}
+		if s.family == vrrp.IPv6 {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, ipv6MulticastAll, 0)
+		} else {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
+		}
+		if serr != nil {
+			serr = fmt.Errorf("MULTICAST_ALL: %w", serr)
+		}
+	})
+	return errors.Join(err, serr)
+}
+
+func (s *rawSocket) setup4() error {
+	p := ipv4.NewPacketConn(s.conn)
+	s.p4 = p
+	return errors.Join(
+		p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true),
+		p.SetMulticastInterface(s.ifi),
+		p.SetMulticastTTL(ttl),
+		p.SetTTL(ttl),
+		p.SetTOS(tos),
+		p.SetMulticastLoopback(false),
+		p.JoinGroup(s.ifi, &net.IPAddr{IP: vrrp.GroupIPv4.AsSlice()}),
+	)
+}
+
+func (s *rawSocket) setup6() error {
+	p := ipv6.NewPacketConn(s.conn)
+	s.p6 = p
+	return errors.Join(
+		// The kernel computes the checksum (pseudo-header included) on send and drops
+		// packets whose checksum is wrong on receive.
+		p.SetChecksum(true, 6),
+		p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true),
+		p.SetMulticastInterface(s.ifi),
+		p.SetMulticastHopLimit(ttl),
+		p.SetHopLimit(ttl),
+		p.SetTrafficClass(tos),
+		p.SetMulticastLoopback(false),
+		p.JoinGroup(s.ifi, &net.IPAddr{IP: vrrp.GroupIPv6.AsSlice()}),
+	)
+}
+
+func (s *rawSocket) Read(b []byte) (int, vrrp.Meta, error) {
+	var m vrrp.Meta
+	if s.p6 != nil {
+		n, cm, src, err := s.p6.ReadFrom(b)
+		if err != nil {
+			return 0, m, err
+		}
+		m.Src = addrOf(src)
+		if cm != nil {
+			m.Dst, _ = netip.AddrFromSlice(cm.Dst)
+			m.TTL, m.IfIndex = cm.HopLimit, cm.IfIndex
+		}
+		return n, m, nil
+	}
+	n, cm, src, err := s.p4.ReadFrom(b)
+	if err != nil {
+		return 0, m, err
+	}
+	m.Src = addrOf(src)
+	if cm != nil {
+		m.Dst, _ = netip.AddrFromSlice(cm.Dst)
+		m.Dst = m.Dst.Unmap()
+		m.TTL, m.IfIndex = cm.TTL, cm.IfIndex
+	}
+	return n, m, nil
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	ipa, ok := a.(*net.IPAddr)
+	if !ok {
+		return netip.Addr{}
+	}
+	addr, _ := netip.AddrFromSlice(ipa.IP)
+	return addr.Unmap()
+}
+
+func (s *rawSocket) Write(pkt []byte, src, dst netip.Addr) error {
+	to := &net.IPAddr{IP: dst.AsSlice()}
+	var err error
+	if s.p6 != nil {
+		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
+			// By index: a zone name would be looked up in the namespace of the calling
+			// thread, which need not be the socket's.
+			to.Zone = strconv.Itoa(s.ifi.Index)
+		}
+		_, err = s.p6.WriteTo(pkt, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: s.ifi.Index}, to)
+	} else {
+		_, err = s.p4.WriteTo(pkt, &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: s.ifi.Index}, to)
+	}
+	if err != nil {
+		return fmt.Errorf("netops: send %v -> %v on %s: %w", src, dst, s.ifi.Name, err)
+	}
+	return nil
+}
+
+func (s *rawSocket) Close() error { return s.conn.Close() }
