@@ -1,4 +1,4 @@
-package netops
+package netops_test
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/vrrpd/vrrpd/internal/netnstest"
+	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/netops/contract"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
 
@@ -30,11 +32,11 @@ func newPair(t *testing.T) pair {
 	}
 }
 
-func openIn(t *testing.T, ns *netnstest.NS, ifname string, f vrrp.Family) Socket {
+func openIn(t *testing.T, ns *netnstest.NS, ifname string, f vrrp.Family) netops.Socket {
 	t.Helper()
-	var s Socket
+	var s netops.Socket
 	ns.MustDo(func() (err error) {
-		s, err = OpenSocket(ifname, f)
+		s, err = netops.OpenSocket(ifname, f)
 		return err
 	})
 	t.Cleanup(func() { s.Close() })
@@ -47,7 +49,7 @@ type received struct {
 }
 
 // reader reads s in the background until the test ends.
-func reader(t *testing.T, s Socket) <-chan received {
+func reader(t *testing.T, s netops.Socket) <-chan received {
 	ch := make(chan received, 64)
 	go func() {
 		defer close(ch)
@@ -216,4 +218,25 @@ func TestSocketOtherInterfaceNotSeen(t *testing.T) {
 	if r, ok := next(t, r0, 300*time.Millisecond); ok {
 		t.Fatalf("eth0 socket also read VRID %d from %v", r.pkt[1], r.meta.Src)
 	}
+}
+
+func TestSocketContract(t *testing.T) {
+	p := newPair(t)
+	nodes := map[string]*netnstest.NS{"a": p.a, "b": p.b}
+	unicast := map[string]map[vrrp.Family]string{
+		"a": {vrrp.IPv4: "192.0.2.1", vrrp.IPv6: "2001:db8::1"},
+		"b": {vrrp.IPv4: "192.0.2.2", vrrp.IPv6: "2001:db8::2"},
+	}
+	contract.Sockets(t, contract.SocketEnv{
+		Open: func(t *testing.T, host string, f vrrp.Family) netops.Socket { return openIn(t, nodes[host], "eth0", f) },
+		Addr: func(t *testing.T, host string, f vrrp.Family) netip.Addr {
+			if f == vrrp.IPv6 {
+				return nodes[host].LinkLocal("eth0")
+			}
+			return netip.MustParseAddr(unicast[host][f])
+		},
+		Unicast: func(t *testing.T, host string, f vrrp.Family) netip.Addr {
+			return netip.MustParseAddr(unicast[host][f])
+		},
+	})
 }

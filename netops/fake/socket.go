@@ -1,0 +1,172 @@
+package fake
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/vrrp"
+)
+
+// Segment is a broadcast domain, like a bridge or a VLAN, that carries adverts between
+// the interfaces attached to it. It is safe for concurrent use.
+type Segment struct {
+	mu     sync.Mutex
+	ifaces []*Interface
+	ttl    int
+	cut    map[*Host]bool
+}
+
+// NewSegment returns an empty segment.
+func NewSegment() *Segment { return &Segment{cut: map[*Host]bool{}} }
+
+// SetTTL makes every packet arrive with this TTL (0: as sent, 255), to exercise checks.
+func (s *Segment) SetTTL(ttl int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttl = ttl
+}
+
+// Cut stops h from sending or receiving on the segment, like a pulled cable; Mend undoes it.
+func (s *Segment) Cut(h *Host) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cut[h] = true
+}
+
+// Mend reconnects h.
+func (s *Segment) Mend(h *Host) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.cut, h)
+}
+
+// Host is a node with interfaces.
+type Host struct {
+	Name   string
+	mu     sync.Mutex
+	ifaces map[string]*Interface
+	next   int
+}
+
+// NewHost returns a host without interfaces.
+func NewHost(name string) *Host { return &Host{Name: name, ifaces: map[string]*Interface{}, next: 1} }
+
+// Interface is a host's interface on a segment.
+type Interface struct {
+	host  *Host
+	Name  string
+	Index int
+	seg   *Segment
+	mu    sync.Mutex
+	addrs []netip.Addr
+	socks []*Socket
+}
+
+// Attach gives h an interface on seg with the given addresses.
+func (h *Host) Attach(ifname string, seg *Segment, addrs ...netip.Addr) *Interface {
+	h.mu.Lock()
+	h.next++
+	ifc := &Interface{host: h, Name: ifname, Index: h.next, seg: seg, addrs: addrs}
+	h.ifaces[ifname] = ifc
+	h.mu.Unlock()
+	seg.mu.Lock()
+	seg.ifaces = append(seg.ifaces, ifc)
+	seg.mu.Unlock()
+	return ifc
+}
+
+// Open is a netops.Opener for the host's interfaces.
+func (h *Host) Open(ifname string, family vrrp.Family) (netops.Socket, error) {
+	h.mu.Lock()
+	ifc := h.ifaces[ifname]
+	h.mu.Unlock()
+	if ifc == nil {
+		return nil, fmt.Errorf("fake: socket on %s: no such interface", ifname)
+	}
+	s := &Socket{ifc: ifc, family: family, in: make(chan netops.Packet, 256), closed: make(chan struct{})}
+	ifc.mu.Lock()
+	ifc.socks = append(ifc.socks, s)
+	ifc.mu.Unlock()
+	return s, nil
+}
+
+// Socket is a fake netops.Socket.
+type Socket struct {
+	ifc    *Interface
+	family vrrp.Family
+	in     chan netops.Packet
+	once   sync.Once
+	closed chan struct{}
+}
+
+// Read implements netops.Socket.
+func (s *Socket) Read(b []byte) (int, vrrp.Meta, error) {
+	select {
+	case <-s.closed:
+		return 0, vrrp.Meta{}, fmt.Errorf("fake: read: %w", net.ErrClosed)
+	case p := <-s.in:
+		return copy(b, p.Data), p.Meta, nil
+	}
+}
+
+// Write implements netops.Socket: a multicast packet reaches every other interface on the
+// segment, a unicast one the interfaces that have dst; never the sender itself.
+func (s *Socket) Write(pkt []byte, src, dst netip.Addr) error {
+	select {
+	case <-s.closed:
+		return fmt.Errorf("fake: write: %w", net.ErrClosed)
+	default:
+	}
+	seg := s.ifc.seg
+	seg.mu.Lock()
+	if seg.cut[s.ifc.host] {
+		seg.mu.Unlock()
+		return nil
+	}
+	ttl := 255
+	if seg.ttl != 0 {
+		ttl = seg.ttl
+	}
+	var targets []*Interface
+	for _, ifc := range seg.ifaces {
+		if ifc != s.ifc && !seg.cut[ifc.host] {
+			targets = append(targets, ifc)
+		}
+	}
+	seg.mu.Unlock()
+	for _, ifc := range targets {
+		ifc.mu.Lock()
+		if !dst.IsMulticast() && !slices.Contains(ifc.addrs, dst) {
+			ifc.mu.Unlock()
+			continue
+		}
+		for _, rs := range ifc.socks {
+			if rs.family != s.family {
+				continue
+			}
+			p := netops.Packet{Data: slices.Clone(pkt), Meta: vrrp.Meta{Src: src, Dst: dst, TTL: ttl, IfIndex: ifc.Index}}
+			select {
+			case rs.in <- p:
+			default: // a full queue drops, like a socket buffer
+			}
+		}
+		ifc.mu.Unlock()
+	}
+	return nil
+}
+
+// Close implements netops.Socket.
+func (s *Socket) Close() error {
+	s.once.Do(func() {
+		close(s.closed)
+		ifc := s.ifc
+		ifc.mu.Lock()
+		ifc.socks = slices.DeleteFunc(ifc.socks, func(o *Socket) bool { return o == s })
+		ifc.mu.Unlock()
+	})
+	return nil
+}

@@ -1,0 +1,251 @@
+package netops
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vrrpd/vrrpd/vrrp"
+)
+
+// Packet is a received VRRP packet with what the kernel said about it. Data is the
+// subscriber's to keep.
+type Packet struct {
+	Data []byte
+	Meta vrrp.Meta
+}
+
+// QueueLen is how many received packets wait for a slow subscriber before the newest are
+// dropped (and counted).
+const QueueLen = 64
+
+// ErrDuplicateVRID is returned when a VRID is subscribed twice on one interface and family.
+var ErrDuplicateVRID = errors.New("netops: VRID already in use on this interface and family")
+
+// Mux shares one Socket per interface and family among the virtual routers on it and
+// hands each received packet to the subscriber of its VRID. A socket per interface
+// rather than per instance is what lets a hundred VRIDs on one VLAN cost one read loop.
+type Mux struct {
+	open Opener
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	ports  map[portKey]*port
+	closed bool
+}
+
+type portKey struct {
+	ifname string
+	family vrrp.Family
+}
+
+// port is one socket and its subscribers.
+type port struct {
+	key     portKey
+	sock    Socket
+	subs    map[uint8]*Subscription
+	unknown atomic.Uint64 // packets for a VRID nobody subscribed to, or too short to have one
+	done    chan struct{} // closed when the reader of sock returns
+}
+
+// NewMux returns a Mux that opens sockets with open (OpenSocket, or a fake).
+func NewMux(open Opener, log *slog.Logger) *Mux {
+	return &Mux{open: open, log: log, ports: map[portKey]*port{}}
+}
+
+// Subscription receives the packets of one VRID on one interface and family, and sends
+// through the same socket.
+type Subscription struct {
+	mux      *Mux
+	key      portKey
+	vrid     uint8
+	ch       chan Packet
+	overflow atomic.Uint64
+	once     sync.Once
+}
+
+// Subscribe opens the interface's socket if it is the first subscription on it.
+func (m *Mux) Subscribe(ifname string, family vrrp.Family, vrid uint8) (*Subscription, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, fmt.Errorf("netops: subscribe: %w", net.ErrClosed)
+	}
+	key := portKey{ifname, family}
+	p := m.ports[key]
+	if p == nil {
+		sock, err := m.open(ifname, family)
+		if err != nil {
+			return nil, err
+		}
+		p = &port{key: key, sock: sock, subs: map[uint8]*Subscription{}}
+		m.ports[key] = p
+		m.startReader(p)
+	}
+	if _, dup := p.subs[vrid]; dup {
+		return nil, fmt.Errorf("%w: VRID %d on %s %v", ErrDuplicateVRID, vrid, ifname, family)
+	}
+	s := &Subscription{mux: m, key: key, vrid: vrid, ch: make(chan Packet, QueueLen)}
+	p.subs[vrid] = s
+	return s, nil
+}
+
+// startReader reads p.sock until it is closed. Called with m.mu held.
+func (m *Mux) startReader(p *port) {
+	p.done = make(chan struct{})
+	go m.read(p, p.sock, p.done)
+}
+
+func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
+	defer close(done)
+	var lastLog time.Time
+	for {
+		buf := make([]byte, 1500)
+		n, meta, err := sock.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// A read error on a raw socket is rare and usually lasting (the interface
+			// went away); say it once a second and do not spin.
+			if time.Since(lastLog) > time.Second {
+				m.log.Warn("receive failed", "interface", p.key.ifname, "family", p.key.family.String(), "error", err)
+				lastLog = time.Now()
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if n < 2 {
+			p.unknown.Add(1)
+			continue
+		}
+		m.mu.Lock()
+		s := p.subs[buf[1]]
+		m.mu.Unlock()
+		if s == nil {
+			p.unknown.Add(1)
+			continue
+		}
+		select {
+		case s.ch <- Packet{Data: buf[:n], Meta: meta}:
+		default:
+			s.overflow.Add(1)
+		}
+	}
+}
+
+// Packets returns the channel of received packets. It is never closed: the subscriber
+// stops reading when it closes the subscription.
+func (s *Subscription) Packets() <-chan Packet { return s.ch }
+
+// Dropped returns how many packets were dropped because the subscriber fell behind.
+func (s *Subscription) Dropped() uint64 { return s.overflow.Load() }
+
+// Send sends pkt from src to dst through the interface's socket.
+func (s *Subscription) Send(pkt []byte, src, dst netip.Addr) error {
+	s.mux.mu.Lock()
+	p := s.mux.ports[s.key]
+	var sock Socket
+	if p != nil && p.subs[s.vrid] == s {
+		sock = p.sock
+	}
+	s.mux.mu.Unlock()
+	if sock == nil {
+		return fmt.Errorf("netops: send on a closed subscription: %w", net.ErrClosed)
+	}
+	return sock.Write(pkt, src, dst)
+}
+
+// Close ends the subscription; the last one on an interface closes its socket.
+func (s *Subscription) Close() {
+	s.once.Do(func() {
+		m := s.mux
+		m.mu.Lock()
+		p := m.ports[s.key]
+		if p == nil || p.subs[s.vrid] != s {
+			m.mu.Unlock()
+			return
+		}
+		delete(p.subs, s.vrid)
+		if len(p.subs) > 0 {
+			m.mu.Unlock()
+			return
+		}
+		delete(m.ports, s.key)
+		sock, done := p.sock, p.done
+		m.mu.Unlock()
+		sock.Close()
+		<-done
+	})
+}
+
+// Unknown returns how many packets arrived on an interface and family for a VRID nobody
+// subscribed to.
+func (m *Mux) Unknown(ifname string, family vrrp.Family) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.ports[portKey{ifname, family}]; p != nil {
+		return p.unknown.Load()
+	}
+	return 0
+}
+
+// Reopen replaces the sockets of ifname, keeping their subscriptions: after an interface
+// is deleted and created again (a VLAN re-created), the old socket is bound to an index
+// that no longer exists.
+func (m *Mux) Reopen(ifname string) error {
+	m.mu.Lock()
+	var ports []*port
+	for key, p := range m.ports {
+		if key.ifname == ifname {
+			ports = append(ports, p)
+		}
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, p := range ports {
+		sock, err := m.open(ifname, p.key.family)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.mu.Lock()
+		if m.ports[p.key] != p { // closed meanwhile
+			m.mu.Unlock()
+			sock.Close()
+			continue
+		}
+		old, done := p.sock, p.done
+		p.sock = sock
+		m.startReader(p)
+		m.mu.Unlock()
+		// The old reader takes m.mu to dispatch: wait for it outside the lock.
+		old.Close()
+		<-done
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every socket. Subscriptions stop receiving and their Send fails.
+func (m *Mux) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	var socks []Socket
+	var dones []chan struct{}
+	for _, p := range m.ports {
+		socks, dones = append(socks, p.sock), append(dones, p.done)
+	}
+	m.ports = map[portKey]*port{}
+	m.mu.Unlock()
+	var errs []error
+	for i, sock := range socks {
+		errs = append(errs, sock.Close())
+		<-dones[i]
+	}
+	return errors.Join(errs...)
+}
