@@ -5,16 +5,31 @@ FUZZTIME  ?= 1m
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test lint fuzz clean
+# Debian packages the privileged tests use: real peers and tools, never mocks.
+DEB_PACKAGES ?= iproute2 keepalived tcpdump
+
+.PHONY: all build test test-deps lint fuzz clean
 
 all: lint test build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/vrrpd ./cmd/vrrpd
 
-# Every test, with the race detector.
-test:
-	$(GO) test -race -count=1 ./...
+# Every test, with the race detector. As root the privileged tests run too (network
+# namespaces, raw sockets, keepalived as a peer); otherwise they skip and say why.
+test: test-deps
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+# As root, installs the Debian packages the privileged tests need when missing.
+test-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=""; \
+		for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then \
+			echo "installing$$missing"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		fi; \
+	fi
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -33,6 +33,13 @@ type FaultCleared struct{ Reason string }
 // Shutdown stops the router: a master announces priority 0 and releases its VIPs.
 type Shutdown struct{}
 
+// Reconfigure replaces the router's configuration and keeps its state, for a reload.
+// A master first sends an advert under the old configuration, so that no backup times
+// out while the daemon applies the rest; the reload's VIP changes are the daemon's.
+// When the base priority changes, the effective priority becomes the new base until the
+// trackers apply theirs again. A configuration that fails Config.Validate is ignored.
+type Reconfigure struct{ Config Config }
+
 func (Startup) event()         {}
 func (AdvertReceived) event()  {}
 func (TimerFired) event()      {}
@@ -40,6 +47,7 @@ func (PriorityChanged) event() {}
 func (FaultRaised) event()     {}
 func (FaultCleared) event()    {}
 func (Shutdown) event()        {}
+func (Reconfigure) event()     {}
 
 // Action is an output of a Router, for the daemon to carry out in the order given.
 // The concrete types are the ones in this file.

@@ -191,8 +191,31 @@ func (r *Router) Handle(ev Event) []Action {
 		return r.start(now, "fault cleared: "+ev.Reason)
 	case Shutdown:
 		return r.shutdown(now)
+	case Reconfigure:
+		return r.reconfigure(ev.Config)
 	}
 	return nil
+}
+
+func (r *Router) reconfigure(cfg Config) []Action {
+	if cfg.Validate() != nil {
+		return nil
+	}
+	if cfg.DownTimerAdverts == 0 {
+		cfg.DownTimerAdverts = DefaultDownTimerAdverts
+	}
+	var acts []Action
+	if r.state == Master {
+		acts = append(acts, r.sendAdvert(r.priority))
+	}
+	if r.cfg.Priority != cfg.Priority {
+		r.priority = cfg.Priority
+	}
+	r.cfg = cfg
+	if r.state == Master || r.cfg.Version == Version2 {
+		r.masterAdverInterval = cfg.AdvertInterval
+	}
+	return acts
 }
 
 // NextDeadline returns when the router next needs a TimerFired, and false when no timer

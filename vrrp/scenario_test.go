@@ -522,3 +522,40 @@ func TestUnicast(t *testing.T) {
 		}
 	}
 }
+
+func TestReconfigureKeepsState(t *testing.T) {
+	s := newSim(t, 1)
+	m := s.add("m", node("192.0.2.1", 200))
+	b := s.add("b", node("192.0.2.2", 100))
+	s.start(m)
+	s.start(b)
+	s.run(10*time.Second + 500*time.Millisecond)
+	s.checkOneMaster(m)
+	sent := len(m.sent)
+	newVIPs := addrs("192.0.2.100", "192.0.2.101")
+	mc := with(m.cfg, func(c *Config) { c.VIPs = newVIPs; c.AdvertInterval = 500 * time.Millisecond })
+	s.handle(m, Reconfigure{Config: mc})
+	if len(m.sent) != sent+1 || len(m.sent[sent].Addresses) != 1 {
+		t.Fatalf("master did not send one advert with the old VIPs before applying: %v", m.sent[sent:])
+	}
+	m.cfg = mc
+	bc := with(b.cfg, func(c *Config) { c.VIPs = newVIPs; c.Priority = 150 })
+	s.handle(b, Reconfigure{Config: bc})
+	b.cfg = bc
+	s.run(30 * time.Second)
+	s.checkOneMaster(m)
+	if n := len(m.transitions); n != 2 {
+		t.Fatalf("m made %d transitions, want 2 (init, master)", n)
+	}
+	if got := m.sent[len(m.sent)-1]; len(got.Addresses) != 2 || got.Interval != 500*time.Millisecond {
+		t.Fatalf("m advertises %v every %v", got.Addresses, got.Interval)
+	}
+	st := b.r.Status()
+	if st.Priority != 150 || st.MasterAdverInterval != 500*time.Millisecond || st.Stats.Drops[ReasonAddressList] > 0 {
+		t.Fatalf("b: priority %d, learned %v, address list drops %d", st.Priority, st.MasterAdverInterval, st.Stats.Drops[ReasonAddressList])
+	}
+	// An invalid configuration changes nothing.
+	if acts := b.r.Handle(Reconfigure{Config: Config{}}); acts != nil || b.r.Config().Priority != 150 {
+		t.Fatalf("invalid reconfigure: %v", acts)
+	}
+}
