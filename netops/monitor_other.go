@@ -1,0 +1,10 @@
+//go:build !linux
+
+package netops
+
+import "log/slog"
+
+// NewMonitor is only implemented on Linux.
+func NewMonitor(log *slog.Logger) (*Monitor, error) {
+	return nil, ErrNotSupported
+}

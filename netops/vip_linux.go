@@ -1,0 +1,431 @@
+package netops
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// VIPManager adds and removes VIPs through netlink, in the network namespace it was
+// created in, whichever goroutine calls it. It records every VIP it adds in a state
+// file, so that what is ours survives a crash of the daemon: it removes only addresses
+// the state says are ours, and never a node's own address. It is safe for concurrent
+// use.
+//
+// The VIPs that were added and not removed since are "wanted": when someone else
+// deletes one, HandleEvent (or Watch) puts it back.
+type VIPManager struct {
+	log       *slog.Logger
+	statePath string
+
+	mu sync.Mutex
+	// h is nil after Close: a closed netlink.Handle would fall back to sockets of the
+	// calling thread's namespace, which may be another one.
+	h      *netlink.Handle
+	owned  map[vipKey]VIP  // ours, as recorded in the state file
+	wanted map[vipKey]bool // added and not removed since
+}
+
+// NewVIPManager returns a manager of the VIPs of the calling thread's network
+// namespace (call it inside the namespace). statePath is its state file (the daemon uses
+// /run/vrrpd/vips.json); its directory is created if missing. VIPs the file lists are
+// ours: call CleanStale to remove them at start-up.
+func NewVIPManager(statePath string, log *slog.Logger) (*VIPManager, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	owned, err := loadVIPState(statePath)
+	if err != nil {
+		return nil, err
+	}
+	// Fail now rather than at the first takeover if the state cannot be written.
+	if err := os.MkdirAll(filepath.Dir(statePath), 0o755); err != nil {
+		return nil, fmt.Errorf("netops: VIP state: %w", err)
+	}
+	// The handle's socket is opened in the current namespace and stays there.
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("netops: netlink handle: %w", err)
+	}
+	return &VIPManager{log: log, statePath: statePath, h: h, owned: owned, wanted: map[vipKey]bool{}}, nil
+}
+
+// Add puts v on its interface and records it as ours; see Addresses. IPv4 VIPs get
+// their label and no broadcast address, as keepalived adds them; IPv6 VIPs are added
+// with IFA_F_NODAD, since a tentative VIP would be unusable for the whole DAD period.
+func (m *VIPManager) Add(v VIP) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.add(v); err != nil {
+		return fmt.Errorf("netops: add VIP %v: %w", v, err)
+	}
+	m.wanted[keyOf(v)] = true
+	return nil
+}
+
+// add puts v on its interface unless it is there already. m.mu is held.
+func (m *VIPManager) add(v VIP) error {
+	link, err := m.link(v.Interface)
+	if err != nil {
+		return err
+	}
+	k := keyOf(v)
+	_, ours := m.owned[k]
+	found, err := m.find(link, k.addr)
+	if err != nil {
+		return err
+	}
+	if found != nil {
+		if !ours {
+			return ErrNodeAddress
+		}
+		return nil
+	}
+	if !ours {
+		// Recorded before it is added: a crash in between leaves a record of an absent
+		// address, which is harmless; the other order could leave a VIP nobody knows
+		// is ours.
+		m.owned[k] = v
+		if err := m.save(); err != nil {
+			delete(m.owned, k)
+			return err
+		}
+	}
+	// AddrAdd, not AddrReplace: replace would silently take over a node address that
+	// appeared since we looked, which Remove would then delete.
+	err = m.h.AddrAdd(link, netlinkAddr(v))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EEXIST) && ours:
+		return nil
+	case errors.Is(err, unix.EEXIST):
+		// Someone else added it since we looked: it is theirs.
+		err = ErrNodeAddress
+	}
+	if !ours {
+		delete(m.owned, k)
+		if serr := m.save(); serr != nil {
+			m.log.Warn("VIP state not saved after a failed add", "vip", v.Prefix, "interface", v.Interface, "err", serr)
+		}
+	}
+	return err
+}
+
+// Remove takes v off its interface if it is ours; see Addresses. The address is
+// deleted with the prefix length the kernel has for it, which is what the kernel
+// matches on.
+func (m *VIPManager) Remove(v VIP) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := keyOf(v)
+	// Not wanted any more, before the address goes: its deletion must not be undone.
+	delete(m.wanted, k)
+	if _, ours := m.owned[k]; !ours {
+		present, err := m.present(v)
+		if err != nil && !errors.Is(err, ErrNoInterface) {
+			return fmt.Errorf("netops: remove VIP %v: %w", v, err)
+		}
+		if present {
+			return fmt.Errorf("netops: remove VIP %v: %w", v, ErrNodeAddress)
+		}
+		return nil
+	}
+	if _, err := m.removeOwned(v); err != nil {
+		return fmt.Errorf("netops: remove VIP %v: %w", v, err)
+	}
+	if err := m.save(); err != nil {
+		return fmt.Errorf("netops: remove VIP %v: %w", v, err)
+	}
+	return nil
+}
+
+// removeOwned deletes the owned VIP v if it is present and forgets it; the caller
+// saves the state. It reports whether there was an address to delete. m.mu is held.
+func (m *VIPManager) removeOwned(v VIP) (bool, error) {
+	k := keyOf(v)
+	link, err := m.link(v.Interface)
+	if errors.Is(err, ErrNoInterface) {
+		// It went with its interface.
+		delete(m.owned, k)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	found, err := m.find(link, k.addr)
+	if err != nil {
+		return false, err
+	}
+	if found == nil {
+		delete(m.owned, k)
+		return false, nil
+	}
+	err = m.h.AddrDel(link, &netlink.Addr{IPNet: found.IPNet})
+	if err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+		return false, err
+	}
+	delete(m.owned, k)
+	return err == nil, nil
+}
+
+// Present reports whether the address of v is on its interface; see Addresses.
+func (m *VIPManager) Present(v VIP) (bool, error) {
+	if err := v.Validate(); err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ok, err := m.present(v)
+	if err != nil {
+		return false, fmt.Errorf("netops: VIP %v: %w", v, err)
+	}
+	return ok, nil
+}
+
+func (m *VIPManager) present(v VIP) (bool, error) {
+	link, err := m.link(v.Interface)
+	if err != nil {
+		return false, err
+	}
+	found, err := m.find(link, v.Prefix.Addr())
+	return found != nil, err
+}
+
+// CleanStale removes the VIPs that the state file lists and that this manager has not
+// added itself: a crashed earlier run left them behind. It returns the ones it found on
+// their interface and removed. Records it could not act on stay, with the error.
+func (m *VIPManager) CleanStale() ([]VIP, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var removed []VIP
+	var errs []error
+	for _, v := range sortedVIPs(m.owned) {
+		if m.wanted[keyOf(v)] {
+			continue
+		}
+		ok, err := m.removeOwned(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remove stale VIP %v: %w", v, err))
+			continue
+		}
+		if ok {
+			m.log.Info("stale VIP removed", "vip", v.Prefix, "interface", v.Interface)
+			removed = append(removed, v)
+		}
+	}
+	if err := m.save(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return removed, fmt.Errorf("netops: clean stale VIPs: %w", err)
+	}
+	return removed, nil
+}
+
+// Watch calls HandleEvent for every event until ctx is done or events is closed. Feed
+// it a Monitor subscription of the manager's namespace.
+func (m *VIPManager) Watch(ctx context.Context, events <-chan Event) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
+			m.HandleEvent(e)
+		}
+	}
+}
+
+// HandleEvent puts back the wanted VIPs that e says may be gone: the one whose address
+// was deleted, or those of an interface that is up (a re-created interface comes back
+// without its addresses). Failures are logged.
+func (m *VIPManager) HandleEvent(e Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var check []VIP
+	why := ""
+	switch e := e.(type) {
+	case AddrEvent:
+		if !e.Deleted {
+			return
+		}
+		for k := range m.wanted {
+			if k.addr == e.Prefix.Addr() && (e.Interface == "" || e.Interface == k.ifname) {
+				check = append(check, m.owned[k])
+			}
+		}
+		why = "VIP removed by someone else, restored"
+	case LinkEvent:
+		if e.Deleted || !e.Up {
+			return
+		}
+		for k := range m.wanted {
+			if k.ifname == e.Name {
+				check = append(check, m.owned[k])
+			}
+		}
+		why = "VIP missing on an interface that came up, restored"
+	}
+	for _, v := range check {
+		present, err := m.present(v)
+		if err == nil && !present {
+			err = m.add(v)
+			if err == nil {
+				m.log.Warn(why, "vip", v.Prefix, "interface", v.Interface)
+			}
+		}
+		if err != nil {
+			m.log.Warn("VIP not restored", "vip", v.Prefix, "interface", v.Interface, "err", err)
+		}
+	}
+}
+
+// Owned returns the VIPs this manager holds as vrrpd's, sorted.
+func (m *VIPManager) Owned() []VIP {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return sortedVIPs(m.owned)
+}
+
+// Close releases the netlink socket. It neither removes VIPs nor forgets them.
+func (m *VIPManager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.h != nil {
+		m.h.Close()
+		m.h = nil
+	}
+	return nil
+}
+
+// link looks name up in the manager's namespace. m.mu is held.
+func (m *VIPManager) link(name string) (netlink.Link, error) {
+	if m.h == nil {
+		return nil, net.ErrClosed
+	}
+	l, err := m.h.LinkByName(name)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return nil, fmt.Errorf("%w: %s", ErrNoInterface, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up interface %s: %w", name, err)
+	}
+	return l, nil
+}
+
+// find returns the address a of link as the kernel has it, or nil. m.mu is held.
+func (m *VIPManager) find(link netlink.Link, a netip.Addr) (*netlink.Addr, error) {
+	family := netlink.FAMILY_V4
+	if a.Is6() {
+		family = netlink.FAMILY_V6
+	}
+	var err error
+	for range listAttempts {
+		var addrs []netlink.Addr
+		addrs, err = m.h.AddrList(link, family)
+		if errors.Is(err, netlink.ErrDumpInterrupted) {
+			continue
+		}
+		if err != nil {
+			break
+		}
+		for i := range addrs {
+			if ip, ok := netip.AddrFromSlice(addrs[i].IP); ok && ip.Unmap() == a {
+				return &addrs[i], nil
+			}
+		}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("list addresses of %s: %w", link.Attrs().Name, err)
+}
+
+// netlinkAddr is v as netlink adds it.
+func netlinkAddr(v VIP) *netlink.Addr {
+	a := v.Prefix.Addr()
+	na := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), a.BitLen())}}
+	if a.Is6() {
+		na.Flags = unix.IFA_F_NODAD
+	} else {
+		na.Label = v.Label
+		// No broadcast address, as `ip addr add` and keepalived: the zero address
+		// tells the library not to compute one.
+		na.Broadcast = net.IPv4zero
+	}
+	return na
+}
+
+func sortedVIPs(owned map[vipKey]VIP) []VIP {
+	vs := slices.Collect(maps.Values(owned))
+	slices.SortFunc(vs, func(a, b VIP) int {
+		return cmp.Or(cmp.Compare(a.Interface, b.Interface), a.Prefix.Addr().Compare(b.Prefix.Addr()))
+	})
+	return vs
+}
+
+// save writes the state file atomically: a reader, or the next run after a crash,
+// sees the old file or the new one, never a part. m.mu is held.
+func (m *VIPManager) save() error {
+	b, err := json.MarshalIndent(vipState{VIPs: sortedVIPs(m.owned)}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode VIP state: %w", err)
+	}
+	if err := writeFileAtomic(m.statePath, append(b, '\n')); err != nil {
+		return fmt.Errorf("save VIP state: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it over
+// path. The directory is created (0755) if missing.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
