@@ -1,0 +1,116 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeHost is a machine with fixed interfaces and addresses.
+type fakeHost map[string][]netip.Addr
+
+func (h fakeHost) Addrs(ifname string) ([]netip.Addr, error) {
+	if ifname == "broken0" {
+		return nil, errors.New("netlink: permission denied")
+	}
+	addrs, ok := h[ifname]
+	if !ok {
+		return nil, fmt.Errorf("link %s: %w", ifname, ErrNoInterface)
+	}
+	return addrs, nil
+}
+
+func TestCheck(t *testing.T) {
+	host := fakeHost{
+		"eth0": {addr("192.0.2.1"), addr("fe80::1")},
+		"eth1": {addr("198.51.100.1")},
+	}
+	tests := []struct {
+		name string
+		file string
+		want []string
+	}{
+		{"clean", minimal + "    source: 192.0.2.1\n    track: {interfaces: [eth1]}\n", nil},
+		{"no interface", strings.Replace(minimal, "eth0", "eth9", 1),
+			[]string{"3:16: instances[web].interface: interface eth9 does not exist on this node"}},
+		{"VIP interface missing", strings.Replace(minimal, "[192.0.2.100/24]", "[{address: 192.0.2.100, interface: eth9}]", 1),
+			[]string{"5:46: instances[web].vips[0].interface: interface eth9 does not exist on this node"}},
+		{"interface unreadable", strings.Replace(minimal, "eth0", "broken0", 1),
+			[]string{"3:16: instances[web].interface: cannot read the addresses of broken0: netlink: permission denied"}},
+		{"VIP is a node address", strings.Replace(minimal, "[192.0.2.100/24]", "[192.0.2.100/24, 192.0.2.1/24]", 1),
+			[]string{"5:28: instances[web].vips[1]: 192.0.2.1 is an address of this node on eth0, not a VIP; vrrpd never removes a node's own address"}},
+		{"excluded VIP on another interface is a node address", minimal + "    excluded_vips: [{address: 198.51.100.1/24, interface: eth1}]\n",
+			[]string{"6:31: instances[web].excluded_vips[0]: 198.51.100.1 is an address of this node on eth1, not a VIP"}},
+		{"peer is a node address on another interface", minimal + "    unicast: {source: 192.0.2.1, peers: [198.51.100.1]}\n    track: {interfaces: [eth1]}\n",
+			[]string{"6:42: instances[web].unicast.peers[0]: 198.51.100.1 is an address of this node on eth1; a unicast peer is another node"}},
+		{"peer is a node address on the interface", minimal + "    unicast: {peers: [192.0.2.1]}\n",
+			[]string{"6:23: instances[web].unicast.peers[0]: 192.0.2.1 is an address of this node on eth0; a unicast peer is another node"}},
+		{"source not a node address", minimal + "    source: 192.0.2.9\n",
+			[]string{"6:13: instances[web].source: 192.0.2.9 is not an address of this node on eth0; adverts are sent from the node's own address (hint: use one of eth0's addresses: 192.0.2.1, fe80::1, or omit it)"}},
+		{"unicast source not a node address", minimal + "    unicast: {source: 192.0.2.9, peers: [192.0.2.2]}\n",
+			[]string{"6:23: instances[web].unicast.source: 192.0.2.9 is not an address of this node on eth0"}},
+		{"tracked interface missing", minimal + "    track: {interfaces: [{name: eth7, weight: -10}]}\n",
+			[]string{"6:26: warning: instances[web].track.interfaces[0]: tracked interface eth7 does not exist on this node"}},
+		{"each missing interface once", strings.Replace(minimal, "eth0", "eth9", 1) + "  - {name: db, interface: eth9, vrid: 52, vips: [192.0.2.101]}\n",
+			[]string{"3:16: instances[web].interface: interface eth9 does not exist on this node"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("x.yaml", []byte(tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Check(cfg, host)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(got), len(tt.want), got.Error())
+			}
+			for i, p := range got {
+				if s := p.String(); !strings.HasPrefix(s, "x.yaml:"+tt.want[i]) {
+					t.Errorf("problem %d:\n got %s\nwant x.yaml:%s...", i, s, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestCheckExamples: the examples pass Check on a machine that has their addresses.
+func TestCheckExamples(t *testing.T) {
+	host := fakeHost{"eth0": {addr("192.0.2.11"), addr("fe80::11")}, "eth1": {addr("198.51.100.11")}}
+	cfg, err := Load("../deploy/examples/unicast/lb1.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := Check(cfg, host); len(problems) > 0 {
+		t.Errorf("Check:\n%v", problems.Error())
+	}
+}
+
+// TestExamples loads every example configuration: each must be valid and free of
+// warnings, since users copy them.
+func TestExamples(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"../deploy/examples/*.yaml", "../deploy/examples/*/*.yaml"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 5 {
+		t.Fatalf("found %d examples, want at least 5: %v", len(files), files)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			cfg, err := Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Warnings != nil {
+				t.Errorf("warnings:\n%v", cfg.Warnings.Error())
+			}
+		})
+	}
+}
