@@ -1,0 +1,170 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The control socket speaks JSON lines: the client sends one request, the server answers
+// with one Status ("show") or a stream of Events ("events") until the client hangs up.
+
+type request struct {
+	Command string `json:"command"`
+}
+
+// ControlServer serves `vrrpd show` and `vrrpd events` on a unix socket.
+type ControlServer struct {
+	d  *Daemon
+	ln net.Listener
+}
+
+// ErrRunning is returned when another daemon answers on the control socket.
+var ErrRunning = errors.New("another vrrpd answers on the control socket")
+
+// Listen creates the control socket at path (mode 0660) and serves it until Close.
+func Listen(d *Daemon, path string) (*ControlServer, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, ErrRunning)
+	}
+	// Nobody answers: a socket file left by a crash.
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	s := &ControlServer{d: d, ln: ln}
+	go s.serve()
+	return s, nil
+}
+
+// Close stops serving and removes the socket.
+func (s *ControlServer) Close() error { return s.ln.Close() }
+
+func (s *ControlServer) serve() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		go s.handle(c)
+	}
+}
+
+func (s *ControlServer) handle(c net.Conn) {
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadBytes('\n')
+	if err != nil && len(line) == 0 {
+		return
+	}
+	var req request
+	if err := json.Unmarshal(line, &req); err != nil {
+		writeJSON(c, map[string]string{"error": "bad request: " + err.Error()})
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	switch req.Command {
+	case "show":
+		writeJSON(c, s.d.Status())
+	case "events":
+		events, stop := s.d.Events()
+		defer stop()
+		gone := make(chan struct{})
+		go func() { _, _ = io.Copy(io.Discard, c); close(gone) }()
+		for {
+			select {
+			case e := <-events:
+				if err := writeJSON(c, e); err != nil {
+					return
+				}
+			case <-gone:
+				return
+			}
+		}
+	default:
+		writeJSON(c, map[string]string{"error": fmt.Sprintf("unknown command %q", req.Command)})
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// dial connects to the daemon's control socket and sends a command.
+func dial(ctx context.Context, path, command string) (net.Conn, error) {
+	var dl net.Dialer
+	c, err := dl.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach vrrpd at %s (is it running?): %w", path, err)
+	}
+	if err := writeJSON(c, request{Command: command}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// QueryStatus asks the daemon listening on path for its status.
+func QueryStatus(ctx context.Context, path string) (Status, error) {
+	c, err := dial(ctx, path, "show")
+	if err != nil {
+		return Status{}, err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	var st Status
+	if err := json.NewDecoder(c).Decode(&st); err != nil {
+		return Status{}, fmt.Errorf("status from %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// FollowEvents streams the daemon's events to fn until ctx ends or the daemon goes.
+func FollowEvents(ctx context.Context, path string, fn func(Event, json.RawMessage) error) error {
+	c, err := dial(ctx, path, "events")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	go func() { <-ctx.Done(); c.Close() }()
+	dec := json.NewDecoder(c)
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("events from %s: %w", path, err)
+		}
+		var e Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return fmt.Errorf("events from %s: %w", path, err)
+		}
+		if err := fn(e, raw); err != nil {
+			return err
+		}
+	}
+}

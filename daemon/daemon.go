@@ -1,0 +1,313 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/vrrp"
+)
+
+// Options tune a Daemon; the zero value is usable.
+type Options struct {
+	// Version is reported by `vrrpd show`.
+	Version string
+	Log     *slog.Logger
+	// Clock is the system clock unless a test says otherwise.
+	Clock vrrp.Clock
+	// HookTimeout bounds each notify hook; 30 s by default.
+	HookTimeout time.Duration
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Daemon runs the instances of one configuration.
+type Daemon struct {
+	sys      System
+	log      *slog.Logger
+	clock    vrrp.Clock
+	version  string
+	hookUser *HookUser
+	hookTime time.Duration
+	mux      *netops.Mux
+	events   broadcaster
+	started  time.Time
+	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
+
+	mu        sync.Mutex // guards cfg, instances and links
+	cfg       *config.Config
+	instances []*instance
+	links     map[string]int // interface name -> index last seen, 0 once deleted
+	stopped   bool
+}
+
+// New checks what the configuration needs of the system and returns a daemon ready to
+// Start.
+func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
+	d := &Daemon{
+		sys:      sys,
+		log:      opts.Log,
+		clock:    opts.Clock,
+		version:  opts.Version,
+		hookTime: opts.HookTimeout,
+		cfg:      cfg,
+		links:    map[string]int{},
+		announce: sys.Announce,
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if d.clock == nil {
+		d.clock = systemClock{}
+	}
+	if d.hookTime == 0 {
+		d.hookTime = 30 * time.Second
+	}
+	if d.announce == nil {
+		d.announce = netops.Announce
+	}
+	if err := d.lookupHookUser(cfg); err != nil {
+		return nil, err
+	}
+	d.mux = netops.NewMux(sys.Open, d.log)
+	return d, nil
+}
+
+func (d *Daemon) lookupHookUser(cfg *config.Config) error {
+	if !hasHooks(cfg) {
+		return nil
+	}
+	u, err := LookupHookUser(cfg.ScriptUser)
+	if err != nil {
+		return err
+	}
+	d.hookUser = u
+	return nil
+}
+
+func hasHooks(cfg *config.Config) bool {
+	for _, in := range cfg.Instances {
+		n := in.Notify
+		if len(n.Master)+len(n.Backup)+len(n.Fault)+len(n.Stop)+len(n.Any) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Start starts every instance: an address owner becomes master at once, the others
+// backup. It also starts following link events.
+func (d *Daemon) Start() error {
+	d.mu.Lock()
+	d.started = d.clock.Now()
+	cfg := d.cfg
+	d.mu.Unlock()
+	var errs []error
+	var started []*instance
+	for _, ic := range cfg.Instances {
+		in := newInstance(d, ic)
+		if err := in.start(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		started = append(started, in)
+	}
+	d.mu.Lock()
+	d.instances = append(d.instances, started...)
+	d.mu.Unlock()
+	if d.sys.Events != nil {
+		go d.follow(d.sys.Events)
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Daemon) node() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg.Node
+}
+
+// allVIPs returns the address of every VIP of every instance, so that none is taken for
+// an advert source.
+func (d *Daemon) allVIPs() []netip.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []netip.Addr
+	for _, in := range d.cfg.Instances {
+		for _, v := range slices.Concat(in.VIPs, in.ExcludedVIPs) {
+			out = append(out, v.Prefix.Addr())
+		}
+	}
+	return out
+}
+
+// follow dispatches link and address events to the instances until events closes.
+func (d *Daemon) follow(events <-chan netops.Event) {
+	for ev := range events {
+		switch ev := ev.(type) {
+		case netops.LinkEvent:
+			d.linkEvent(ev)
+		case netops.AddrEvent:
+			for _, in := range d.instancesOn(ev.Interface) {
+				in.do(in.tryCreateRouter)
+			}
+		}
+	}
+}
+
+func (d *Daemon) linkEvent(ev netops.LinkEvent) {
+	d.mu.Lock()
+	prev, known := d.links[ev.Name]
+	if ev.Deleted {
+		d.links[ev.Name] = 0
+	} else {
+		d.links[ev.Name] = ev.Index
+	}
+	d.mu.Unlock()
+	if !ev.Deleted && known && prev != ev.Index {
+		// The interface was created again: sockets bound to the old index hear nothing.
+		if err := d.mux.Reopen(ev.Name); err != nil {
+			d.log.Error("cannot reopen sockets", "interface", ev.Name, "error", err)
+		}
+	}
+	up := ev.Up && !ev.Deleted
+	for _, in := range d.instancesOn(ev.Name) {
+		in.do(func() { in.linkChanged(up) })
+	}
+}
+
+func (d *Daemon) instancesOn(ifname string) []*instance {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*instance
+	for _, in := range d.instances {
+		if in.cfg.Interface == ifname {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// Status returns a snapshot of every instance.
+func (d *Daemon) Status() Status {
+	d.mu.Lock()
+	st := Status{Node: d.cfg.Node, Version: d.version, Started: d.started, Config: d.cfg.File}
+	instances := slices.Clone(d.instances)
+	d.mu.Unlock()
+	for _, in := range instances {
+		var s InstanceStatus
+		if !in.do(func() { s = in.status() }) {
+			continue
+		}
+		for i, v := range s.VIPs {
+			present, err := d.sys.Addresses.Present(netops.VIP{Prefix: netip.MustParsePrefix(v.Address), Interface: v.Interface})
+			s.VIPs[i].Present = err == nil && present
+		}
+		st.Instances = append(st.Instances, s)
+	}
+	return st
+}
+
+// Events subscribes to transitions; call the returned function to stop.
+func (d *Daemon) Events() (<-chan Event, func()) { return d.events.subscribe() }
+
+// Stop shuts every instance down at once: masters send priority 0 and release their
+// VIPs, stop hooks run (until ctx ends), sockets close.
+func (d *Daemon) Stop(ctx context.Context) {
+	d.mu.Lock()
+	if d.stopped {
+		d.mu.Unlock()
+		return
+	}
+	d.stopped = true
+	instances := d.instances
+	d.instances = nil
+	d.mu.Unlock()
+	stopAll(ctx, instances)
+	d.mux.Close()
+}
+
+func stopAll(ctx context.Context, instances []*instance) {
+	var wg sync.WaitGroup
+	for _, in := range instances {
+		wg.Go(func() {
+			in.do(func() { in.shutdown(ctx) })
+			<-in.done
+		})
+	}
+	wg.Wait()
+}
+
+// identity is what must not change for a reload to keep an instance running: its
+// interface, VRID, family and mode.
+type identity struct {
+	ifname  string
+	vrid    uint8
+	family  vrrp.Family
+	unicast bool
+}
+
+func identityOf(in config.Instance) identity {
+	return identity{in.Interface, in.VRID, in.Family(), in.Unicast != nil}
+}
+
+// Reload applies a new, valid configuration: instances whose identity is unchanged keep
+// their state and VIPs and take the difference; removed instances release their VIPs;
+// new ones start. The caller has validated cfg: a bad file never reaches here.
+func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
+	d.mu.Lock()
+	prev := d.cfg
+	d.mu.Unlock()
+	if !hasHooks(prev) && hasHooks(cfg) || prev.ScriptUser != cfg.ScriptUser {
+		if err := d.lookupHookUser(cfg); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+	}
+	d.mu.Lock()
+	old := map[identity]*instance{}
+	for _, in := range d.instances {
+		old[identityOf(in.cfg)] = in
+	}
+	d.cfg = cfg
+	d.mu.Unlock()
+
+	var kept, started []*instance
+	var errs []error
+	for _, ic := range cfg.Instances {
+		if in, ok := old[identityOf(ic)]; ok {
+			delete(old, identityOf(ic))
+			in.do(func() {
+				in.log = d.log.With("instance", ic.Name)
+				in.reconfigure(ic)
+			})
+			kept = append(kept, in)
+			continue
+		}
+		in := newInstance(d, ic)
+		if err := in.start(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		started = append(started, in)
+	}
+	var removed []*instance
+	for _, in := range old {
+		removed = append(removed, in)
+	}
+	stopAll(ctx, removed)
+	d.mu.Lock()
+	d.instances = slices.Concat(kept, started)
+	d.mu.Unlock()
+	d.log.Info("configuration reloaded", "kept", len(kept), "started", len(started), "removed", len(removed))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,322 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/netops/fake"
+	"github.com/vrrpd/vrrpd/vrrp"
+)
+
+// The daemon on in-memory sockets and addresses: real timers with 20 ms adverts, so
+// every test polls with a deadline.
+
+const interval = 20 * time.Millisecond
+
+type node struct {
+	name  string
+	host  *fake.Host
+	addrs *fake.Addresses
+	ann   *fake.Announcer
+	d     *Daemon
+	cfg   *config.Config
+	links chan netops.Event
+}
+
+// fakeInterfaces reads node addresses from the fake Addresses' seeds.
+type fakeInterfaces struct{ addrs []netip.Addr }
+
+func (f fakeInterfaces) Addrs(string) ([]netip.Addr, error) { return f.addrs, nil }
+
+func instanceCfg(name string, prio uint8, vips ...string) config.Instance {
+	in := config.Instance{
+		Name: name, Interface: "eth0", VRID: 51, Priority: prio, Version: vrrp.Version3,
+		AdvertInterval: interval, Preempt: true, Accept: true, DownTimerAdverts: 3,
+		GARP: config.GARP{Repeat: 2, Delay: 0, RefreshRepeat: 1},
+	}
+	for _, v := range vips {
+		in.VIPs = append(in.VIPs, config.VIP{Prefix: netip.MustParsePrefix(v)})
+	}
+	return in
+}
+
+func newNode(t *testing.T, seg *fake.Segment, name, addr string, instances ...config.Instance) *node {
+	t.Helper()
+	a := netip.MustParseAddr(addr)
+	n := &node{name: name, host: fake.NewHost(name), addrs: fake.NewAddresses(), ann: fake.NewAnnouncer(time.Now),
+		links: make(chan netops.Event, 16)}
+	n.host.Attach("eth0", seg, a)
+	n.addrs.AddInterface("eth0", netip.PrefixFrom(a, 24))
+	n.cfg = &config.Config{Node: name, ScriptUser: currentUser(t), Instances: instances}
+	sys := System{Open: n.host.Open, Addresses: n.addrs, Announcer: n.ann, Interfaces: fakeInterfaces{[]netip.Addr{a}}, Events: n.links}
+	d, err := New(n.cfg, sys, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), HookTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.d = d
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Stop(ctx)
+	})
+	return n
+}
+
+func currentUser(t *testing.T) string {
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
+}
+
+func (n *node) start(t *testing.T) {
+	t.Helper()
+	if err := n.d.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (n *node) instance(t *testing.T, name string) InstanceStatus {
+	t.Helper()
+	for _, in := range n.d.Status().Instances {
+		if in.Name == name {
+			return in
+		}
+	}
+	t.Fatalf("%s: no instance %s", n.name, name)
+	return InstanceStatus{}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (n *node) waitState(t *testing.T, instance, state string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%s %s to be %s", n.name, instance, state), func() bool { return n.instance(t, instance).State == state })
+}
+
+func (n *node) hasVIP(vip string) bool {
+	return n.addrs.Has("eth0", netip.MustParseAddr(vip))
+}
+
+func pair(t *testing.T) (*fake.Segment, *node, *node) {
+	seg := fake.NewSegment()
+	a := newNode(t, seg, "a", "192.0.2.1", instanceCfg("web", 150, "192.0.2.100/24"))
+	b := newNode(t, seg, "b", "192.0.2.2", instanceCfg("web", 100, "192.0.2.100/24"))
+	a.start(t)
+	b.start(t)
+	a.waitState(t, "web", "MASTER")
+	b.waitState(t, "web", "BACKUP")
+	return seg, a, b
+}
+
+func TestElection(t *testing.T) {
+	_, a, b := pair(t)
+	if !a.hasVIP("192.0.2.100") || b.hasVIP("192.0.2.100") {
+		t.Fatalf("VIP on a: %v, on b: %v", a.hasVIP("192.0.2.100"), b.hasVIP("192.0.2.100"))
+	}
+	eventually(t, "a's announcements", func() bool { return a.ann.Count("eth0", netip.MustParseAddr("192.0.2.100")) >= 2 })
+	st := b.instance(t, "web")
+	if st.Master != "192.0.2.1" || st.MasterPriority != 150 || st.Source != "192.0.2.2" {
+		t.Fatalf("b follows %s at %d from %s", st.Master, st.MasterPriority, st.Source)
+	}
+	as := a.instance(t, "web")
+	if len(as.VIPs) != 1 || !as.VIPs[0].Present || as.AdvertsSent == 0 {
+		t.Fatalf("a's status %+v", as)
+	}
+}
+
+func TestCrashFailover(t *testing.T) {
+	seg, a, b := pair(t)
+	seg.Cut(a.host) // the master falls silent without a word
+	b.waitState(t, "web", "MASTER")
+	if !strings.HasPrefix(b.instance(t, "web").Reason, "master down timer expired") {
+		t.Fatalf("reason %q", b.instance(t, "web").Reason)
+	}
+	seg.Mend(a.host) // back: the lower priority yields to the higher at once
+	b.waitState(t, "web", "BACKUP")
+	if b.hasVIP("192.0.2.100") || !a.hasVIP("192.0.2.100") {
+		t.Fatal("the VIP did not follow the master back")
+	}
+}
+
+func TestStopHandsOverAndReleases(t *testing.T) {
+	_, a, b := pair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.d.Stop(ctx)
+	if a.hasVIP("192.0.2.100") {
+		t.Fatal("the stopped master kept its VIP")
+	}
+	b.waitState(t, "web", "MASTER")
+	if r := b.instance(t, "web").Reason; !strings.HasPrefix(r, "master 192.0.2.1 left (priority 0)") {
+		t.Fatalf("reason %q", r)
+	}
+}
+
+func TestReloadChangesVIPsWithoutTransition(t *testing.T) {
+	_, a, b := pair(t)
+	events, stop := a.d.Events()
+	defer stop()
+	next := *a.cfg
+	next.Instances = []config.Instance{instanceCfg("web", 150, "192.0.2.101/24")}
+	next.Instances[0].ExcludedVIPs = []config.VIP{{Prefix: netip.MustParsePrefix("198.51.100.7/24")}}
+	a.addrs.AddInterface("eth0")
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if a.hasVIP("192.0.2.100") || !a.hasVIP("192.0.2.101") || !a.hasVIP("198.51.100.7") {
+		t.Fatalf("after reload: .100 %v, .101 %v, excluded %v", a.hasVIP("192.0.2.100"), a.hasVIP("192.0.2.101"), a.hasVIP("198.51.100.7"))
+	}
+	eventually(t, "the new VIP announced", func() bool { return a.ann.Count("eth0", netip.MustParseAddr("192.0.2.101")) > 0 })
+	// b still expects .100: it drops a's adverts (address list) until it reloads too.
+	nextB := *b.cfg
+	nextB.Instances = []config.Instance{instanceCfg("web", 100, "192.0.2.101/24")}
+	if err := b.d.Reload(context.Background(), &nextB); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * interval) // a window in which a transition would show
+	select {
+	case e := <-events:
+		t.Fatalf("reload caused a transition: %+v", e)
+	default:
+	}
+	if st := a.instance(t, "web"); st.State != "MASTER" {
+		t.Fatalf("a is %s", st.State)
+	}
+	if st := b.instance(t, "web"); st.State != "BACKUP" {
+		t.Fatalf("b is %s", st.State)
+	}
+}
+
+func TestReloadAddsAndRemovesInstances(t *testing.T) {
+	_, a, _ := pair(t)
+	next := *a.cfg
+	api := instanceCfg("api", 200, "192.0.2.110/24")
+	api.VRID = 52
+	next.Instances = []config.Instance{api}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if a.hasVIP("192.0.2.100") {
+		t.Fatal("the removed instance kept its VIP")
+	}
+	a.waitState(t, "api", "MASTER")
+	if !a.hasVIP("192.0.2.110") {
+		t.Fatal("the new instance has no VIP")
+	}
+	if n := len(a.d.Status().Instances); n != 1 {
+		t.Fatalf("%d instances after reload", n)
+	}
+}
+
+func TestLinkDownIsFault(t *testing.T) {
+	_, a, b := pair(t)
+	a.links <- netops.LinkEvent{Index: 2, Name: "eth0", Up: false}
+	a.waitState(t, "web", "FAULT")
+	if a.hasVIP("192.0.2.100") {
+		t.Fatal("a faulted master kept its VIP")
+	}
+	b.waitState(t, "web", "MASTER")
+	a.links <- netops.LinkEvent{Index: 2, Name: "eth0", Up: true}
+	a.waitState(t, "web", "MASTER") // preempts back
+	b.waitState(t, "web", "BACKUP")
+}
+
+func TestNotifyHooksInOrder(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "hooks.log")
+	script := filepath.Join(dir, "hook.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+out+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	seg := fake.NewSegment()
+	in := instanceCfg("web", 150, "192.0.2.100/24")
+	in.Notify = config.Notify{Any: []string{script}, Master: []string{script, "master-hook"}, Stop: []string{script, "stop-hook"}}
+	a := newNode(t, seg, "a", "192.0.2.1", in)
+	a.start(t)
+	a.waitState(t, "web", "MASTER")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.d.Stop(ctx)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"INSTANCE web BACKUP 150",
+		"master-hook",
+		"INSTANCE web MASTER 150",
+		"stop-hook",
+		"INSTANCE web STOP 150",
+	}
+	if got := strings.Split(strings.TrimSpace(string(b)), "\n"); !slices.Equal(got, want) {
+		t.Fatalf("hooks ran:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestControlSocket(t *testing.T) {
+	_, a, b := pair(t)
+	sock := filepath.Join(t.TempDir(), "vrrpd.sock")
+	srv, err := Listen(b.d, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := Listen(b.d, sock); err == nil {
+		t.Fatal("a second daemon could listen on the same socket")
+	}
+	fi, err := os.Stat(sock)
+	if err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("socket mode %v (%v)", fi.Mode().Perm(), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := QueryStatus(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Node != "b" || len(st.Instances) != 1 || st.Instances[0].State != "BACKUP" || st.Instances[0].Master != "192.0.2.1" {
+		t.Fatalf("status %+v", st)
+	}
+	got := make(chan Event, 4)
+	go FollowEvents(ctx, sock, func(e Event, _ json.RawMessage) error { got <- e; return nil })
+	eventually(t, "the events subscription", func() bool {
+		b.d.events.mu.Lock()
+		defer b.d.events.mu.Unlock()
+		return len(b.d.events.subs) > 0
+	})
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stopCancel()
+	a.d.Stop(stopCtx)
+	select {
+	case e := <-got:
+		if e.Instance != "web" || e.From != "BACKUP" || e.To != "MASTER" || e.Node != "b" {
+			t.Fatalf("event %+v", e)
+		}
+	case <-ctx.Done():
+		t.Fatal("no event")
+	}
+}

@@ -1,0 +1,31 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+
+	"github.com/vrrpd/vrrpd/netops"
+)
+
+// System is what the daemon needs of the machine. Linux provides the real one; the
+// daemon's unit tests build one from netops/fake.
+type System struct {
+	// Open opens the advert socket of an interface and family.
+	Open netops.Opener
+	// Addresses adds and removes VIPs.
+	Addresses netops.Addresses
+	// Announcer sends gratuitous ARP and unsolicited NA.
+	Announcer netops.Announcer
+	// Interfaces tells the node's own addresses, to pick advert sources.
+	Interfaces Interfaces
+	// Events, when not nil, delivers link and address changes.
+	Events <-chan netops.Event
+	// Announce runs an announcement schedule; netops.Announce when nil.
+	Announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
+}
+
+// Interfaces reports the node's own addresses on an interface, VIPs excluded.
+type Interfaces interface {
+	Addrs(ifname string) ([]netip.Addr, error)
+}

@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+
+	"github.com/vrrpd/vrrpd/netops"
+)
+
+// LinuxSystem is the System of this machine, with what must be closed after the daemon
+// stops.
+type LinuxSystem struct {
+	System
+	VIPs    *netops.VIPManager
+	monitor *netops.Monitor
+	cancel  context.CancelFunc
+	ann     *netops.LinuxAnnouncer
+}
+
+// NewLinuxSystem opens netlink and the VIP state file. The VIP manager follows address
+// events to put back a VIP someone deletes while we are master.
+func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
+	vips, err := netops.NewVIPManager(stateFile, log)
+	if err != nil {
+		return nil, err
+	}
+	mon, err := netops.NewMonitor(log)
+	if err != nil {
+		vips.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	forVIPs, stopVIPs := mon.Subscribe()
+	go func() { <-ctx.Done(); stopVIPs() }()
+	go vips.Watch(ctx, forVIPs)
+	forDaemon, stopDaemon := mon.Subscribe()
+	go func() { <-ctx.Done(); stopDaemon() }()
+	ann := netops.NewAnnouncer()
+	return &LinuxSystem{
+		System: System{
+			Open:       netops.OpenSocket,
+			Addresses:  vips,
+			Announcer:  ann,
+			Interfaces: kernelInterfaces{},
+			Events:     forDaemon,
+		},
+		VIPs:    vips,
+		monitor: mon,
+		cancel:  cancel,
+		ann:     ann,
+	}, nil
+}
+
+// Close releases netlink and the announcer's sockets.
+func (s *LinuxSystem) Close() error {
+	s.cancel()
+	s.monitor.Close()
+	s.ann.Close()
+	return s.VIPs.Close()
+}
+
+// kernelInterfaces reads interface addresses from the kernel.
+type kernelInterfaces struct{}
+
+func (kernelInterfaces) Addrs(ifname string) ([]netip.Addr, error) { return KernelAddrs(ifname) }
+
+// KernelAddrs returns every address on ifname, primary IPv4 address first; an error
+// wrapping netops.ErrNoInterface when there is no such interface.
+func KernelAddrs(ifname string) ([]netip.Addr, error) {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", netops.ErrNoInterface, ifname)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return nil, fmt.Errorf("addresses of %s: %w", ifname, err)
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				out = append(out, ip.Unmap())
+			}
+		}
+	}
+	return out, nil
+}
