@@ -118,8 +118,8 @@ func newSim(t testing.TB, seed uint64) *sim {
 	return s
 }
 
-func (s *sim) now() time.Time             { return s.clock.now }
-func (s *sim) elapsed() time.Duration     { return s.clock.now.Sub(epoch) }
+func (s *sim) now() time.Time         { return s.clock.now }
+func (s *sim) elapsed() time.Duration { return s.clock.now.Sub(epoch) }
 func (s *sim) logf(format string, a ...any) {
 	line := fmt.Sprintf("%12.6f ", s.elapsed().Seconds()) + fmt.Sprintf(format, a...)
 	if len(s.trace) > 4000 {

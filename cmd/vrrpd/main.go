@@ -1,5 +1,11 @@
 // Command vrrpd is a VRRP daemon (VRRPv2 RFC 3768, VRRPv3 RFC 5798/9568) that floats
 // virtual IP addresses between Linux nodes and speaks the same protocol as keepalived.
+//
+//	vrrpd run    [--config FILE] [--log-level LEVEL] [--log-format text|json]
+//	vrrpd check  [--config FILE]
+//	vrrpd show   [--config FILE] [--socket PATH] [--json] [--watch] [INSTANCE]
+//	vrrpd events [--config FILE] [--socket PATH]
+//	vrrpd version
 package main
 
 import (
@@ -20,7 +26,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	switch args[0] {
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return runDaemon(rest, stderr)
+	case "check":
+		return check(rest, stdout, stderr)
+	case "show":
+		return show(rest, stdout, stderr)
+	case "events":
+		return show(append([]string{"--watch"}, rest...), stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "vrrpd", version)
 		return 0
@@ -28,15 +43,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	fmt.Fprintf(stderr, "vrrpd: unknown command %q\n", args[0])
+	fmt.Fprintf(stderr, "vrrpd: unknown command %q\n", cmd)
 	usage(stderr)
 	return 2
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: vrrpd <command>
+	fmt.Fprint(w, `usage: vrrpd <command> [flags]
 
 commands:
+  run       run the daemon in the foreground (needs CAP_NET_ADMIN and CAP_NET_RAW)
+  check     validate the configuration and exit 0, or print every problem
+  show      show each instance: state, why, priority, master, VIPs, counters
+  events    follow state transitions as JSON lines (same as show --watch)
   version   print the version
+
+Run 'vrrpd <command> --help' for a command's flags.
 `)
 }

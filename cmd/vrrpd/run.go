@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sys/unix"
+
+	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/daemon"
+)
+
+// stopTimeout bounds a shutdown: priority 0, VIP removal and stop hooks.
+const stopTimeout = 20 * time.Second
+
+func runDaemon(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log `format`: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd:", err)
+		return 2
+	}
+	if missing := missingCapabilities(); len(missing) > 0 {
+		fmt.Fprintf(stderr, "vrrpd: run needs %s (run as root, or grant them: the systemd unit does)\n", strings.Join(missing, " and "))
+		return 1
+	}
+	cfg, err := loadChecked(*cfgPath, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log = log.With("node", cfg.Node)
+
+	sys, err := daemon.NewLinuxSystem(cfg.StateFile, log)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	defer sys.Close()
+	// Problems that need the machine, now that the VIPs a crash left are known.
+	if stale, err := sys.VIPs.CleanStale(); err != nil {
+		log.Error("cannot remove VIPs left by an earlier run", "error", err)
+	} else {
+		for _, v := range stale {
+			log.Warn("removed a VIP left by an earlier run", "vip", v.Prefix.String(), "interface", v.Interface)
+		}
+	}
+	if probs := errorsOnly(config.Check(cfg, hostAddrs{exclude: sys.VIPs.Owned})); len(probs) > 0 {
+		fmt.Fprintln(stderr, probs.Error())
+		return 1
+	}
+
+	d, err := daemon.New(cfg, sys.System, daemon.Options{Version: version, Log: log})
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	ctl, err := daemon.Listen(d, cfg.Socket)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	defer ctl.Close()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	if err := d.Start(); err != nil {
+		log.Error("some instances did not start", "error", err)
+	}
+	log.Info("vrrpd started", "version", version, "config", cfg.File, "instances", len(cfg.Instances))
+	notify(log, sd.SdNotifyReady)
+	stopWatchdog := watchdog(log, d)
+	defer stopWatchdog()
+
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGHUP:
+			notify(log, sd.SdNotifyReloading+"\nMONOTONIC_USEC="+monotonicUsec())
+			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned})
+			notify(log, sd.SdNotifyReady)
+		default:
+			log.Info("stopping", "signal", sig.String())
+			notify(log, sd.SdNotifyStopping)
+			ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+			d.Stop(ctx)
+			cancel()
+			log.Info("stopped")
+			return 0
+		}
+	}
+	return 0
+}
+
+// reload validates the file first: a bad one is logged, problem by problem, and the
+// running configuration stays untouched.
+func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host) {
+	cfg, err := loadChecked(path, host)
+	if err != nil {
+		var probs config.Problems
+		if errors.As(err, &probs) {
+			for _, p := range probs {
+				log.Error("reload refused, keeping the running configuration", "problem", p.String())
+			}
+		} else {
+			log.Error("reload refused, keeping the running configuration", "error", err)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := d.Reload(ctx, cfg); err != nil {
+		log.Error("reload incomplete", "error", err)
+	}
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
+}
+
+func notify(log *slog.Logger, state string) {
+	if _, err := sd.SdNotify(false, state); err != nil {
+		log.Warn("sd_notify failed", "error", err)
+	}
+}
+
+// watchdog pings systemd's watchdog while the daemon answers status requests, which
+// needs every instance loop to be responsive.
+func watchdog(log *slog.Logger, d *daemon.Daemon) func() {
+	interval, err := sd.SdWatchdogEnabled(false)
+	if err != nil || interval == 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				d.Status()
+				notify(log, sd.SdNotifyWatchdog)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// monotonicUsec is CLOCK_MONOTONIC in microseconds, which systemd wants with RELOADING.
+func monotonicUsec() string {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return "0"
+	}
+	return strconv.FormatInt(ts.Sec*1_000_000+ts.Nsec/1000, 10)
+}
