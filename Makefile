@@ -6,9 +6,23 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the privileged tests use: real peers and tools, never mocks.
-DEB_PACKAGES ?= iproute2 keepalived tcpdump
+DEB_PACKAGES ?= iproute2 iputils-ping keepalived tcpdump
+# What make demo needs.
+DEMO_PACKAGES ?= iproute2 iputils-ping
 
-.PHONY: all build test test-deps lint fuzz clean
+# Installs the Debian packages named in $(1) that are missing, when root.
+define install_missing
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=""; \
+		for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then \
+			echo "installing$$missing"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		fi; \
+	fi
+endef
+
+.PHONY: all build test test-deps lint fuzz demo clean
 
 all: lint test build
 
@@ -22,14 +36,13 @@ test: test-deps
 
 # As root, installs the Debian packages the privileged tests need when missing.
 test-deps:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		missing=""; \
-		for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-		if [ -n "$$missing" ]; then \
-			echo "installing$$missing"; \
-			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-		fi; \
-	fi
+	$(call install_missing,$(DEB_PACKAGES))
+
+# Two vrrpd nodes and a client in network namespaces: election, a crash of the master,
+# the takeover, preemption back. As root; everything is removed at the end, even on Ctrl-C.
+demo: build
+	$(call install_missing,$(DEMO_PACKAGES))
+	deploy/demo/demo.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

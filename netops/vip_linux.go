@@ -229,7 +229,7 @@ func (m *VIPManager) CleanStale() ([]VIP, error) {
 			continue
 		}
 		if ok {
-			m.log.Info("stale VIP removed", "vip", v.Prefix, "interface", v.Interface)
+			m.log.Warn("removed a VIP left behind by an earlier run", "vip", v.Prefix, "interface", v.Interface)
 			removed = append(removed, v)
 		}
 	}

@@ -56,12 +56,8 @@ func runDaemon(args []string, stderr io.Writer) int {
 	}
 	defer sys.Close()
 	// Problems that need the machine, now that the VIPs a crash left are known.
-	if stale, err := sys.VIPs.CleanStale(); err != nil {
+	if _, err := sys.VIPs.CleanStale(); err != nil { // each removal is logged
 		log.Error("cannot remove VIPs left by an earlier run", "error", err)
-	} else {
-		for _, v := range stale {
-			log.Warn("removed a VIP left by an earlier run", "vip", v.Prefix.String(), "interface", v.Interface)
-		}
 	}
 	if probs := errorsOnly(config.Check(cfg, hostAddrs{exclude: sys.VIPs.Owned})); len(probs) > 0 {
 		fmt.Fprintln(stderr, probs.Error())

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: two vrrpd nodes and a client in network namespaces on one bridge, a VIP,
-# a crash of the master and the takeover, then the old master back by preemption.
+# a crash of the master and the takeover, then the old master back by preemption, with
+# the pings the client lost at each step.
 # Everything it creates is removed on exit, Ctrl-C included. Needs root and iproute2.
 set -euo pipefail
 
@@ -66,8 +67,8 @@ YAML
 config lb1 150
 config lb2 100
 
-start() { # node
-	ns "$1" "$VRRPD" run --config "$work/$1.yaml" >>"$work/$1.log" 2>&1 &
+start() { # node; ip netns exec execs vrrpd, so $! is vrrpd's own PID
+	ip netns exec "$P-$1" "$VRRPD" run --config "$work/$1.yaml" >>"$work/$1.log" 2>&1 &
 	pid[$1]=$!
 }
 show() { ns "$1" "$VRRPD" show --socket "$work/$1.sock" "${@:2}"; }
@@ -97,33 +98,47 @@ show lb2
 echo
 echo "VIP $VIP is on: $(holder)"
 
+ping_start() {
+	ip netns exec "$P-client" ping -n -D -O -i 0.05 "$VIP" >"$work/ping.log" 2>&1 &
+	ping_pid=$!
+}
+ping_report() { # what
+	kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null || true; ping_pid=
+	local sent lost
+	sent=$(grep -c 'icmp_seq=' "$work/ping.log" || true)
+	lost=$(grep -c 'no answer yet' "$work/ping.log" || true)
+	awk -v l="$lost" -v s="$sent" -v w="$1" 'BEGIN { printf "client: %d of %d pings (every 50 ms) unanswered %s: about %.2f s without the VIP\n", l, s, w, l * 0.05 }'
+}
+
 bold "The client pings $VIP every 50 ms"
-ns client ping -n -D -O -i 0.05 "$VIP" >"$work/ping.log" 2>&1 &
-ping_pid=$!
+ping_start
 sleep 2
 
-bold "Crash: kill -9 vrrpd on lb1, the master"
+bold "Crash: lb1, the master, loses power (vrrpd killed with -9, its link down)"
 kill -KILL "${pid[lb1]}"
 wait "${pid[lb1]}" 2>/dev/null || true
 unset 'pid[lb1]'
+ip -n "$P-lb1" link set eth0 down
 t0=$(date +%s.%N)
 wait_state lb2 MASTER 10
 t1=$(date +%s.%N)
-awk -v a="$t0" -v b="$t1" 'BEGIN { printf "lb2 took over after %.2f s (Master_Down_Interval at priority 100 and 1 s: 3.61 s)\n", b - a }'
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "lb2 took over after %.2f s (Master_Down_Interval at priority 100, 1 s adverts: 3.61 s)\n", b - a }'
 sleep 1
-kill -INT "$ping_pid"; wait "$ping_pid" 2>/dev/null || true; ping_pid=
-sent=$(grep -c 'icmp_seq=' "$work/ping.log" || true)
-lost=$(grep -c 'no answer yet' "$work/ping.log" || true)
-awk -v l="$lost" -v s="$sent" 'BEGIN { printf "client: %d of %d pings unanswered during the failover (%.2f s at 50 ms)\n", l, s, l * 0.05 }'
+ping_report "during the failover"
 bold "vrrpd show on lb2"
 show lb2
 echo
-echo "VIP $VIP is on: $(holder)— lb1 still has it: its vrrpd died without releasing it."
+echo "VIP $VIP is on: $(holder)"
 
-bold "Restart vrrpd on lb1: it removes the VIP the crash left, then preempts lb2"
+bold "lb1 comes back: link up, vrrpd starts, removes the VIP the crash left, preempts lb2"
+echo "(lb1 still holds $VIP from before the crash: $(holder))"
+ping_start
+ip -n "$P-lb1" link set eth0 up
 start lb1
 wait_state lb1 MASTER 15
 wait_state lb2 BACKUP 5
+sleep 1
+ping_report "during the hand-back"
 show lb1 web
 echo
 echo "VIP $VIP is on: $(holder)"
