@@ -22,7 +22,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz demo clean
+.PHONY: all build test test-deps lint fuzz bench demo clean
 
 all: lint test build
 
@@ -48,6 +48,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# Speed and memory figures: per-advert costs and a simulated minute of a busy network.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./vrrp/ ./netops/...
 
 # Runs every fuzz target for FUZZTIME, then adds what the fuzzer found interesting to the
 # committed corpus in each package's testdata/fuzz.

@@ -569,3 +569,48 @@ func TestE2EOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestE2ESystemdNotify listens where systemd would (NOTIFY_SOCKET) and checks what vrrpd
+// tells the service manager on start, reload and stop.
+func TestE2ESystemdNotify(t *testing.T) {
+	c := newCluster(t, 1)
+	a := c.nodes[0]
+	a.writeConfig(instanceYAML("web", 51, 150, "100ms", vip+"/24"))
+	path := filepath.Join(a.dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msgs := make(chan string, 16)
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	expect := func(prefix string) {
+		t.Helper()
+		select {
+		case m := <-msgs:
+			if !strings.HasPrefix(m, prefix) {
+				t.Fatalf("sd_notify %q, want %q", m, prefix)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no sd_notify %q", prefix)
+		}
+	}
+	t.Setenv("NOTIFY_SOCKET", path)
+	a.start()
+	expect("READY=1")
+	a.reload()
+	expect("RELOADING=1\nMONOTONIC_USEC=")
+	expect("READY=1")
+	a.stop()
+	expect("STOPPING=1")
+}
