@@ -281,18 +281,31 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	d.cfg = cfg
 	d.mu.Unlock()
 
-	var kept, started []*instance
-	var errs []error
+	var kept []*instance
+	var fresh []config.Instance
 	for _, ic := range cfg.Instances {
-		if in, ok := old[identityOf(ic)]; ok {
-			delete(old, identityOf(ic))
-			in.do(func() {
-				in.log = d.log.With("instance", ic.Name)
-				in.reconfigure(ic)
-			})
-			kept = append(kept, in)
+		in, ok := old[identityOf(ic)]
+		if !ok {
+			fresh = append(fresh, ic)
 			continue
 		}
+		delete(old, identityOf(ic))
+		in.do(func() {
+			in.log = d.log.With("instance", ic.Name)
+			in.reconfigure(ic)
+		})
+		kept = append(kept, in)
+	}
+	// Removed instances release their VIPs before new ones start, so that a VIP that
+	// moved to a new instance is not deleted after it was added.
+	var removed []*instance
+	for _, in := range old {
+		removed = append(removed, in)
+	}
+	stopAll(ctx, removed)
+	var started []*instance
+	var errs []error
+	for _, ic := range fresh {
 		in := newInstance(d, ic)
 		if err := in.start(); err != nil {
 			errs = append(errs, err)
@@ -300,11 +313,11 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		}
 		started = append(started, in)
 	}
-	var removed []*instance
-	for _, in := range old {
-		removed = append(removed, in)
+	// A VIP that moved between kept instances may have been removed by its old owner
+	// after its new owner added it: masters put theirs back (adding is idempotent).
+	for _, in := range kept {
+		in.do(in.reassertVIPs)
 	}
-	stopAll(ctx, removed)
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)
 	d.mu.Unlock()

@@ -320,3 +320,28 @@ func TestControlSocket(t *testing.T) {
 		t.Fatal("no event")
 	}
 }
+
+// TestReloadMovesVIPBetweenInstances swaps the VIPs of two instances: whatever order the
+// instances take the change in, both VIPs stay on the master.
+func TestReloadMovesVIPBetweenInstances(t *testing.T) {
+	seg := fake.NewSegment()
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	api := instanceCfg("api", 150, "192.0.2.110/24")
+	api.VRID = 52
+	a := newNode(t, seg, "a", "192.0.2.1", web, api)
+	a.start(t)
+	a.waitState(t, "web", "MASTER")
+	a.waitState(t, "api", "MASTER")
+	next := *a.cfg
+	web.VIPs, api.VIPs = api.VIPs, web.VIPs
+	next.Instances = []config.Instance{web, api}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if !a.hasVIP("192.0.2.100") || !a.hasVIP("192.0.2.110") {
+		t.Fatalf("after the swap: .100 %v, .110 %v", a.hasVIP("192.0.2.100"), a.hasVIP("192.0.2.110"))
+	}
+	if got := a.instance(t, "web").VIPs[0].Address; got != "192.0.2.110/24" {
+		t.Fatalf("web has %s", got)
+	}
+}

@@ -411,6 +411,13 @@ func (in *instance) reconfigure(next config.Instance) {
 
 func garpEqual(a, b config.GARP) bool { return a == b }
 
+// reassertVIPs adds a master's VIPs again; see Daemon.Reload.
+func (in *instance) reassertVIPs() {
+	if in.router != nil && in.router.State() == vrrp.Master {
+		in.addVIPs(in.vips())
+	}
+}
+
 // status returns the instance's status; it runs in the instance's goroutine.
 func (in *instance) status() InstanceStatus {
 	s := InstanceStatus{
