@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vrrpd/vrrpd/netops"
@@ -23,10 +24,11 @@ type Announcement struct {
 // Announcer is an in-memory netops.Announcer that records the announcements it is asked
 // for instead of sending them. It is safe for concurrent use.
 type Announcer struct {
-	now  func() time.Time
-	mu   sync.Mutex
-	sent []Announcement
-	fail map[string]error
+	now   func() time.Time
+	mu    sync.Mutex
+	sent  []Announcement
+	fail  map[string]error
+	addrs *Addresses // nil: every interface exists and every VIP can be announced
 }
 
 var _ netops.Announcer = (*Announcer)(nil)
@@ -41,15 +43,21 @@ func NewAnnouncer(now func() time.Time) *Announcer {
 }
 
 // Announce records count announcements of each of vips on ifname. Like the Linux
-// announcer, it records nothing for a count below 1, and reports a VIP that is not an IP
-// address without skipping the others. When Fail set an error for ifname, it records
-// nothing and returns that error, wrapped.
+// announcer, it records nothing for a count below 1 or without VIPs, and reports each
+// VIP it cannot announce, once, without skipping the others: a VIP that is not an IP
+// address, and, after UseAddresses, an IPv6 VIP that is not on ifname. After
+// UseAddresses, an interface that the Addresses do not have is an error wrapping
+// netops.ErrNoInterface, and nothing is recorded. When Fail set an error for ifname, it
+// records nothing and returns that error, wrapped.
 func (a *Announcer) Announce(ifname string, vips []netip.Addr, count int, reply bool) error {
 	if count <= 0 || len(vips) == 0 {
 		return nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.addrs != nil && !a.addrs.hasInterface(ifname) {
+		return fmt.Errorf("fake: announce: %w: %s", netops.ErrNoInterface, ifname)
+	}
 	if err := a.fail[ifname]; err != nil {
 		return fmt.Errorf("fake: announce on %s: %w", ifname, err)
 	}
@@ -60,9 +68,34 @@ func (a *Announcer) Announce(ifname string, vips []netip.Addr, count int, reply 
 			errs = append(errs, fmt.Errorf("fake: announce %v on %s: not an IP address", vip, ifname))
 			continue
 		}
+		// Linux sends a GARP for any address, but an NA only from an address that
+		// the host has; the Linux announcer reports sendmsg's EINVAL.
+		if a.addrs != nil && vip.Is6() && !a.addrs.Has(ifname, vip.WithZone("")) {
+			errs = append(errs, fmt.Errorf("fake: unsolicited na %v on %s: %w", vip, ifname, syscall.EINVAL))
+			continue
+		}
 		a.sent = append(a.sent, Announcement{Interface: ifname, VIP: vip, Count: count, Reply: reply, Time: now})
 	}
 	return errors.Join(errs...)
+}
+
+// UseAddresses makes every later Announce check its interface and VIPs against addrs,
+// as the Linux announcer is checked by the kernel: the interface must exist, and an
+// IPv6 VIP must be on it (an IPv4 VIP need not). The kernel also accepts a global IPv6
+// VIP that is on another interface of the host; the fake does not. Without
+// UseAddresses, every interface exists and every VIP can be announced.
+func (a *Announcer) UseAddresses(addrs *Addresses) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.addrs = addrs
+}
+
+// hasInterface reports whether a has interface name. It is here, next to its one
+// user, the Announcer.
+func (a *Addresses) hasInterface(name string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ifaces[name] != nil
 }
 
 // Fail makes every later Announce on ifname fail with err, as a link that is down

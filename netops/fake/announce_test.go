@@ -6,12 +6,64 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/netops/contract"
 	"github.com/vrrpd/vrrpd/netops/fake"
 )
+
+// TestAnnouncerContract runs the contract that netops.LinuxAnnouncer also passes, with
+// the announcer checking its calls against an Addresses whose eth0 has the VIPs.
+func TestAnnouncerContract(t *testing.T) {
+	contract.Announcer(t, func(t *testing.T) contract.AnnouncerEnv {
+		addrs := fake.NewAddresses()
+		addrs.AddInterface("eth0", contract.NodeV4, contract.NodeV6)
+		vip := func(a netip.Addr) netops.VIP {
+			return netops.VIP{Prefix: netip.PrefixFrom(a, a.BitLen()), Interface: "eth0"}
+		}
+		for _, a := range slices.Concat(contract.AnnounceV4, contract.AnnounceV6) {
+			if err := addrs.Add(vip(a)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ann := fake.NewAnnouncer(nil)
+		ann.UseAddresses(addrs)
+		seen := 0
+		return contract.AnnouncerEnv{
+			Announce: ann.Announce,
+			// Every recording counts, whatever its interface: one on an interface
+			// that does not exist must show as sent.
+			Sent: func(t *testing.T, _ int) map[netip.Addr]contract.Sent {
+				all := ann.Announcements()
+				got := map[netip.Addr]contract.Sent{}
+				for _, a := range all[seen:] {
+					s := got[a.VIP]
+					switch {
+					case a.VIP.Is4():
+						s.Requests += a.Count
+						if a.Reply {
+							s.Replies += a.Count
+						}
+					default:
+						s.NAs += a.Count
+					}
+					got[a.VIP] = s
+				}
+				seen = len(all)
+				return got
+			},
+			Withdraw: func(t *testing.T, a netip.Addr) error {
+				if err := addrs.Remove(vip(a)); err != nil {
+					t.Fatal(err)
+				}
+				return syscall.EINVAL
+			},
+		}
+	})
+}
 
 func TestAnnouncerRecords(t *testing.T) {
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -67,6 +119,29 @@ func TestAnnouncerErrors(t *testing.T) {
 	}
 	if n := a.Count("eth0", vip); n != 3 {
 		t.Fatalf("Count = %d, want 1 + 2, nothing while eth0 failed", n)
+	}
+}
+
+// TestAnnouncerUseAddresses checks what the contract leaves open: the sentinel of a
+// missing interface, IPv4 VIPs that need not be on the interface, and zones.
+func TestAnnouncerUseAddresses(t *testing.T) {
+	addrs := fake.NewAddresses()
+	addrs.AddInterface("eth0", netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("fe80::1/64"))
+	a := fake.NewAnnouncer(nil)
+	a.UseAddresses(addrs)
+	v4, ll := netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("fe80::1%eth0")
+
+	if err := a.Announce("nosuch0", []netip.Addr{v4}, 1, false); !errors.Is(err, netops.ErrNoInterface) {
+		t.Fatalf("unknown interface: %v, want ErrNoInterface", err)
+	}
+	if err := a.Announce("eth0", []netip.Addr{v4, ll}, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Count("eth0", v4) + a.Count("eth0", ll); n != 2 {
+		t.Fatalf("%d announcements, want one of %v (not on eth0) and one of %v", n, v4, ll)
+	}
+	if err := a.Announce("eth0", []netip.Addr{netip.MustParseAddr("2001:db8::100")}, 1, false); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("IPv6 VIP not on eth0: %v, want EINVAL", err)
 	}
 }
 
