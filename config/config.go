@@ -31,6 +31,14 @@ type Config struct {
 	ScriptUser string
 	// Scripts are the named health checks instances may track.
 	Scripts []Script
+	// Processes are the named process checks (`processes:`), keepalived's
+	// vrrp_track_process.
+	Processes []Process
+	// Files are the named files holding a number (`files:`), keepalived's
+	// vrrp_track_file.
+	Files []File
+	// HAProxy are the named checks of HAProxy's Runtime API (`haproxy:`).
+	HAProxy []HAProxy
 	// Instances are the virtual routers, in file order.
 	Instances []Instance
 	// Warnings are the problems that did not stop the file from loading, such as an
@@ -51,7 +59,48 @@ type Script struct {
 	Fall     int
 	Rise     int
 	User     string // overrides ScriptUser
+	// InitFail starts the script failing until its first success, as keepalived's
+	// init_fail; otherwise its first result decides.
+	InitFail bool
 	Line     int
+}
+
+// Process is a named process check (`processes:`), keepalived's vrrp_track_process: it
+// passes while the number of running processes that match is within Min..Max.
+type Process struct {
+	Name string
+	// Match is the process name (its comm, or the base name of its argv[0] for names
+	// longer than the 15 bytes of comm), or with Cmdline a substring of the command
+	// line, its arguments joined by spaces. Default: Name.
+	Match   string
+	Cmdline bool
+	// Min is the quorum, default 1; Max the most processes allowed, 0 for no maximum.
+	Min, Max int
+	// Delay is how long a change of the quorum must last before it is reported,
+	// keepalived's delay (fork_delay and terminate_delay). Default 0.
+	Delay time.Duration
+	Line  int
+}
+
+// File is a named file holding a number (`files:`), keepalived's vrrp_track_file. An
+// instance tracking it adds the number times its weight to its priority.
+type File struct {
+	Name string
+	Path string // absolute
+	Line int
+}
+
+// HAProxy is a named check of HAProxy's Runtime API (`haproxy:`): the state of
+// backends and frontends read with `show stat` every Interval.
+type HAProxy struct {
+	Name string
+	// Socket is the stats socket: an absolute path (unix socket) or host:port (TCP).
+	Socket   string
+	Interval time.Duration // default 1s
+	Timeout  time.Duration // default Interval
+	// Rule says which backends and frontends must be up for the check to pass.
+	Rule HAProxyRule
+	Line int
 }
 
 // Instance is one virtual router.
@@ -150,11 +199,16 @@ type Track struct {
 
 // TrackRef names a tracker with its weight. A positive weight is added while the check
 // passes, a negative one while it fails; 0 puts the instance in FAULT while it fails.
+// Reverse negates what the weight adds, and with weight 0 faults while the check passes.
+// A file adds its number times the weight instead.
 type TrackRef struct {
 	Name    string
 	Weight  int
 	Reverse bool
-	Line    int
+	// DownDelay and UpDelay, for interfaces only, are how long a link must stay down
+	// (up) before the change counts, against flapping. Default 0.
+	DownDelay, UpDelay time.Duration
+	Line               int
 }
 
 // Notify holds the argv of each hook; nil for none. Any runs on every transition with

@@ -1,6 +1,8 @@
 // Package config reads a node's configuration: one YAML file, by default
-// /etc/vrrpd/vrrpd.yaml, that lists the node's virtual routers (instances), the
-// health-check scripts they track, and defaults shared by the instances.
+// /etc/vrrpd/vrrpd.yaml, that lists the node's virtual routers (instances), the health
+// checks they track (scripts, processes, files, HAProxy checks, and interfaces named
+// where they are tracked), and defaults shared by the instances. The rule of an HAProxy
+// check is parsed here, by ParseHAProxyRule, the one parser of rules.
 //
 // Load and Parse turn the file into a Config with every default filled in, or return a
 // *Problems error that lists every problem at once, each with its file:line:column, the

@@ -44,3 +44,27 @@ func FuzzParse(f *testing.F) {
 		Check(cfg, host)
 	})
 }
+
+// FuzzParseHAProxyRule: ParseHAProxyRule never panics, and a rule it accepts reads
+// back the same from its String.
+func FuzzParseHAProxyRule(f *testing.F) {
+	for _, s := range []string{"b:be_app", "f:www", "all(b:a,b:b)", "any( b:a , f:w )", "all(b:a", "none(b:a)", "b:", "all()"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseHAProxyRule(s)
+		if err != nil {
+			if !errors.Is(err, ErrHAProxyRule) {
+				t.Fatalf("error %v is not ErrHAProxyRule", err)
+			}
+			return
+		}
+		if len(r.Objects) == 0 {
+			t.Fatalf("%q: a rule without objects", s)
+		}
+		again, err := ParseHAProxyRule(r.String())
+		if err != nil || again.String() != r.String() {
+			t.Fatalf("%q -> %q -> %q, %v", s, r, again, err)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -53,19 +54,24 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "state_file", "script_user", "defaults", "scripts", "instances"}
+	topKeys    = []string{"node", "socket", "state_file", "script_user", "defaults", "scripts", "processes", "files", "haproxy", "instances"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
 		"vips", "excluded_vips", "track", "notify"}, sharedKeys...)
 	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply"}
-	scriptKeys   = []string{"exec", "interval", "timeout", "fall", "rise", "user"}
+	scriptKeys   = []string{"exec", "interval", "timeout", "fall", "rise", "user", "init_fail"}
+	processKeys  = []string{"match", "cmdline", "min", "max", "delay"}
+	fileKeys     = []string{"path"}
+	haproxyKeys  = []string{"socket", "interval", "timeout", "rule"}
 	unicastKeys  = []string{"source", "peers", "check_source"}
 	authKeys     = []string{"type", "password"}
 	vipKeys      = []string{"address", "interface", "label"}
 	trackKeys    = []string{"scripts", "interfaces", "processes", "files", "haproxy"}
 	trackRefKeys = []string{"name", "weight", "reverse"}
-	notifyKeys   = []string{"master", "backup", "fault", "stop", "any"}
+	// Interfaces also take delays against flapping.
+	trackIfKeys = []string{"name", "weight", "reverse", "down_delay", "up_delay"}
+	notifyKeys  = []string{"master", "backup", "fault", "stop", "any"}
 )
 
 // keepalivedKeys turns a keepalived keyword written by habit into a hint. Like the key
@@ -98,6 +104,14 @@ var keepalivedKeys = map[string]string{
 	"vrrp_version":               "did you mean version?",
 	"weight":                     "set the weight where an instance tracks the script: track: {scripts: [{name: ..., weight: -50}]}",
 	"state":                      "vrrpd has no initial state: the highest priority becomes master, and priority 255 makes the address owner",
+	"vrrp_script":                "write scripts: {NAME: {exec: [...], interval: 2s}}",
+	"vrrp_track_process":         "write processes: {NAME: {match: haproxy}}",
+	"vrrp_track_file":            "write files: {NAME: {path: /etc/vrrpd/drain}}",
+	"quorum":                     "did you mean min?",
+	"quorum_max":                 "did you mean max?",
+	"full_command":               "write cmdline: true",
+	"fork_delay":                 "write delay: 1s (it delays both directions)",
+	"terminate_delay":            "write delay: 1s (it delays both directions)",
 }
 
 // parser turns the YAML node tree into a Config, reporting every value that is the wrong
@@ -239,6 +253,9 @@ func (p *parser) mapping(n *yaml.Node, path string, known []string) mapping {
 func unknownKeyHint(key, path string, known []string) string {
 	if path == "defaults" && slices.Contains(instanceKeys, key) {
 		return key + " is set in each instance, not under defaults"
+	}
+	if (key == "down_delay" || key == "up_delay") && strings.Contains(path, ".track.") {
+		return key + " applies to tracked interfaces only"
 	}
 	if hint, ok := keepalivedKeys[key]; ok {
 		return hint
@@ -590,6 +607,18 @@ func (p *parser) config(root *yaml.Node) *Config {
 	for _, name := range scripts.order {
 		cfg.Scripts = append(cfg.Scripts, p.script(scripts.keys[name], scripts.values[name], cfg.ScriptUser))
 	}
+	processes := p.mapping(top.values["processes"], "processes", nil)
+	for _, name := range processes.order {
+		cfg.Processes = append(cfg.Processes, p.process(processes.keys[name], processes.values[name]))
+	}
+	files := p.mapping(top.values["files"], "files", nil)
+	for _, name := range files.order {
+		cfg.Files = append(cfg.Files, p.trackFile(files.keys[name], files.values[name]))
+	}
+	haproxy := p.mapping(top.values["haproxy"], "haproxy", nil)
+	for _, name := range haproxy.order {
+		cfg.HAProxy = append(cfg.HAProxy, p.haproxy(haproxy.keys[name], haproxy.values[name]))
+	}
 
 	// Instances are named in paths by name when unique: read the names first.
 	var items []*yaml.Node
@@ -660,7 +689,114 @@ func (p *parser) script(key, n *yaml.Node, user string) Script {
 	if v := m.values["user"]; v != nil {
 		s.User, _ = p.name(v, path+".user")
 	}
+	if v := m.values["init_fail"]; v != nil {
+		s.InitFail, _ = p.boolean(v, path+".init_fail")
+	}
 	return s
+}
+
+func (p *parser) process(key, n *yaml.Node) Process {
+	path := "processes." + key.Value
+	pr := Process{Name: key.Value, Match: key.Value, Min: 1, Line: key.Line}
+	m := p.mapping(n, path, processKeys)
+	p.name(key, path)
+	if v := m.values["match"]; v != nil {
+		switch s, ok := p.str(v, path+".match"); {
+		case !ok:
+		case s == "":
+			p.errorf(path+".match", "write the process name, such as haproxy", "match is empty")
+		default:
+			pr.Match = s
+		}
+	}
+	if v := m.values["cmdline"]; v != nil {
+		pr.Cmdline, _ = p.boolean(v, path+".cmdline")
+	}
+	if v := m.values["min"]; v != nil {
+		pr.Min, _ = p.integer(v, path+".min", 0, math.MaxInt)
+	}
+	if v := m.values["max"]; v != nil {
+		pr.Max, _ = p.integer(v, path+".max", 0, math.MaxInt)
+	}
+	if v := m.values["delay"]; v != nil {
+		pr.Delay, _ = p.duration(v, path+".delay", 0, math.MaxInt64)
+	}
+	return pr
+}
+
+func (p *parser) trackFile(key, n *yaml.Node) File {
+	path := "files." + key.Value
+	f := File{Name: key.Value, Line: key.Line}
+	m := p.mapping(n, path, fileKeys)
+	p.name(key, path)
+	switch v := m.values["path"]; {
+	case v == nil:
+		p.errorf(path+".path", "write path: /etc/vrrpd/drain", "a file needs path, the file to read")
+	default:
+		if s, ok := p.str(v, path+".path"); ok && !filepath.IsAbs(s) {
+			p.errorf(path+".path", "write the full path", "%q is not an absolute path", s)
+		} else if ok {
+			f.Path = filepath.Clean(s)
+		}
+	}
+	return f
+}
+
+func (p *parser) haproxy(key, n *yaml.Node) HAProxy {
+	path := "haproxy." + key.Value
+	h := HAProxy{Name: key.Value, Interval: time.Second, Line: key.Line}
+	m := p.mapping(n, path, haproxyKeys)
+	p.name(key, path)
+	if v := m.values["socket"]; v != nil {
+		if s, ok := p.str(v, path+".socket"); ok {
+			if err := checkSocket(s); err != nil {
+				p.errorf(path+".socket", "write a unix socket path such as /run/haproxy/admin.sock, or host:port such as 127.0.0.1:9999", "%v", err)
+			} else {
+				h.Socket = s
+			}
+		}
+	} else {
+		p.errorf(path+".socket", "write socket: /run/haproxy/admin.sock (HAProxy's stats socket)", "an haproxy check needs socket")
+	}
+	if v := m.values["interval"]; v != nil {
+		if d, ok := p.duration(v, path+".interval", time.Nanosecond, math.MaxInt64); ok {
+			h.Interval = d
+		}
+	}
+	h.Timeout = h.Interval
+	if v := m.values["timeout"]; v != nil {
+		if d, ok := p.duration(v, path+".timeout", time.Nanosecond, math.MaxInt64); ok {
+			h.Timeout = d
+		}
+	}
+	if v := m.values["rule"]; v != nil {
+		if s, ok := p.str(v, path+".rule"); ok {
+			r, err := ParseHAProxyRule(s)
+			if err != nil {
+				p.errorf(path+".rule", "write b:BACKEND, f:FRONTEND, all(b:a,b:b) or any(b:a,f:www)", "%v", err)
+			}
+			h.Rule = r
+		}
+	} else {
+		p.errorf(path+".rule", "write rule: b:BACKEND, or all(b:a,b:b)", "an haproxy check needs rule, the backends and frontends that must be up")
+	}
+	return h
+}
+
+// checkSocket checks an HAProxy stats socket address: an absolute path, or host:port
+// with a port number.
+func checkSocket(s string) error {
+	if strings.HasPrefix(s, "/") {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is neither an absolute path nor host:port", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || host == "" {
+		return fmt.Errorf("%q is not host:port with a port 1..65535", s)
+	}
+	return nil
 }
 
 // setting is one value of a key that defaults may set and an instance may override.
@@ -981,30 +1117,39 @@ func (p *parser) vips(n *yaml.Node, path, ifname string) []VIP {
 func (p *parser) track(n *yaml.Node, path string) Track {
 	m := p.mapping(n, path, trackKeys)
 	return Track{
-		Scripts:    p.trackRefs(m.values["scripts"], path+".scripts", false),
-		Interfaces: p.trackRefs(m.values["interfaces"], path+".interfaces", true),
-		Processes:  p.trackRefs(m.values["processes"], path+".processes", false),
-		Files:      p.trackRefs(m.values["files"], path+".files", false),
-		HAProxy:    p.trackRefs(m.values["haproxy"], path+".haproxy", false),
+		Scripts:    p.trackRefs(m.values["scripts"], path+".scripts", trackRefKeys, 0),
+		Interfaces: p.trackRefs(m.values["interfaces"], path+".interfaces", trackIfKeys, 0),
+		Processes:  p.trackRefs(m.values["processes"], path+".processes", trackRefKeys, 0),
+		Files:      p.trackRefs(m.values["files"], path+".files", trackRefKeys, 1),
+		HAProxy:    p.trackRefs(m.values["haproxy"], path+".haproxy", trackRefKeys, 0),
 	}
 }
 
-// trackRefs reads a list of {name, weight, reverse}; a name alone means weight 0, FAULT
-// while the check fails, as keepalived does without a weight.
-func (p *parser) trackRefs(n *yaml.Node, path string, ifnames bool) []TrackRef {
+// trackRefs reads a list of {name, weight, reverse} (known lists the keys allowed). A
+// name alone, or an entry without weight, has weight defaultWeight: 0 (FAULT while the
+// check fails) as keepalived does without a weight, and 1 for files, as keepalived's
+// track_file.
+func (p *parser) trackRefs(n *yaml.Node, path string, known []string, defaultWeight int) []TrackRef {
+	ifnames := slices.Contains(known, "down_delay")
 	var refs []TrackRef
 	for i, it := range p.sequence(n, path) {
 		ipath := fmt.Sprintf("%s[%d]", path, i)
-		ref := TrackRef{Line: it.Line}
+		ref := TrackRef{Weight: defaultWeight, Line: it.Line}
 		nameNode, namePath := it, ipath
 		if it.Kind != yaml.ScalarNode {
-			m := p.mapping(it, ipath, trackRefKeys)
+			m := p.mapping(it, ipath, known)
 			nameNode, namePath = m.values["name"], ipath+".name"
 			if v := m.values["weight"]; v != nil {
 				ref.Weight, _ = p.integer(v, ipath+".weight", -254, 254)
 			}
 			if v := m.values["reverse"]; v != nil {
 				ref.Reverse, _ = p.boolean(v, ipath+".reverse")
+			}
+			if v := m.values["down_delay"]; v != nil {
+				ref.DownDelay, _ = p.duration(v, ipath+".down_delay", 0, math.MaxInt64)
+			}
+			if v := m.values["up_delay"]; v != nil {
+				ref.UpDelay, _ = p.duration(v, ipath+".up_delay", 0, math.MaxInt64)
 			}
 		}
 		switch {

@@ -23,8 +23,8 @@ func TestLoadFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.pos["instances[web].vrid"] != (position{line: 28, column: 11}) {
-		t.Errorf("position of instances[web].vrid = %+v, want 28:11", got.pos["instances[web].vrid"])
+	if got.pos["instances[web].vrid"] != (position{line: 41, column: 11}) {
+		t.Errorf("position of instances[web].vrid = %+v, want 41:11", got.pos["instances[web].vrid"])
 	}
 	got.pos = nil // positions are checked by the problem tests
 
@@ -38,9 +38,20 @@ func TestLoadFull(t *testing.T) {
 		ScriptUser: "nobody",
 		Scripts: []Script{
 			{Name: "chk_haproxy", Exec: []string{"/usr/bin/systemctl", "is-active", "--quiet", "haproxy"},
-				Interval: 2 * time.Second, Timeout: time.Second, Fall: 2, Rise: 3, User: "root", Line: 17},
+				Interval: 2 * time.Second, Timeout: time.Second, Fall: 2, Rise: 3, User: "root", InitFail: true, Line: 17},
 			{Name: "chk_dns", Exec: []string{"/usr/local/bin/check-dns"},
-				Interval: time.Second, Timeout: time.Second, Fall: 1, Rise: 1, User: "nobody", Line: 24},
+				Interval: time.Second, Timeout: time.Second, Fall: 1, Rise: 1, User: "nobody", Line: 25},
+		},
+		Processes: []Process{
+			{Name: "haproxy", Match: "haproxy", Min: 1, Max: 4, Delay: 500 * time.Millisecond, Line: 27},
+			{Name: "nginx", Match: "nginx", Min: 1, Line: 28},
+		},
+		Files: []File{{Name: "prio", Path: "/run/vrrpd/prio", Line: 30}},
+		HAProxy: []HAProxy{
+			{Name: "lb", Socket: "/run/haproxy/admin.sock", Interval: 500 * time.Millisecond, Timeout: 250 * time.Millisecond,
+				Rule: HAProxyRule{Objects: []HAProxyObject{{Name: "be_app"}, {Frontend: true, Name: "www"}}}, Line: 32},
+			{Name: "lb_tcp", Socket: "127.0.0.1:9999", Interval: time.Second, Timeout: time.Second,
+				Rule: HAProxyRule{Objects: []HAProxyObject{{Name: "be_app"}}}, Line: 37},
 		},
 		Instances: []Instance{
 			{
@@ -51,19 +62,22 @@ func TestLoadFull(t *testing.T) {
 				Unicast: &Unicast{Source: addr("192.0.2.1"), Peers: []netip.Addr{addr("192.0.2.2"), addr("192.0.2.3")},
 					CheckSource: false},
 				VIPs: []VIP{
-					{Prefix: prefix("192.0.2.100/24"), Interface: "eth0", Line: 40},
-					{Prefix: prefix("192.0.2.101/32"), Interface: "eth0", Line: 41},
-					{Prefix: prefix("192.0.2.102/24"), Interface: "eth1", Label: "eth1:vip", Line: 42},
+					{Prefix: prefix("192.0.2.100/24"), Interface: "eth0", Line: 53},
+					{Prefix: prefix("192.0.2.101/32"), Interface: "eth0", Line: 54},
+					{Prefix: prefix("192.0.2.102/24"), Interface: "eth1", Label: "eth1:vip", Line: 55},
 				},
-				ExcludedVIPs: []VIP{{Prefix: prefix("198.51.100.10/24"), Interface: "eth0", Line: 43}},
+				ExcludedVIPs: []VIP{{Prefix: prefix("198.51.100.10/24"), Interface: "eth0", Line: 56}},
 				// repeat and delay set here, the rest inherited key by key.
 				GARP: GARP{Repeat: 5, Delay: 5 * time.Second, Refresh: time.Minute, RefreshRepeat: 2, Reply: true},
 				Track: Track{
-					Scripts:    []TrackRef{{Name: "chk_haproxy", Weight: -60, Line: 46}, {Name: "chk_dns", Line: 46}},
-					Interfaces: []TrackRef{{Name: "eth1", Weight: -60, Reverse: true, Line: 47}},
-					Processes:  []TrackRef{{Name: "haproxy", Weight: 10, Line: 48}},
-					Files:      []TrackRef{{Name: "/run/vrrpd/prio", Weight: 1, Line: 49}},
-					HAProxy:    []TrackRef{{Name: "be_web/srv1", Weight: -20, Line: 50}},
+					Scripts: []TrackRef{{Name: "chk_haproxy", Weight: -60, Line: 59}, {Name: "chk_dns", Line: 59}},
+					Interfaces: []TrackRef{
+						{Name: "eth1", Weight: -60, Reverse: true, DownDelay: 2 * time.Second, UpDelay: time.Second, Line: 60},
+						{Name: "eth2", Line: 60},
+					},
+					Processes: []TrackRef{{Name: "haproxy", Weight: 10, Line: 61}, {Name: "nginx", Line: 61}},
+					Files:     []TrackRef{{Name: "prio", Weight: -2, Line: 62}},
+					HAProxy:   []TrackRef{{Name: "lb", Weight: -20, Line: 63}, {Name: "lb_tcp", Line: 63}},
 				},
 				Notify: Notify{
 					Master: []string{"/usr/local/bin/on-master", "web"},
@@ -72,7 +86,7 @@ func TestLoadFull(t *testing.T) {
 					Stop:   []string{"/usr/local/bin/on-stop"},
 					Any:    []string{"/usr/local/bin/notify"},
 				},
-				Line: 26,
+				Line: 39,
 			},
 			{
 				Name: "legacy", Interface: "eth0", VRID: 52, Priority: 100, Version: vrrp.Version2,
@@ -80,20 +94,20 @@ func TestLoadFull(t *testing.T) {
 				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, Checksum: vrrp.ChecksumMessageOnly,
 				Source: addr("192.0.2.1"),
 				Auth:   &Auth{Type: vrrp.AuthSimple, Password: "secret"},
-				VIPs:   []VIP{{Prefix: prefix("203.0.113.5/24"), Interface: "eth0", Line: 64}},
+				VIPs:   []VIP{{Prefix: prefix("203.0.113.5/24"), Interface: "eth0", Line: 77}},
 				GARP:   defaultGARP,
-				Line:   57,
+				Line:   70,
 			},
 			{
 				Name: "web6", Interface: "eth0", VRID: 51, Priority: 100, Version: vrrp.Version3,
 				AdvertInterval: 2 * time.Second, Preempt: true, PreemptDelay: 10 * time.Second, Accept: false,
 				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, Checksum: vrrp.ChecksumMessageOnly,
 				VIPs: []VIP{
-					{Prefix: prefix("2001:db8::100/64"), Interface: "eth0", Line: 68},
-					{Prefix: prefix("fe80::51/128"), Interface: "eth0", Line: 68},
+					{Prefix: prefix("2001:db8::100/64"), Interface: "eth0", Line: 81},
+					{Prefix: prefix("fe80::51/128"), Interface: "eth0", Line: 81},
 				},
 				GARP: defaultGARP,
-				Line: 65,
+				Line: 78,
 			},
 		},
 	}
@@ -371,10 +385,61 @@ func TestProblems(t *testing.T) {
 			[]string{"6:33: instances[web].track.interfaces[0].name: the interface name is empty"}},
 		{"tracked without name", minimal + "    track: {processes: [{weight: -10}]}\n",
 			[]string{"6:25: instances[web].track.processes[0].name: a tracked item needs a name"}},
-		{"tracked twice", minimal + "    track: {processes: [haproxy, {name: haproxy, weight: 5}]}\n",
+		{"tracked twice", minimal + "    track: {processes: [haproxy, {name: haproxy, weight: 5}]}\nprocesses: {haproxy: {}}\n",
 			[]string{"6:34: instances[web].track.processes[1]: haproxy is tracked twice (also processes[0])"}},
-		{"tracked file relative", minimal + "    track: {files: [{name: prio, weight: 1}]}\n",
-			[]string{`6:21: instances[web].track.files[0]: track file "prio" is not an absolute path`}},
+		{"tracked file by path", minimal + "    track: {files: [{name: /run/prio, weight: 1}]}\n",
+			[]string{`6:21: instances[web].track.files[0]: no file /run/prio under files: (hint: files are tracked by name: define files: {NAME: {path: /run/prio}} and track NAME)`}},
+		{"unknown process", minimal + "    track: {processes: [haproxi]}\nprocesses: {haproxy: {}}\n",
+			[]string{
+				"6:25: instances[web].track.processes[0]: no process haproxi under processes: (hint: did you mean haproxy?)",
+				"7:13: warning: processes.haproxy: process haproxy is not tracked by any instance",
+			}},
+		{"unknown haproxy check", minimal + "    track: {haproxy: [{name: lb, weight: -50}]}\n",
+			[]string{"6:23: instances[web].track.haproxy[0]: no haproxy check lb under haproxy: (hint: define it under haproxy:)"}},
+		{"file reverse", minimal + "    track: {files: [{name: drain, reverse: true}]}\nfiles: {drain: {path: /etc/vrrpd/drain}}\n",
+			[]string{"6:44: instances[web].track.files[0].reverse: reverse does not apply to files"}},
+		{"down_delay on a script", minimal + "    track: {scripts: [{name: chk, down_delay: 1s}]}\nscripts: {chk: {exec: [/bin/true]}}\n",
+			[]string{`6:35: instances[web].track.scripts[0].down_delay: unknown key "down_delay" (hint: down_delay applies to tracked interfaces only)`}},
+		{"negative up_delay", minimal + "    track: {interfaces: [{name: eth1, up_delay: -1s}]}\n",
+			[]string{"6:49: instances[web].track.interfaces[0].up_delay: -1s is negative"}},
+		{"unused definitions", minimal + "processes: {haproxy: {}}\nfiles: {drain: {path: /etc/vrrpd/drain}}\nhaproxy: {lb: {socket: /run/haproxy.sock, rule: 'b:app'}}\n",
+			[]string{
+				"6:13: warning: processes.haproxy: process haproxy is not tracked by any instance",
+				"7:9: warning: files.drain: file drain is not tracked by any instance",
+				"8:11: warning: haproxy.lb: haproxy check lb is not tracked by any instance",
+			}},
+		{"init_fail yes", minimal + "    track: {scripts: [chk]}\nscripts:\n  chk: {exec: [/bin/true], init_fail: yes}\n",
+			[]string{`8:39: scripts.chk.init_fail: "yes" is not true or false`}},
+		{"process max below min", minimal + "    track: {processes: [web]}\nprocesses:\n  web: {match: nginx, min: 3, max: 2}\n",
+			[]string{"8:36: processes.web.max: max 2 is below min 3: the check could never pass (hint: write max: 3 or more, or 0 for no maximum)"}},
+		{"process always passes", minimal + "    track: {processes: [web]}\nprocesses:\n  web: {min: 0}\n",
+			[]string{"8:14: processes.web.min: min 0 without max always passes"}},
+		{"process empty match", minimal + "    track: {processes: [web]}\nprocesses:\n  web: {match: '', min: -1}\n",
+			[]string{
+				"8:16: processes.web.match: match is empty",
+				"8:25: processes.web.min: -1 is below the minimum 0",
+			}},
+		{"process keepalived keys", minimal + "    track: {processes: [web]}\nprocesses:\n  web: {quorum: 2, full_command: true}\n",
+			[]string{
+				`8:9: processes.web.quorum: unknown key "quorum" (hint: did you mean min?)`,
+				`8:20: processes.web.full_command: unknown key "full_command" (hint: write cmdline: true)`,
+			}},
+		{"file relative path", minimal + "    track: {files: [drain]}\nfiles:\n  drain: {path: drain}\n",
+			[]string{`8:17: files.drain.path: "drain" is not an absolute path`}},
+		{"file without path", minimal + "    track: {files: [drain]}\nfiles:\n  drain: {}\n",
+			[]string{"8:3: files.drain.path: a file needs path"}},
+		{"haproxy missing keys", minimal + "    track: {haproxy: [lb]}\nhaproxy:\n  lb: {interval: 0s}\n",
+			[]string{
+				"8:3: haproxy.lb.socket: an haproxy check needs socket",
+				"8:3: haproxy.lb.rule: an haproxy check needs rule",
+				"8:18: haproxy.lb.interval: 0s is too short",
+			}},
+		{"haproxy socket without port", minimal + "    track: {haproxy: [lb]}\nhaproxy:\n  lb: {socket: localhost, rule: 'f:www'}\n",
+			[]string{`8:16: haproxy.lb.socket: "localhost" is neither an absolute path nor host:port`}},
+		{"haproxy socket port 0", minimal + "    track: {haproxy: [lb]}\nhaproxy:\n  lb: {socket: '[::1]:0', rule: 'f:www'}\n",
+			[]string{`8:16: haproxy.lb.socket: "[::1]:0" is not host:port with a port 1..65535`}},
+		{"haproxy bad rule", minimal + "    track: {haproxy: [lb]}\nhaproxy:\n  lb: {socket: /run/haproxy.sock, rule: 'all(b:app,x:www)'}\n",
+			[]string{`8:41: haproxy.lb.rule: bad haproxy rule: "x:www" is neither b:BACKEND nor f:FRONTEND (hint: write b:BACKEND`}},
 		{"script without exec", minimal + "scripts:\n  chk: {interval: 1s}\n",
 			[]string{
 				"7:3: scripts.chk.exec: a script needs exec",
@@ -425,7 +490,9 @@ func TestProblems(t *testing.T) {
 		{"instance key under defaults", "defaults: {priority: 150}\n" + minimal,
 			[]string{`1:12: defaults.priority: unknown key "priority" (hint: priority is set in each instance, not under defaults)`}},
 		{"unknown top-level key", "global_defs: {}\n" + minimal,
-			[]string{`1:1: global_defs: unknown key "global_defs" (hint: known keys: node, socket, state_file, script_user, defaults, scripts, instances)`}},
+			[]string{`1:1: global_defs: unknown key "global_defs" (hint: known keys: node, socket, state_file, script_user, defaults, scripts, processes, files, haproxy, instances)`}},
+		{"keepalived block", "vrrp_track_process: {}\n" + minimal,
+			[]string{`1:1: vrrp_track_process: unknown key "vrrp_track_process" (hint: write processes: {NAME: {match: haproxy}})`}},
 		{"unknown garp key", minimal + "    garp: {repeats: 3}\n",
 			[]string{`6:12: instances[web].garp.repeats: unknown key "repeats" (hint: did you mean repeat?)`}},
 		{"merge key", "x: &base {vrid: 1}\n" + minimal,

@@ -203,18 +203,18 @@ func maxVIPs(v vrrp.Version, f vrrp.Family) int {
 // here and are skipped: their problem is already reported.
 func validate(cfg *Config, r *reporter) {
 	paths := instancePaths(instanceNames(cfg.Instances))
-	scriptNames := make([]string, 0, len(cfg.Scripts))
-	for _, s := range cfg.Scripts {
-		scriptNames = append(scriptNames, s.Name)
+	defined := definedTrackers(cfg)
+	tracked := make(map[string]map[string]bool)
+	for _, d := range defined {
+		tracked[d.key] = make(map[string]bool)
 	}
-	tracked := make(map[string]bool)
 	for i := range cfg.Instances {
 		in, path := &cfg.Instances[i], paths[i]
 		validateInterval(r, in, path)
 		validateAddresses(r, in, path)
 		validateUnicast(r, in, path)
 		validateAuth(r, in, path)
-		validateTrack(r, in, path, scriptNames, tracked)
+		validateTrack(r, in, path, defined, tracked)
 		validateOwner(r, in, path)
 		if r.set(path+".checksum") && (in.Version != vrrp.Version3 || in.Family() != vrrp.IPv4) {
 			r.warnf(path+".checksum", "remove it", "checksum applies to VRRPv3 over IPv4 only; it is ignored here")
@@ -225,11 +225,55 @@ func validate(cfg *Config, r *reporter) {
 		}
 	}
 	validateAcross(r, cfg, paths)
-	for _, s := range cfg.Scripts {
-		if s.Name != "" && !tracked[s.Name] {
-			r.warnf("scripts."+s.Name, "track it in an instance (track: {scripts: [{name: "+s.Name+", weight: -50}]}) or remove it",
-				"script %s is not tracked by any instance", s.Name)
+	for _, p := range cfg.Processes {
+		validateProcess(r, p)
+	}
+	for _, d := range defined {
+		for _, name := range d.names {
+			if name != "" && !tracked[d.key][name] {
+				r.warnf(d.key+"."+name, fmt.Sprintf("track it in an instance (track: {%s: [{name: %s, weight: -50}]}) or remove it", d.key, name),
+					"%s %s is not tracked by any instance", d.what, name)
+			}
 		}
+	}
+}
+
+// defined is what a top-level section (scripts, processes, files, haproxy) defines, for
+// the references of track: to check against.
+type defined struct {
+	key   string // the section, and the list under track: that refers to it
+	what  string // what an entry is called in messages
+	names []string
+}
+
+func definedTrackers(cfg *Config) []defined {
+	d := []defined{{key: "scripts", what: "script"}, {key: "processes", what: "process"},
+		{key: "files", what: "file"}, {key: "haproxy", what: "haproxy check"}}
+	for _, s := range cfg.Scripts {
+		d[0].names = append(d[0].names, s.Name)
+	}
+	for _, p := range cfg.Processes {
+		d[1].names = append(d[1].names, p.Name)
+	}
+	for _, f := range cfg.Files {
+		d[2].names = append(d[2].names, f.Name)
+	}
+	for _, h := range cfg.HAProxy {
+		d[3].names = append(d[3].names, h.Name)
+	}
+	return d
+}
+
+// validateProcess checks that a process check's quorum can be met and can be missed.
+func validateProcess(r *reporter, p Process) {
+	path := "processes." + p.Name
+	switch {
+	case p.Max > 0 && p.Max < p.Min:
+		r.errorf(path+".max", fmt.Sprintf("write max: %d or more, or 0 for no maximum", p.Min),
+			"max %d is below min %d: the check could never pass", p.Max, p.Min)
+	case p.Min == 0 && p.Max == 0 && !r.failed(path+".min") && !r.failed(path+".max"):
+		r.errorf(path+".min", "write min: 1 or more, or set max",
+			"min 0 without max always passes; to fail while the process runs, track it with weight 0 and reverse: true")
 	}
 }
 
@@ -420,7 +464,7 @@ func validateAuth(r *reporter, in *Instance, path string) {
 	}
 }
 
-func validateTrack(r *reporter, in *Instance, path string, scripts []string, tracked map[string]bool) {
+func validateTrack(r *reporter, in *Instance, path string, defs []defined, tracked map[string]map[string]bool) {
 	lists := []struct {
 		key  string
 		refs []TrackRef
@@ -443,20 +487,24 @@ func validateTrack(r *reporter, in *Instance, path string, scripts []string, tra
 				continue
 			}
 			seen[ref.Name] = i
-			switch l.key {
-			case "scripts":
-				tracked[ref.Name] = true
-				if !slices.Contains(scripts, ref.Name) {
-					hint := "define it under scripts:"
-					if s := closest(ref.Name, scripts); s != "" {
-						hint = "did you mean " + s + "?"
-					}
-					r.errorf(p, hint, "no script %s under scripts:", ref.Name)
+			if l.key == "files" && ref.Reverse {
+				r.errorf(p+".reverse", "remove it, and change the sign of the weight",
+					"reverse does not apply to files: the number read is multiplied by the weight")
+			}
+			i := slices.IndexFunc(defs, func(d defined) bool { return d.key == l.key })
+			if i < 0 {
+				continue // interfaces are checked on the machine
+			}
+			d := defs[i]
+			tracked[d.key][ref.Name] = true
+			if !slices.Contains(d.names, ref.Name) {
+				hint := fmt.Sprintf("define it under %s:", d.key)
+				if s := closest(ref.Name, d.names); s != "" {
+					hint = "did you mean " + s + "?"
+				} else if d.key == "files" && filepath.IsAbs(ref.Name) {
+					hint = fmt.Sprintf("files are tracked by name: define files: {NAME: {path: %s}} and track NAME", ref.Name)
 				}
-			case "files":
-				if !filepath.IsAbs(ref.Name) {
-					r.errorf(p, "write the full path", "track file %q is not an absolute path", ref.Name)
-				}
+				r.errorf(p, hint, "no %s %s under %s:", d.what, ref.Name, d.key)
 			}
 		}
 	}

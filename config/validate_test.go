@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +113,34 @@ func TestExamples(t *testing.T) {
 				t.Errorf("warnings:\n%v", cfg.Warnings.Error())
 			}
 		})
+	}
+}
+
+// TestTrackersGuide loads the two nodes of docs/trackers.md: each must be valid and
+// free of warnings, since users copy them.
+func TestTrackersGuide(t *testing.T) {
+	data, err := os.ReadFile("../docs/trackers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, block := range strings.Split(string(data), "```yaml\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		name, ok := strings.CutPrefix(strings.SplitN(block, "\n", 2)[0], "# ")
+		if !ok || !strings.HasSuffix(name, ".yaml") {
+			continue // a fragment, not a whole file
+		}
+		found++
+		cfg, err := Parse(name, []byte(block))
+		if err != nil {
+			t.Errorf("%s:\n%v", name, err)
+			continue
+		}
+		if cfg.Warnings != nil {
+			t.Errorf("%s: warnings:\n%v", name, cfg.Warnings.Error())
+		}
+	}
+	if found != 2 {
+		t.Errorf("found %d whole files in docs/trackers.md, want 2", found)
 	}
 }
