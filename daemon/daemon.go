@@ -13,6 +13,7 @@ import (
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/tracker"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
 
@@ -25,6 +26,9 @@ type Options struct {
 	Clock vrrp.Clock
 	// HookTimeout bounds each notify hook; 30 s by default.
 	HookTimeout time.Duration
+	// TrackerEnv is what health trackers need of the system; the zero value is the
+	// real system. The daemon fills in the link events.
+	TrackerEnv tracker.Env
 }
 
 type systemClock struct{}
@@ -40,6 +44,7 @@ type Daemon struct {
 	hookUser *HookUser
 	hookTime time.Duration
 	mux      *netops.Mux
+	trk      *trackers
 	events   broadcaster
 	started  time.Time
 	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
@@ -49,6 +54,9 @@ type Daemon struct {
 	instances []*instance
 	links     map[string]int // interface name -> index last seen, 0 once deleted
 	stopped   bool
+	// The tracker set prepared by New, started by Start.
+	firstSet   *tracker.Set
+	firstLinks chan netops.Event
 }
 
 // New checks what the configuration needs of the system and returns a daemon ready to
@@ -79,6 +87,12 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 	if err := d.lookupHookUser(cfg); err != nil {
 		return nil, err
 	}
+	d.trk = &trackers{d: d, env: opts.TrackerEnv}
+	set, links, err := d.trk.prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.firstSet, d.firstLinks = set, links
 	d.mux = netops.NewMux(sys.Open, d.log)
 	return d, nil
 }
@@ -125,6 +139,8 @@ func (d *Daemon) Start() error {
 	d.mu.Lock()
 	d.instances = append(d.instances, started...)
 	d.mu.Unlock()
+	d.trk.run(cfg, d.firstSet, d.firstLinks)
+	d.firstSet, d.firstLinks = nil, nil
 	if d.sys.Events != nil {
 		go d.follow(d.sys.Events)
 	}
@@ -156,6 +172,7 @@ func (d *Daemon) follow(events <-chan netops.Event) {
 	for ev := range events {
 		switch ev := ev.(type) {
 		case netops.LinkEvent:
+			d.trk.link(ev)
 			d.linkEvent(ev)
 		case netops.AddrEvent:
 			for _, in := range d.instancesOn(ev.Interface) {
@@ -186,6 +203,18 @@ func (d *Daemon) linkEvent(ev netops.LinkEvent) {
 	}
 }
 
+func (d *Daemon) instancesNamed(name string) []*instance {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*instance
+	for _, in := range d.instances {
+		if in.cfg.Name == name {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 func (d *Daemon) instancesOn(ifname string) []*instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -213,6 +242,12 @@ func (d *Daemon) Status() Status {
 			present, err := d.sys.Addresses.Present(netops.VIP{Prefix: netip.MustParsePrefix(v.Address), Interface: v.Interface})
 			s.VIPs[i].Present = err == nil && present
 		}
+		trackers := d.trk.status()
+		for i, ts := range s.Trackers {
+			if st, ok := trackers[ts.Kind+"/"+ts.Name]; ok {
+				s.Trackers[i].Since, s.Trackers[i].Detail = st.Since, st.Detail
+			}
+		}
 		st.Instances = append(st.Instances, s)
 	}
 	return st
@@ -233,6 +268,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 	instances := d.instances
 	d.instances = nil
 	d.mu.Unlock()
+	d.trk.close()
 	stopAll(ctx, instances)
 	d.mux.Close()
 }
@@ -270,6 +306,17 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	d.mu.Unlock()
 	if !hasHooks(prev) && hasHooks(cfg) || prev.ScriptUser != cfg.ScriptUser {
 		if err := d.lookupHookUser(cfg); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+	}
+	// A tracker set that cannot be built (a script that fails the security check)
+	// refuses the reload before anything changes.
+	newTrackers := d.trk.changed(cfg)
+	var set *tracker.Set
+	var links chan netops.Event
+	if newTrackers {
+		var err error
+		if set, links, err = d.trk.prepare(cfg); err != nil {
 			return fmt.Errorf("reload: %w", err)
 		}
 	}
@@ -321,6 +368,9 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)
 	d.mu.Unlock()
+	if newTrackers {
+		d.trk.run(cfg, set, links)
+	}
 	d.log.Info("configuration reloaded", "kept", len(kept), "started", len(started), "removed", len(removed))
 	return errors.Join(errs...)
 }

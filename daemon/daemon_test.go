@@ -345,3 +345,58 @@ func TestReloadMovesVIPBetweenInstances(t *testing.T) {
 		t.Fatalf("web has %s", got)
 	}
 }
+
+// TestTrackersMoveMastership: a drain file and a failing script lower a's priority below
+// b's, which preempts; show explains the priority; clearing both brings a back.
+func TestTrackersMoveMastership(t *testing.T) {
+	dir := t.TempDir()
+	drain := filepath.Join(dir, "drain")
+	flag := filepath.Join(dir, "healthy")
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seg := fake.NewSegment()
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track = config.Track{
+		Files:   []config.TrackRef{{Name: "drain", Weight: 1}},
+		Scripts: []config.TrackRef{{Name: "chk", Weight: -60}},
+	}
+	a := newNode(t, seg, "a", "192.0.2.1")
+	a.cfg.Instances = []config.Instance{web}
+	a.cfg.Files = []config.File{{Name: "drain", Path: drain}}
+	a.cfg.Scripts = []config.Script{{Name: "chk", Exec: []string{"/usr/bin/test", "-e", flag}, Interval: 20 * time.Millisecond,
+		Timeout: time.Second, Fall: 1, Rise: 1, User: currentUser(t)}}
+	// Rebuild a's daemon with the tracked configuration.
+	d, err := New(a.cfg, a.d.sys, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.d = d
+	t.Cleanup(func() { d.Stop(context.Background()) })
+	b := newNode(t, seg, "b", "192.0.2.2", instanceCfg("web", 100, "192.0.2.100/24"))
+	a.start(t)
+	b.start(t)
+	a.waitState(t, "web", "MASTER")
+	if st := a.instance(t, "web"); st.PriorityReason != "priority 150" || len(st.Trackers) != 2 {
+		t.Fatalf("a: %q, trackers %+v", st.PriorityReason, st.Trackers)
+	}
+
+	os.Remove(flag) // the script fails: 150 - 60 = 90 < 100
+	b.waitState(t, "web", "MASTER")
+	a.waitState(t, "web", "BACKUP")
+	if st := a.instance(t, "web"); st.Priority != 90 || st.PriorityReason != "priority 150 -> 90: chk failing (-60)" {
+		t.Fatalf("a: priority %d, %q", st.Priority, st.PriorityReason)
+	}
+	os.WriteFile(flag, nil, 0o644)
+	a.waitState(t, "web", "MASTER")
+
+	os.WriteFile(drain, []byte("-1000\n"), 0o644) // maintenance: FAULT
+	a.waitState(t, "web", "FAULT")
+	b.waitState(t, "web", "MASTER")
+	if a.hasVIP("192.0.2.100") {
+		t.Fatal("a drained master kept its VIP")
+	}
+	os.WriteFile(drain, []byte("0\n"), 0o644)
+	a.waitState(t, "web", "MASTER")
+	b.waitState(t, "web", "BACKUP")
+}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/tracker"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
 
@@ -26,6 +29,11 @@ type instance struct {
 	// waiting says why router is nil, for status and retries.
 	waiting string
 	linkUp  bool
+	// faults are the reasons the instance must be in FAULT, by source ("link",
+	// "tracker"); the router is faulted while there is any.
+	faults map[string]string
+	// tracked is the effective priority the trackers give, nil when nothing is tracked.
+	tracked *tracker.Priority
 
 	reqs chan func()
 	quit chan struct{} // closed to end the loop (after shutdown)
@@ -42,6 +50,7 @@ func newInstance(d *Daemon, cfg config.Instance) *instance {
 		cfg:    cfg,
 		log:    d.log.With("instance", cfg.Name),
 		linkUp: true,
+		faults: map[string]string{},
 		reqs:   make(chan func()),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -82,10 +91,61 @@ func (in *instance) tryCreateRouter() {
 		return
 	}
 	in.router, in.src, in.waiting = r, src, ""
-	if !in.linkUp {
-		in.execute(r.Handle(vrrp.FaultRaised{Reason: "interface " + in.cfg.Interface + " down"}))
+	if in.tracked != nil {
+		in.execute(r.Handle(vrrp.PriorityChanged{Priority: in.tracked.Priority}))
+	}
+	if len(in.faults) > 0 {
+		in.execute(r.Handle(vrrp.FaultRaised{Reason: in.faultReason()}))
 	}
 	in.execute(r.Handle(vrrp.Startup{}))
+}
+
+// setFault records a reason to be in FAULT; the first one faults the router.
+func (in *instance) setFault(source, reason string) {
+	first := len(in.faults) == 0
+	in.faults[source] = reason
+	if first && in.router != nil {
+		in.handle(vrrp.FaultRaised{Reason: reason})
+	}
+}
+
+// clearFault drops a reason; when none is left the router leaves FAULT.
+func (in *instance) clearFault(source, why string) {
+	if _, ok := in.faults[source]; !ok {
+		return
+	}
+	delete(in.faults, source)
+	if len(in.faults) == 0 && in.router != nil {
+		in.handle(vrrp.FaultCleared{Reason: why})
+	}
+}
+
+func (in *instance) faultReason() string {
+	var rs []string
+	for _, source := range slices.Sorted(maps.Keys(in.faults)) {
+		rs = append(rs, in.faults[source])
+	}
+	return strings.Join(rs, "; ")
+}
+
+// setTracked applies what the trackers say: the effective priority, and FAULT while a
+// tracker with weight 0 fails.
+func (in *instance) setTracked(p tracker.Priority) {
+	prev := in.tracked
+	in.tracked = &p
+	if p.Fault {
+		in.setFault("tracker", p.FaultReason)
+	} else {
+		in.clearFault("tracker", "trackers recovered")
+	}
+	if prev == nil || prev.Explanation != p.Explanation {
+		in.log.Info("effective priority", "priority", p.Priority, "why", p.Explanation)
+		in.d.events.publish(Event{Type: "priority", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
+			Priority: int(p.Priority), Reason: p.Explanation})
+	}
+	if in.router != nil && in.router.Status().Priority != p.Priority {
+		in.handle(vrrp.PriorityChanged{Priority: p.Priority})
+	}
 }
 
 // source picks the advert source: configured, or the interface's primary IPv4 address
@@ -310,7 +370,7 @@ func (in *instance) transitioned(t vrrp.Transition) {
 		state = "STOP"
 	}
 	in.d.events.publish(Event{
-		Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
+		Type: "transition", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
 		From: t.From.String(), To: t.To.String(), Priority: int(st.Priority), Reason: t.Reason,
 	})
 	var hook []string
@@ -344,14 +404,13 @@ func (in *instance) linkChanged(up bool) {
 		return
 	}
 	in.linkUp = up
+	if up {
+		in.clearFault("link", "interface "+in.cfg.Interface+" up")
+	} else {
+		in.setFault("link", "interface "+in.cfg.Interface+" down")
+	}
 	if in.router == nil {
 		in.tryCreateRouter()
-		return
-	}
-	if up {
-		in.handle(vrrp.FaultCleared{Reason: "interface " + in.cfg.Interface + " up"})
-	} else {
-		in.handle(vrrp.FaultRaised{Reason: "interface " + in.cfg.Interface + " down"})
 	}
 }
 
@@ -438,6 +497,13 @@ func (in *instance) status() InstanceStatus {
 	for _, v := range in.vips() {
 		s.VIPs = append(s.VIPs, VIPStatus{Address: v.Prefix.String(), Interface: v.Interface,
 			Excluded: !slices.ContainsFunc(in.cfg.VIPs, func(c config.VIP) bool { return c.Prefix == v.Prefix })})
+	}
+	if in.tracked != nil {
+		s.PriorityReason = in.tracked.Explanation
+		for _, c := range in.tracked.Contributions {
+			s.Trackers = append(s.Trackers, TrackerStatus{Kind: string(c.Kind), Name: c.Name, State: c.State.String(),
+				Weight: c.Weight, Reverse: c.Reverse, Value: c.Value, Delta: c.Delta, Fault: c.Fault, Text: c.Text})
+		}
 	}
 	if in.router == nil {
 		s.State, s.Reason = "FAULT", in.waiting

@@ -37,6 +37,10 @@ type InstanceStatus struct {
 
 	BasePriority int `json:"base_priority"`
 	Priority     int `json:"priority"`
+	// PriorityReason explains the effective priority: "priority 150 -> 90:
+	// chk_haproxy failing (-60)".
+	PriorityReason string          `json:"priority_reason,omitempty"`
+	Trackers       []TrackerStatus `json:"trackers,omitempty"`
 
 	// Master is who this router follows as backup, or itself as master.
 	Master         string `json:"master,omitempty"`
@@ -56,6 +60,21 @@ type InstanceStatus struct {
 	Drops                map[string]uint64 `json:"drops"`
 	ChecksumForms        map[string]uint64 `json:"checksum_forms,omitempty"`
 	LastDrop             *DropStatus       `json:"last_drop,omitempty"`
+}
+
+// TrackerStatus is one tracker an instance follows and what it does to the priority.
+type TrackerStatus struct {
+	Kind    string    `json:"kind"`
+	Name    string    `json:"name"`
+	State   string    `json:"state"`
+	Since   time.Time `json:"since"`
+	Detail  string    `json:"detail,omitempty"`
+	Weight  int       `json:"weight"`
+	Reverse bool      `json:"reverse,omitempty"`
+	Value   int       `json:"value,omitempty"`
+	Delta   int       `json:"delta"`
+	Fault   bool      `json:"fault,omitempty"`
+	Text    string    `json:"text"`
 }
 
 // VIPStatus is one VIP and whether the kernel has it.
@@ -130,15 +149,22 @@ func addrString(a netip.Addr) string {
 	return a.String()
 }
 
-// Event is one line of `vrrpd events`: a transition of an instance.
+// Event is one line of `vrrpd events`. Type says which fields it has: "transition"
+// (Instance, From, To, Priority, Reason), "priority" (Instance, Priority, Reason: the
+// effective priority changed) or "tracker" (Tracker, Kind, State, Detail).
 type Event struct {
+	Type     string    `json:"type"`
 	Time     time.Time `json:"time"`
 	Node     string    `json:"node"`
-	Instance string    `json:"instance"`
-	From     string    `json:"from"`
-	To       string    `json:"to"`
-	Priority int       `json:"priority"`
-	Reason   string    `json:"reason"`
+	Instance string    `json:"instance,omitempty"`
+	From     string    `json:"from,omitempty"`
+	To       string    `json:"to,omitempty"`
+	Priority int       `json:"priority,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Tracker  string    `json:"tracker,omitempty"`
+	Kind     string    `json:"kind,omitempty"`
+	State    string    `json:"state,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
 }
 
 // broadcaster hands events to every subscriber; a subscriber that falls behind loses

@@ -107,6 +107,20 @@ func writeStatus(w io.Writer, st daemon.Status, now time.Time) {
 			prio = fmt.Sprintf("%d (base %d)", in.Priority, in.BasePriority)
 		}
 		fmt.Fprintf(w, "  priority  %s\n", prio)
+		if in.PriorityReason != "" && in.PriorityReason != fmt.Sprintf("priority %d", in.BasePriority) {
+			fmt.Fprintf(w, "            %s\n", in.PriorityReason)
+		}
+		for _, tr := range in.Trackers {
+			since := ""
+			if !tr.Since.IsZero() {
+				since = fmt.Sprintf(" for %s", ago(now.Sub(tr.Since)))
+			}
+			detail := ""
+			if tr.Detail != "" {
+				detail = " (" + tr.Detail + ")"
+			}
+			fmt.Fprintf(w, "  track     %-9s %-14s %s%s%s: %s\n", tr.Kind, tr.Name, strings.ToLower(tr.State), since, detail, tr.Text)
+		}
 		switch {
 		case in.State == "MASTER":
 			fmt.Fprintf(w, "  master    this node (%s)\n", in.Source)
