@@ -5,6 +5,7 @@
 //	vrrpd check  [--config FILE]
 //	vrrpd show   [--config FILE] [--socket PATH] [--json] [--watch] [INSTANCE]
 //	vrrpd events [--config FILE] [--socket PATH]
+//	vrrpd convert [--config-id ID] [keepalived.conf]
 //	vrrpd version
 package main
 
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return show(rest, stdout, stderr)
 	case "events":
 		return show(append([]string{"--watch"}, rest...), stdout, stderr)
+	case "convert":
+		return convert(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "vrrpd", version)
 		return 0
@@ -56,6 +59,7 @@ commands:
   check     validate the configuration and exit 0, or print every problem
   show      show each instance: state, why, priority, master, VIPs, counters
   events    follow state transitions as JSON lines (same as show --watch)
+  convert   translate a keepalived.conf into a vrrpd.yaml on standard output
   version   print the version
 
 Run 'vrrpd <command> --help' for a command's flags.

@@ -1,0 +1,190 @@
+package keepalived
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// errNotFound is what the fake LookPath returns for commands it does not know.
+var errNotFound = errors.New("executable file not found in $PATH")
+
+// testOptions is a machine where killall and pidof are in /usr/bin, nothing else is on
+// $PATH, and no keepalived_script user exists; conditional lines are for lb1.
+func testOptions() Options {
+	return Options{
+		ConfigID: "lb1",
+		LookPath: func(file string) (string, error) {
+			switch file {
+			case "killall", "pidof":
+				return "/usr/bin/" + file, nil
+			}
+			return "", errNotFound
+		},
+		UserExists: func(string) bool { return false },
+	}
+}
+
+// stderrOf formats notes as the convert command prints them.
+func stderrOf(notes []Note) string {
+	var b strings.Builder
+	for _, n := range notes {
+		b.WriteString(n.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// golden compares got with the file path, or rewrites the file with -update.
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestGolden converts every testdata/*.conf and compares the YAML and the notes with
+// the golden NAME.yaml and NAME.stderr beside it.
+func TestGolden(t *testing.T) {
+	confs, err := filepath.Glob("testdata/*.conf")
+	if err != nil || len(confs) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, conf := range confs {
+		name := strings.TrimSuffix(conf, ".conf")
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			res, err := Convert(conf, testOptions())
+			if err != nil {
+				t.Fatalf("Convert: %v", err)
+			}
+			golden(t, name+".yaml", res.YAML)
+			golden(t, name+".stderr", []byte(stderrOf(res.Notes)))
+		})
+	}
+}
+
+// TestGoldenErrors converts every testdata/errors/*.conf, which keepalived would
+// refuse or convert cannot read, and compares the problems with NAME.stderr.
+func TestGoldenErrors(t *testing.T) {
+	confs, err := filepath.Glob("testdata/errors/*.conf")
+	if err != nil || len(confs) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, conf := range confs {
+		name := strings.TrimSuffix(conf, ".conf")
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			opts := testOptions()
+			opts.ConfigID = ""
+			res, err := Convert(conf, opts)
+			if err == nil {
+				t.Fatalf("Convert succeeded, want an error; notes:\n%s", stderrOf(res.Notes))
+			}
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("Convert: %v, want Errors", err)
+			}
+			if !errors.Is(err, ErrRefused) && !errors.Is(err, ErrUnsupported) {
+				t.Errorf("the error wraps neither ErrRefused nor ErrUnsupported: %v", err)
+			}
+			for _, e := range errs {
+				if e.Pos.File == "" || e.Pos.Line == 0 {
+					t.Errorf("%q has no file:line", e.Error())
+				}
+			}
+			golden(t, name+".stderr", []byte(err.Error()+"\n"))
+		})
+	}
+}
+
+// TestRules checks keepalived rules that the fixtures do not show, each on a small
+// configuration: a part the output must have, and a part the notes must have.
+func TestRules(t *testing.T) {
+	instance := func(body string) string {
+		return "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n" + body + "}\n"
+	}
+	var many strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&many, "  10.0.%d.%d/16\n", i/250, i%250+1)
+	}
+	tests := []struct {
+		name, conf string
+		yaml, note string
+	}{
+		{
+			name: "VIPs beyond one advert move to excluded_vips",
+			conf: instance(" virtual_ipaddress {\n" + many.String() + " }\n"),
+			yaml: "excluded_vips:\n      - 10.0.1.6/16", note: "300 VIPs do not fit in one advert",
+		},
+		{
+			name: "a script defined after the instance is not found",
+			conf: instance(" track_script {\n  later\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n") +
+				"vrrp_script later {\n script /bin/true\n}\n",
+			yaml: "vips:", note: "no vrrp_script later is defined before this instance",
+		},
+		{
+			name: "a tracked script without a weight takes the script's",
+			conf: "vrrp_script s {\n script /bin/true\n weight -25 reverse\n}\n" +
+				instance(" track_script {\n  s\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "{name: s, weight: -25, reverse: true}",
+		},
+		{
+			name: "VRRPv3 intervals are 10 ms steps",
+			conf: instance(" version 3\n advert_int 0.255\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "advert_interval: 260ms", note: "VRRPv3 counts in 10 ms",
+		},
+		{
+			name: "shell syntax in notify keeps the appended arguments",
+			conf: instance(" virtual_ipaddress {\n  192.0.2.1/24\n }\n notify \"/usr/local/bin/n | /usr/bin/logger\"\n"),
+			yaml: `any: [/bin/sh, -c, /usr/local/bin/n | /usr/bin/logger "$@", sh]`, note: "uses shell syntax",
+		},
+		{
+			name: "a command not found on $PATH runs through env",
+			conf: instance(" virtual_ipaddress {\n  192.0.2.1/24\n }\n notify_master \"my-hook master\"\n"),
+			yaml: "master: [/usr/bin/env, my-hook, master]", note: "which searches $PATH too",
+		},
+		{
+			name: "keepalived_script is the script user when it exists",
+			conf: instance(" virtual_ipaddress {\n  192.0.2.1/24\n }\n notify_master /bin/true\n"),
+			yaml: "script_user: keepalived_script",
+		},
+		{
+			name: "unicast without a source",
+			conf: instance(" unicast_peer {\n  192.0.2.2\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "peers: [192.0.2.2]", note: "keepalived sends from the interface's primary address",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := noFiles()
+			opts.LookPath = testOptions().LookPath
+			opts.UserExists = func(name string) bool { return name == "keepalived_script" }
+			res, err := ConvertBytes("k.conf", []byte(tt.conf), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(res.YAML), tt.yaml) {
+				t.Errorf("output has no %q:\n%s", tt.yaml, res.YAML)
+			}
+			if notes := stderrOf(res.Notes); !strings.Contains(notes, tt.note) {
+				t.Errorf("notes have no %q:\n%s", tt.note, notes)
+			}
+		})
+	}
+}
