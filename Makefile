@@ -6,7 +6,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the privileged tests use: real peers and tools, never mocks.
-DEB_PACKAGES ?= iproute2 iputils-ping keepalived tcpdump
+DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump
 # What make demo needs.
 DEMO_PACKAGES ?= iproute2 iputils-ping
 
