@@ -130,8 +130,14 @@ func echo(t *testing.T, ns *netnstest.NS, name string) {
 // writeConfig writes the node's configuration: its instances in YAML under `instances:`.
 func (nd *e2eNode) writeConfig(instances string) {
 	nd.t.Helper()
-	cfg := fmt.Sprintf("node: %s\nsocket: %s\nstate_file: %s\nscript_user: root\ninstances:\n%s",
-		nd.name, nd.socket(), filepath.Join(nd.dir, "vips.json"), instances)
+	nd.writeFile("instances:\n" + instances)
+}
+
+// writeFile writes the node's configuration: its paths, then rest.
+func (nd *e2eNode) writeFile(rest string) {
+	nd.t.Helper()
+	cfg := fmt.Sprintf("node: %s\nsocket: %s\nstate_file: %s\nscript_user: root\n%s",
+		nd.name, nd.socket(), filepath.Join(nd.dir, "vips.json"), rest)
 	if err := os.WriteFile(nd.config(), []byte(cfg), 0o644); err != nil {
 		nd.t.Fatal(err)
 	}
