@@ -159,6 +159,10 @@ func (in *Instance) Family() vrrp.Family {
 type Unicast struct {
 	Source netip.Addr
 	Peers  []netip.Addr
+	// PeerPriorities holds the priorities peers are configured with, where the file
+	// says ({address: ..., priority: ...}), so that `vrrpd check` can tell whether a
+	// failing tracker moves the VIP at all.
+	PeerPriorities map[netip.Addr]uint8
 	// CheckSource accepts adverts only from Peers. Default true.
 	CheckSource bool
 }

@@ -65,6 +65,7 @@ var (
 	fileKeys     = []string{"path"}
 	haproxyKeys  = []string{"socket", "interval", "timeout", "rule"}
 	unicastKeys  = []string{"source", "peers", "check_source"}
+	peerKeys     = []string{"address", "priority"}
 	authKeys     = []string{"type", "password"}
 	vipKeys      = []string{"address", "interface", "label"}
 	trackKeys    = []string{"scripts", "interfaces", "processes", "files", "haproxy"}
@@ -1043,8 +1044,25 @@ func (p *parser) unicast(n *yaml.Node, path string) *Unicast {
 		u.Source, _ = p.addr(v, path+".source")
 	}
 	for i, it := range p.sequence(m.values["peers"], path+".peers") {
+		ipath := fmt.Sprintf("%s.peers[%d]", path, i)
+		// A peer is an address, or {address, priority} when the file records the
+		// peer's priority for `vrrpd check`.
+		if it.Kind == yaml.MappingNode {
+			pm := p.mapping(it, ipath, peerKeys)
+			a, _ := p.addr(pm.values["address"], ipath+".address")
+			u.Peers = append(u.Peers, a)
+			if v := pm.values["priority"]; v != nil {
+				if prio, ok := p.integer(v, ipath+".priority", 1, 255); ok && a.IsValid() {
+					if u.PeerPriorities == nil {
+						u.PeerPriorities = map[netip.Addr]uint8{}
+					}
+					u.PeerPriorities[a] = uint8(prio)
+				}
+			}
+			continue
+		}
 		// An unreadable peer stays as a zero Addr so that the indexes in paths hold.
-		a, _ := p.addr(it, fmt.Sprintf("%s.peers[%d]", path, i))
+		a, _ := p.addr(it, ipath)
 		u.Peers = append(u.Peers, a)
 	}
 	if v := m.values["check_source"]; v != nil {

@@ -413,11 +413,55 @@ func sourcePath(r *reporter, in *Instance, path string) string {
 	return path + ".source"
 }
 
+// checkTrackReach warns when the peers' priorities are known (unicast peers written
+// with their priority) and no failing tracker can bring this instance below the
+// highest of them: the checks would never move the VIP.
+func checkTrackReach(r *reporter, in *Instance, path string) {
+	u := in.Unicast
+	if u == nil || len(u.PeerPriorities) == 0 || in.Priority == 255 {
+		return
+	}
+	t := in.Track
+	if len(t.Files) > 0 { // a file can reach FAULT whatever its weight
+		return
+	}
+	lowest := int(in.Priority)
+	refs := slices.Concat(t.Scripts, t.Interfaces, t.Processes, t.HAProxy)
+	if len(refs) == 0 {
+		return
+	}
+	for _, ref := range refs {
+		switch {
+		case ref.Weight == 0:
+			return // FAULT hands over
+		case ref.Weight < 0 && !ref.Reverse:
+			lowest += ref.Weight
+		case ref.Weight > 0 && ref.Reverse:
+			lowest -= ref.Weight
+		}
+	}
+	lowest = max(1, min(254, lowest))
+	var top netip.Addr
+	for a, prio := range u.PeerPriorities {
+		if !top.IsValid() || prio > u.PeerPriorities[top] || prio == u.PeerPriorities[top] && a.Compare(top) > 0 {
+			top = a
+		}
+	}
+	peer := int(u.PeerPriorities[top])
+	if peer >= int(in.Priority) || lowest < peer {
+		return
+	}
+	r.warnf(path+".track", fmt.Sprintf("make the weights add up to at least %d, or use weight 0 for FAULT", peer-1-int(in.Priority)),
+		"even with every tracker failing the priority stays at %d, not below peer %v's %d: a failing check never moves the VIP",
+		lowest, top, peer)
+}
+
 func validateUnicast(r *reporter, in *Instance, path string) {
 	u := in.Unicast
 	if u == nil {
 		return
 	}
+	checkTrackReach(r, in, path)
 	if len(u.Peers) == 0 && !r.failed(path+".unicast.peers") {
 		r.errorf(path+".unicast.peers", "list the other nodes' addresses, or remove unicast: to use multicast",
 			"unicast needs at least one peer")
