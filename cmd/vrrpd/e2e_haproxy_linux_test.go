@@ -46,7 +46,7 @@ func (c *cluster) startBackends(t *testing.T, nd *e2eNode) (int, int) {
 }
 
 func (lb *lbNode) haproxyConfig() string { return filepath.Join(lb.dir, "haproxy.cfg") }
-func (lb *lbNode) adminSocket() string  { return filepath.Join(lb.dir, "admin.sock") }
+func (lb *lbNode) adminSocket() string   { return filepath.Join(lb.dir, "admin.sock") }
 
 func (lb *lbNode) startHAProxy(t *testing.T) {
 	t.Helper()
