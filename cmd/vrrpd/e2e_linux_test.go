@@ -497,12 +497,16 @@ func TestE2EReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.reload()
-	netnstest.Eventually(t, 5*time.Second, func() bool { return strings.Contains(a.out.String(), "reload refused") },
-		"no refusal in the log")
-	for _, want := range []string{"vrrpd.yaml:3:11", "vrrpd.yaml:4:5"} {
-		if !strings.Contains(a.out.String(), want) {
-			t.Errorf("the refusal does not point at %s", want)
-		}
+	// Every problem is logged, each on its line with the file's line and column.
+	for _, want := range []string{"vrrpd.yaml:3:11: instances[web].vrid", "vrrpd.yaml:4:5: instances[web].bogus"} {
+		netnstest.Eventually(t, 5*time.Second, func() bool {
+			for _, line := range strings.Split(a.out.String(), "\n") {
+				if strings.Contains(line, "reload refused") && strings.Contains(line, want) {
+					return true
+				}
+			}
+			return false
+		}, "the refusal does not point at %s", want)
 	}
 	if st := a.instance("web"); st.State != "MASTER" || !st.Since.Equal(since) || !a.hasVIP(vip2) {
 		t.Fatalf("after a bad reload: %s since %v, VIP %v", st.State, st.Since, a.hasVIP(vip2))
