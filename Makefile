@@ -22,7 +22,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz bench demo clean
+.PHONY: all build test test-deps lint fuzz bench demo clean interop-doc
 
 all: lint test build
 
@@ -37,6 +37,11 @@ test: test-deps
 # As root, installs the Debian packages the privileged tests need when missing.
 test-deps:
 	$(call install_missing,$(DEB_PACKAGES))
+
+# Runs the interop suite against keepalived and FRR (as root) and writes its matrix, with
+# the versions tested, to docs/interop.md.
+interop-doc: test-deps
+	VRRPD_INTEROP_DOC=$(CURDIR)/docs/interop.md $(GO) test -race -count=1 -timeout 20m -run '^TestInterop$$' ./interop/
 
 # Two vrrpd nodes and a client in network namespaces: election, a crash of the master,
 # the takeover, preemption back. As root; everything is removed at the end, even on Ctrl-C.
