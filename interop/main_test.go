@@ -4,10 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
+
+	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
 // defaultParallel is how many cells run at once unless -parallel says otherwise. Cells
@@ -23,37 +22,11 @@ func TestMain(m *testing.M) {
 		_ = flag.Set("test.parallel", fmt.Sprint(defaultParallel))
 	}
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	vrrpd.Remove()
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+// vrrpd is the binary under test, built once for the whole suite.
+var vrrpd netnstest.Vrrpd
 
-// vrrpdBinary builds the vrrpd binary with the race detector, once per test binary, as
-// cmd/vrrpd's end-to-end tests do.
-func vrrpdBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vrrpd-interop")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir, binPath = dir, filepath.Join(dir, "vrrpd")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, "github.com/vrrpd/vrrpd/cmd/vrrpd").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func vrrpdBinary(t *testing.T) string { return vrrpd.Path(t) }

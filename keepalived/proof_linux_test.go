@@ -1,16 +1,13 @@
 package keepalived
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -134,46 +131,13 @@ vrrp_instance B {
 	},
 }
 
-var (
-	proofBuild sync.Once
-	proofBin   string
-	proofErr   error
-)
+// vrrpd is the binary under test, built once; TestMain removes it.
+var vrrpd netnstest.Vrrpd
 
-func proofVrrpd(t *testing.T) string {
-	t.Helper()
-	proofBuild.Do(func() {
-		dir, err := os.MkdirTemp("", "vrrpd-proof")
-		if err != nil {
-			proofErr = err
-			return
-		}
-		proofBin = filepath.Join(dir, "vrrpd")
-		if out, err := exec.Command("go", "build", "-o", proofBin, "../cmd/vrrpd").CombinedOutput(); err != nil {
-			proofErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if proofErr != nil {
-		t.Fatal(proofErr)
-	}
-	return proofBin
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func TestMain(m *testing.M) {
+	code := m.Run()
+	vrrpd.Remove()
+	os.Exit(code)
 }
 
 // complaint matches what keepalived logs about adverts it drops.
@@ -194,7 +158,7 @@ func TestConversionProof(t *testing.T) {
 
 // proofRound runs keepalived on node keepalivedOn and converted vrrpd on the other.
 func proofRound(t *testing.T, sc proofScenario, kabin string, keepalivedOn int) {
-	bin := proofVrrpd(t) // before anything starts: both sides must start together
+	bin := vrrpd.Path(t) // before anything starts: both sides must start together
 	lan := netnstest.NewLAN(t)
 	nodes := map[int]*netnstest.NS{}
 	for n := 1; n <= 2; n++ {
@@ -203,7 +167,7 @@ func proofRound(t *testing.T, sc proofScenario, kabin string, keepalivedOn int) 
 		nodes[n].IP("addr", "add", fmt.Sprintf("198.51.100.%d/24", n), "dev", "eth0")
 	}
 	dir := t.TempDir()
-	var kaOut, vrOut lockedBuf
+	var kaOut, vrOut netnstest.Buffer
 	var vrSocket string
 	for n := 1; n <= 2; n++ {
 		conf := filepath.Join(dir, fmt.Sprintf("lb%d.conf", n))

@@ -1,14 +1,12 @@
 package netops_test
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,30 +15,12 @@ import (
 	"github.com/vrrpd/vrrpd/vrrp"
 )
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // complaint matches what keepalived 2.2 logs when it drops an advert it does not like.
 var complaint = regexp.MustCompile(`(?i)checksum|invalid|bogus|header check|length|ttl|mismatch|password|wrong`)
 
 // startKeepalived runs keepalived's VRRP process in ns with config conf, logging to the
 // returned buffer.
-func startKeepalived(t *testing.T, ns *netnstest.NS, conf string) *syncBuffer {
+func startKeepalived(t *testing.T, ns *netnstest.NS, conf string) *netnstest.Buffer {
 	t.Helper()
 	bin := netnstest.RequireCommand(t, "keepalived")
 	dir := t.TempDir()
@@ -48,7 +28,7 @@ func startKeepalived(t *testing.T, ns *netnstest.NS, conf string) *syncBuffer {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &netnstest.Buffer{}
 	cmd := ns.Command(bin, "--vrrp", "--dont-fork", "--log-console", "--log-detail", "--no-syslog",
 		"--use-file", path, "--pid", filepath.Join(dir, "k.pid"), "--vrrp_pid", filepath.Join(dir, "v.pid"))
 	cmd.Stdout, cmd.Stderr = out, out

@@ -24,31 +24,16 @@ import (
 // End-to-end tests: the vrrpd binary, as an operator runs it, in network namespaces on
 // one bridge, with a client that probes the VIP.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// vrrpd is the binary under test, built once; TestMain removes it.
+var vrrpd netnstest.Vrrpd
 
-func vrrpdBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vrrpd-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "vrrpd")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+func TestMain(m *testing.M) {
+	code := m.Run()
+	vrrpd.Remove()
+	os.Exit(code)
 }
+
+func vrrpdBinary(t *testing.T) string { return vrrpd.Path(t) }
 
 type e2eNode struct {
 	t    *testing.T
@@ -56,29 +41,12 @@ type e2eNode struct {
 	ns   *netnstest.NS
 	dir  string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *netnstest.Buffer
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, once done is closed
 	// crashed nodes keep whatever addresses they had, like a powered-off machine; they
 	// are left out when counting who holds a VIP.
 	crashed bool
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 type cluster struct {
@@ -148,7 +116,7 @@ func (nd *e2eNode) socket() string { return filepath.Join(nd.dir, "vrrpd.sock") 
 
 func (nd *e2eNode) start() {
 	nd.t.Helper()
-	nd.out = &lockedBuffer{}
+	nd.out = &netnstest.Buffer{}
 	cmd := nd.ns.Command(vrrpdBinary(nd.t), "run", "--config", nd.config(), "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = nd.out, nd.out
 	if err := cmd.Start(); err != nil {
