@@ -254,15 +254,15 @@ func (in *instance) do(fn func()) bool {
 }
 
 func (in *instance) handle(ev vrrp.Event) {
-	var before vrrp.Stats
-	if _, ok := ev.(vrrp.AdvertReceived); ok {
-		before = in.router.Status().Stats
+	ar, isAdvert := ev.(vrrp.AdvertReceived)
+	var before vrrp.Drop
+	if isAdvert {
+		before = in.router.LastDrop()
 	}
 	in.execute(in.router.Handle(ev))
-	if ar, ok := ev.(vrrp.AdvertReceived); ok {
-		after := in.router.Status().Stats
-		if after.LastDrop != before.LastDrop {
-			in.drops.report(in.log, ar.Meta.Src, after.LastDrop)
+	if isAdvert {
+		if after := in.router.LastDrop(); after != before {
+			in.drops.report(in.log, ar.Meta.Src, after)
 		}
 	}
 }

@@ -213,10 +213,7 @@ func partition(b *bed, high router) {
 // counted from the master's last advert.
 func crash(b *bed, m router) {
 	o := b.peerOf(m)
-	interval := 500 * time.Millisecond
-	if b.col.version == 2 {
-		interval = time.Second
-	}
+	interval := b.shortInterval()
 	ms, bs := b.side(150, interval), b.side(100, interval)
 	b.elect(m, ms, o, bs)
 	b.steady(m, 2*interval)
@@ -482,10 +479,7 @@ func vipsOrderExcluded(b *bed) {
 // and its gratuitous ARP or unsolicited NA moves the client's neighbour entry to o.
 func announce(b *bed, o router) {
 	m := b.peerOf(o)
-	interval := 500 * time.Millisecond
-	if b.col.version == 2 {
-		interval = time.Second
-	}
+	interval := b.shortInterval()
 	ms, bs := b.side(150, interval), b.side(100, interval)
 	b.elect(m, ms, o, bs)
 	b.steady(m, 2*interval)
@@ -524,4 +518,13 @@ func mismatchVIPs(b *bed) {
 func mismatchInterval(b *bed) {
 	gs, ps := b.side(100, 2*time.Second), b.side(150, time.Second)
 	misconfigured(b, gs, ps, "interval", "advert interval 1s, expected 2s")
+}
+
+// shortInterval is the advert interval of cells that need no particular one: 0.5 s, or
+// 1 s in VRRPv2, which advertises whole seconds.
+func (b *bed) shortInterval() time.Duration {
+	if b.col.version == 2 {
+		return time.Second
+	}
+	return 500 * time.Millisecond
 }

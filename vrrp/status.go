@@ -84,6 +84,9 @@ func (r *Router) Status() Status {
 	return s
 }
 
+// LastDrop returns the most recent discarded packet, zero when none.
+func (r *Router) LastDrop() Drop { return r.stats.LastDrop }
+
 // State returns the router's state.
 func (r *Router) State() State { return r.state }
 

@@ -331,15 +331,23 @@ func (p *prober) answeredBy(name string) bool {
 	return len(p.replies) > 0 && p.replies[len(p.replies)-1].from == name
 }
 
-func TestE2EElectionCrashAndPreempt(t *testing.T) {
-	c := newCluster(t, 2)
-	a, b := c.nodes[0], c.nodes[1]
-	a.writeConfig(instanceYAML("web", 51, 150, "100ms", vip+"/24"))
-	b.writeConfig(instanceYAML("web", 51, 100, "100ms", vip+"/24"))
+// startPair starts lb1 at priority 150 and lb2 at 100 with one instance "web" carrying
+// the VIP, advertising every interval, and waits for lb1 to be master.
+func (c *cluster) startPair(interval string) (a, b *e2eNode) {
+	c.t.Helper()
+	a, b = c.nodes[0], c.nodes[1]
+	a.writeConfig(instanceYAML("web", 51, 150, interval, vip+"/24"))
+	b.writeConfig(instanceYAML("web", 51, 100, interval, vip+"/24"))
 	a.start()
 	b.start()
-	a.waitState("web", "MASTER", 5*time.Second)
+	a.waitState("web", "MASTER", 10*time.Second)
 	b.waitState("web", "BACKUP", 5*time.Second)
+	return a, b
+}
+
+func TestE2EElectionCrashAndPreempt(t *testing.T) {
+	c := newCluster(t, 2)
+	a, b := c.startPair("100ms")
 	c.onlyOn(vip, a)
 	if st := b.instance("web"); st.Master != "192.0.2.1" || st.MasterPriority != 150 {
 		t.Fatalf("b follows %s at %d", st.Master, st.MasterPriority)
@@ -396,13 +404,7 @@ func TestE2EThreeNodes(t *testing.T) {
 
 func TestE2EGracefulStopAndRestart(t *testing.T) {
 	c := newCluster(t, 2)
-	a, b := c.nodes[0], c.nodes[1]
-	a.writeConfig(instanceYAML("web", 51, 150, "100ms", vip+"/24"))
-	b.writeConfig(instanceYAML("web", 51, 100, "100ms", vip+"/24"))
-	a.start()
-	b.start()
-	a.waitState("web", "MASTER", 5*time.Second)
-	b.waitState("web", "BACKUP", 5*time.Second)
+	a, b := c.startPair("100ms")
 
 	// Restarting the backup leaves the master alone.
 	since := a.instance("web").Since
@@ -433,14 +435,8 @@ func TestE2EGracefulStopAndRestart(t *testing.T) {
 
 func TestE2EReload(t *testing.T) {
 	c := newCluster(t, 2)
-	a, b := c.nodes[0], c.nodes[1]
 	const vip2 = "192.0.2.101"
-	a.writeConfig(instanceYAML("web", 51, 150, "100ms", vip+"/24"))
-	b.writeConfig(instanceYAML("web", 51, 100, "100ms", vip+"/24"))
-	a.start()
-	b.start()
-	a.waitState("web", "MASTER", 5*time.Second)
-	b.waitState("web", "BACKUP", 5*time.Second)
+	a, b := c.startPair("100ms")
 	since := a.instance("web").Since
 
 	// Add a VIP and drop one, on both nodes: no transition anywhere.
@@ -518,13 +514,7 @@ func TestE2EOutage(t *testing.T) {
 		t.Run(tc.interval, func(t *testing.T) {
 			for _, how := range []string{"crash", "stop"} {
 				c := newCluster(t, 2)
-				a, b := c.nodes[0], c.nodes[1]
-				a.writeConfig(instanceYAML("web", 51, 150, tc.interval, vip+"/24"))
-				b.writeConfig(instanceYAML("web", 51, 100, tc.interval, vip+"/24"))
-				a.start()
-				b.start()
-				a.waitState("web", "MASTER", 10*time.Second)
-				b.waitState("web", "BACKUP", 5*time.Second)
+				a, _ := c.startPair(tc.interval)
 				p := c.probe()
 				netnstest.Eventually(t, 5*time.Second, func() bool { return p.answeredBy("lb1") }, "no answers from lb1")
 				at := time.Now()
