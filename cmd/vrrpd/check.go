@@ -9,7 +9,6 @@ import (
 	"slices"
 
 	"github.com/vrrpd/vrrpd/config"
-	"github.com/vrrpd/vrrpd/daemon"
 	"github.com/vrrpd/vrrpd/netops"
 )
 
@@ -60,26 +59,22 @@ func errorsOnly(probs config.Problems) config.Problems {
 }
 
 // hostAddrs is the machine's interfaces as config.Check sees them: the node's own
-// addresses, without the VIPs vrrpd holds.
+// addresses, without the VIPs vrrpd holds (marked in the kernel, and those exclude
+// returns, for kernels that keep no marks).
 type hostAddrs struct {
 	exclude func() []netops.VIP
 }
 
 func (h hostAddrs) Addrs(ifname string) ([]netip.Addr, error) {
-	addrs, err := daemon.KernelAddrs(ifname)
-	if err != nil {
-		if errors.Is(err, netops.ErrNoInterface) {
-			return nil, fmt.Errorf("%w: %s", config.ErrNoInterface, ifname)
-		}
-		return nil, err
+	var held []netops.VIP
+	if h.exclude != nil {
+		held = h.exclude()
 	}
-	if h.exclude == nil {
-		return addrs, nil
+	addrs, err := netops.NodeAddrs(ifname, held)
+	if errors.Is(err, netops.ErrNoInterface) {
+		return nil, fmt.Errorf("%w: %s", config.ErrNoInterface, ifname)
 	}
-	held := h.exclude()
-	return slices.DeleteFunc(addrs, func(a netip.Addr) bool {
-		return slices.ContainsFunc(held, func(v netops.VIP) bool { return v.Interface == ifname && v.Prefix.Addr() == a })
-	}), nil
+	return addrs, err
 }
 
 // stateVIPs reads the VIPs a running daemon holds from the state file named by the
