@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -34,12 +35,9 @@ func Listen(d *Daemon, path string) (*ControlServer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("control socket %s: %w", path, ErrRunning)
+	if err := removeDeadSocket(path); err != nil {
+		return nil, err
 	}
-	// Nobody answers: a socket file left by a crash.
-	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -51,6 +49,30 @@ func Listen(d *Daemon, path string) (*ControlServer, error) {
 	s := &ControlServer{d: d, ln: ln}
 	go s.serve()
 	return s, nil
+}
+
+// removeDeadSocket removes what is at path when it is a unix socket nobody answers on,
+// which a crash leaves behind. Anything else there is left alone: a socket a daemon
+// answers on is refused with ErrRunning, and a file that is not a socket is an error.
+func removeDeadSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("control socket %s: something other than a socket is there; move it away or set another socket path", path)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("control socket %s: %w", path, ErrRunning)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	return nil
 }
 
 // Close stops serving and removes the socket.

@@ -6,6 +6,7 @@
 //	vrrpd show   [--config FILE] [--socket PATH] [--json] [--watch] [INSTANCE]
 //	vrrpd events [--config FILE] [--socket PATH]
 //	vrrpd convert [--config-id ID] [keepalived.conf]
+//	vrrpd cleanup [--config FILE]
 //	vrrpd version
 package main
 
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return show(append([]string{"--watch"}, rest...), stdout, stderr)
 	case "convert":
 		return convert(rest, stdout, stderr)
+	case "cleanup":
+		return cleanup(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "vrrpd", version)
 		return 0
@@ -60,6 +63,7 @@ commands:
   show      show each instance: state, why, priority, master, VIPs, counters
   events    follow state transitions as JSON lines (same as show --watch)
   convert   translate a keepalived.conf into a vrrpd.yaml on standard output
+  cleanup   remove the VIPs a vrrpd that is no longer running left behind
   version   print the version
 
 Run 'vrrpd <command> --help' for a command's flags.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +26,12 @@ import (
 const stopTimeout = 20 * time.Second
 
 func runDaemon(args []string, stderr io.Writer) int {
+	// First of all: a SIGHUP or SIGTERM in the first milliseconds must not end the process
+	// by the default action, without cleanup. Signals that arrive while starting wait.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`")
@@ -49,13 +56,22 @@ func runDaemon(args []string, stderr io.Writer) int {
 	}
 	log = log.With("node", cfg.Node)
 
+	// One vrrpd per state directory, decided before anything touches the kernel: a
+	// second copy started by mistake must change nothing.
+	lock, err := lockStateDir(filepath.Dir(cfg.StateFile))
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd:", err)
+		return 1
+	}
+	defer lock.release()
+
 	sys, err := daemon.NewLinuxSystem(cfg.StateFile, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
 	defer sys.Close()
-	// Problems that need the machine, now that the VIPs a crash left are known.
+	// Problems that need the machine, now that the VIPs a crash left are gone.
 	if _, err := sys.VIPs.CleanStale(); err != nil { // each removal is logged
 		log.Error("cannot remove VIPs left by an earlier run", "error", err)
 	}
@@ -75,8 +91,6 @@ func runDaemon(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer ctl.Close()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	if err := d.Start(); err != nil {
 		log.Error("some instances did not start", "error", err)
 	}
