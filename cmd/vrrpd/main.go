@@ -14,12 +14,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 )
 
 // version is set at build time (see the Makefile).
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		// Before anything else: a signal in the first milliseconds must not end the
+		// daemon by its default action. runDaemon takes them from here.
+		runSignals = make(chan os.Signal, 4)
+		signal.Notify(runSignals, runSignalSet...)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -25,11 +25,20 @@ import (
 // stopTimeout bounds a shutdown: priority 0, VIP removal and stop hooks.
 const stopTimeout = 20 * time.Second
 
+// runSignals, when main made it, has received runSignalSet since the process started.
+var runSignals chan os.Signal
+
+// runSignalSet are the signals the daemon acts on: reload, and stop.
+var runSignalSet = []os.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT}
+
 func runDaemon(args []string, stderr io.Writer) int {
-	// First of all: a SIGHUP or SIGTERM in the first milliseconds must not end the process
-	// by the default action, without cleanup. Signals that arrive while starting wait.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	// A SIGHUP or SIGTERM while starting must not end the process by the default action,
+	// without cleanup: signals that arrive while starting wait for the daemon.
+	sigs := runSignals
+	if sigs == nil {
+		sigs = make(chan os.Signal, 4)
+		signal.Notify(sigs, runSignalSet...)
+	}
 	defer signal.Stop(sigs)
 
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
