@@ -23,7 +23,7 @@ type Options struct {
 	Version string
 	Log     *slog.Logger
 	// Clock is the system clock unless a test says otherwise.
-	Clock vrrp.Clock
+	Clock Clock
 	// HookTimeout bounds each notify hook; 30 s by default.
 	HookTimeout time.Duration
 	// TrackerEnv is what health trackers need of the system; the zero value is the
@@ -31,15 +31,11 @@ type Options struct {
 	TrackerEnv tracker.Env
 }
 
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
 // Daemon runs the instances of one configuration.
 type Daemon struct {
 	sys      System
 	log      *slog.Logger
-	clock    vrrp.Clock
+	clock    Clock
 	version  string
 	hookUser *HookUser
 	hookTime time.Duration

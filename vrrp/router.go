@@ -133,7 +133,9 @@ type Router struct {
 	lowerAt        time.Time
 	preemptFrom    time.Time // preempt_delay window start; zero when not running
 
-	stats Stats
+	stats   Stats
+	dropped uint64   // packets discarded, for Dropped
+	last    lastDrop // the most recent discard
 }
 
 // NewRouter returns a router in Initialize; Startup starts it.
@@ -385,14 +387,17 @@ func (r *Router) Expect() Expect {
 	return e
 }
 
+// Receive is Handle(AdvertReceived{pkt, m}) without the event's allocation: a packet
+// that is dropped costs no allocation at all.
+func (r *Router) Receive(pkt []byte, m Meta) []Action {
+	return r.receive(r.clock.Now(), pkt, m)
+}
+
 func (r *Router) receive(now time.Time, pkt []byte, m Meta) []Action {
 	e := r.Expect()
-	adv, err := Validate(pkt, m, &e)
-	if err != nil {
-		var d *DiscardError
-		if errors.As(err, &d) {
-			r.stats.drop(now, m.Src, d)
-		}
+	adv, d := validate(pkt, m, &e)
+	if d.dropped {
+		r.drop(now, m.Src, &d)
 		return nil
 	}
 	r.stats.AdvertsReceived++
