@@ -37,7 +37,6 @@ type Daemon struct {
 	log      *slog.Logger
 	clock    Clock
 	version  string
-	hookUser *HookUser
 	hookTime time.Duration
 	mux      *netops.Mux
 	trk      *trackers
@@ -80,7 +79,7 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 	if d.announce == nil {
 		d.announce = netops.Announce
 	}
-	if err := d.lookupHookUser(cfg); err != nil {
+	if err := checkHooks(cfg); err != nil {
 		return nil, err
 	}
 	d.trk = &trackers{d: d, env: opts.TrackerEnv}
@@ -91,28 +90,6 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 	d.firstSet, d.firstLinks = set, links
 	d.mux = netops.NewMux(sys.Open, d.log)
 	return d, nil
-}
-
-func (d *Daemon) lookupHookUser(cfg *config.Config) error {
-	if !hasHooks(cfg) {
-		return nil
-	}
-	u, err := LookupHookUser(cfg.ScriptUser)
-	if err != nil {
-		return err
-	}
-	d.hookUser = u
-	return nil
-}
-
-func hasHooks(cfg *config.Config) bool {
-	for _, in := range cfg.Instances {
-		n := in.Notify
-		if len(n.Master)+len(n.Backup)+len(n.Fault)+len(n.Stop)+len(n.Any) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // Start starts every instance: an address owner becomes master at once, the others
@@ -297,13 +274,10 @@ func identityOf(in config.Instance) identity {
 // their state and VIPs and take the difference; removed instances release their VIPs;
 // new ones start. The caller has validated cfg: a bad file never reaches here.
 func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
-	d.mu.Lock()
-	prev := d.cfg
-	d.mu.Unlock()
-	if !hasHooks(prev) && hasHooks(cfg) || prev.ScriptUser != cfg.ScriptUser {
-		if err := d.lookupHookUser(cfg); err != nil {
-			return fmt.Errorf("reload: %w", err)
-		}
+	// Hooks that fail the security check, like the tracker set below, refuse the
+	// reload before anything changes.
+	if err := checkHooks(cfg); err != nil {
+		return fmt.Errorf("reload: %w", err)
 	}
 	// A tracker set that cannot be built (a script that fails the security check)
 	// refuses the reload before anything changes.

@@ -55,7 +55,7 @@ func newInstance(d *Daemon, cfg config.Instance) *instance {
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
-	in.hooks = newHookRunner(in.log, d.hookUser, d.hookTime)
+	in.hooks = newHookRunner(in.log, d.scriptUser, d.hookTime)
 	return in
 }
 

@@ -11,7 +11,8 @@
 //     process group of its own killed on timeout. Exit 0 passes; fall failures in a
 //     row fail it and rise successes in a row pass it, the first result counting at
 //     once (init_fail: failing until it succeeds). A script that someone other than
-//     root could change is refused (keepalived's enable_script_security, always on).
+//     root could change is refused (keepalived's enable_script_security, always on),
+//     by NewSet and again before each run. Package runner runs it.
 //   - interface: a link's state from netlink link events (netops.LinkEvent), with
 //     down_delay and up_delay against flapping.
 //   - process: the number of running processes that match a name or a command line,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/runner"
 )
 
 // Env is what a Set needs of the system. A zero field takes the real thing.
@@ -177,7 +178,7 @@ type builder struct {
 }
 
 type userResult struct {
-	u   *User
+	u   *runner.User
 	err error
 }
 
