@@ -66,3 +66,5 @@ type kernelInterfaces struct{ vips *netops.VIPManager }
 func (k kernelInterfaces) Addrs(ifname string) ([]netip.Addr, error) {
 	return netops.NodeAddrs(ifname, k.vips.Owned())
 }
+
+func (kernelInterfaces) Up(ifname string) (bool, error) { return netops.LinkUp(ifname) }
