@@ -114,7 +114,8 @@ func TestGoldenErrors(t *testing.T) {
 }
 
 // TestRules checks keepalived rules that the fixtures do not show, each on a small
-// configuration: a part the output must have, and a part the notes must have.
+// configuration: a part the output must have, a part the notes must have, and parts
+// the output and the notes must not have.
 func TestRules(t *testing.T) {
 	instance := func(body string) string {
 		return "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n" + body + "}\n"
@@ -126,6 +127,8 @@ func TestRules(t *testing.T) {
 	tests := []struct {
 		name, conf string
 		yaml, note string
+		absent     string // not in the output
+		noNote     string // not in the notes
 	}{
 		{
 			name: "VIPs beyond one advert move to excluded_vips",
@@ -169,6 +172,29 @@ func TestRules(t *testing.T) {
 			conf: instance(" unicast_peer {\n  192.0.2.2\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
 			yaml: "peers: [192.0.2.2]", note: "keepalived sends from the interface's primary address",
 		},
+		{
+			name: "no_accept is not written: vrrpd always accepts",
+			conf: instance(" priority 100\n no_accept\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "vips:", note: "k.conf:5: no_accept not converted: keepalived drops traffic for the VIPs with firewall rules",
+			absent: "accept",
+		},
+		{
+			name: "no_accept of the address owner",
+			conf: instance(" priority 255\n no_accept\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "priority: 255", note: "k.conf:5: no_accept not converted: the address owner (priority 255) accepts",
+			absent: "accept",
+		},
+		{
+			name: "strict_mode in an instance drops traffic below 255",
+			conf: instance(" strict_mode on\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "lower_prio_no_advert: true", note: "k.conf:4: strict mode's firewall rules for V not converted: below priority 255 keepalived drops",
+			absent: "accept",
+		},
+		{
+			name: "strict mode with accept keeps no firewall rules to note",
+			conf: "global_defs {\n vrrp_strict\n}\n" + instance(" accept\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "lower_prio_no_advert: true", absent: "accept", noNote: "firewall rules for",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,6 +210,12 @@ func TestRules(t *testing.T) {
 			}
 			if notes := stderrOf(res.Notes); !strings.Contains(notes, tt.note) {
 				t.Errorf("notes have no %q:\n%s", tt.note, notes)
+			}
+			if tt.absent != "" && strings.Contains(string(res.YAML), tt.absent) {
+				t.Errorf("output has %q:\n%s", tt.absent, res.YAML)
+			}
+			if notes := stderrOf(res.Notes); tt.noNote != "" && strings.Contains(notes, tt.noNote) {
+				t.Errorf("notes have %q:\n%s", tt.noNote, notes)
 			}
 		})
 	}
