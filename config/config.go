@@ -118,8 +118,6 @@ type Instance struct {
 	// Preempt: default true. PreemptDelay: default 0.
 	Preempt      bool
 	PreemptDelay time.Duration
-	// Accept is Accept_Mode; default true, as in keepalived.
-	Accept bool
 	// DownTimerAdverts: 1..100, default 3.
 	DownTimerAdverts int
 	// LowerPriorityNoAdvert: default false (answer lower-priority adverts at once).

@@ -113,7 +113,13 @@ var keepalivedKeys = map[string]string{
 	"full_command":               "write cmdline: true",
 	"fork_delay":                 "write delay: 1s (it delays both directions)",
 	"terminate_delay":            "write delay: 1s (it delays both directions)",
+	"no_accept":                  "remove it: vrrpd always accepts traffic for its VIPs; keepalived drops it with firewall rules vrrpd does not install",
+	"strict_mode":                strictHint,
+	"vrrp_strict":                strictHint,
 }
+
+// strictHint answers keepalived's strict mode keys.
+const strictHint = "vrrpd has no strict mode: write lower_prio_no_advert: true; vrrpd always accepts traffic for its VIPs and installs no firewall rules"
 
 // parser turns the YAML node tree into a Config, reporting every value that is the wrong
 // type, out of range or unknown. Rules between values are validate's.
@@ -834,7 +840,6 @@ type shared struct {
 	advertInterval    setting[time.Duration]
 	preempt           setting[bool]
 	preemptDelay      setting[time.Duration]
-	accept            setting[bool]
 	downTimerAdverts  setting[int]
 	lowerPrioNoAdvert setting[bool]
 	checksum          setting[vrrp.ChecksumForm]
@@ -852,7 +857,6 @@ func (s shared) or(d shared) shared {
 		advertInterval:    s.advertInterval.or(d.advertInterval),
 		preempt:           s.preempt.or(d.preempt),
 		preemptDelay:      s.preemptDelay.or(d.preemptDelay),
-		accept:            s.accept.or(d.accept),
 		downTimerAdverts:  s.downTimerAdverts.or(d.downTimerAdverts),
 		lowerPrioNoAdvert: s.lowerPrioNoAdvert.or(d.lowerPrioNoAdvert),
 		checksum:          s.checksum.or(d.checksum),
@@ -876,7 +880,6 @@ func (s shared) positions() map[string]position {
 	add("advert_interval", s.advertInterval.set, s.advertInterval.pos)
 	add("preempt", s.preempt.set, s.preempt.pos)
 	add("preempt_delay", s.preemptDelay.set, s.preemptDelay.pos)
-	add("accept", s.accept.set, s.accept.pos)
 	add("down_timer_adverts", s.downTimerAdverts.set, s.downTimerAdverts.pos)
 	add("lower_prio_no_advert", s.lowerPrioNoAdvert.set, s.lowerPrioNoAdvert.pos)
 	add("checksum", s.checksum.set, s.checksum.pos)
@@ -914,7 +917,15 @@ func (p *parser) shared(m mapping, path string) shared {
 			s.preemptDelay = newSetting(d, n)
 		}
 	}
-	s.accept = p.boolSetting(m, path, "accept")
+	// accept: true says what vrrpd always does; a master that dropped the traffic for
+	// its VIPs could not serve them.
+	if n := m.values["accept"]; n != nil {
+		if v, ok := p.boolean(n, path+".accept"); ok && !v {
+			p.errorf(path+".accept", "remove the line: vrrpd always accepts traffic for its VIPs; "+
+				"keepalived's vrrp_strict and no_accept drop it with firewall rules vrrpd does not install",
+				"accept: false is not supported: a master must accept the traffic for its VIPs that the services behind them serve")
+		}
+	}
 	s.downTimerAdverts = p.intSetting(m, path, "down_timer_adverts", 1, 100)
 	s.lowerPrioNoAdvert = p.boolSetting(m, path, "lower_prio_no_advert")
 	if n := m.values["checksum"]; n != nil {
@@ -1007,7 +1018,6 @@ func (p *parser) instance(n *yaml.Node, path, name string, defaults shared) Inst
 	in.AdvertInterval = s.advertInterval.get(time.Second)
 	in.Preempt = s.preempt.get(true)
 	in.PreemptDelay = s.preemptDelay.get(0)
-	in.Accept = s.accept.get(true)
 	in.DownTimerAdverts = s.downTimerAdverts.get(3)
 	in.LowerPriorityNoAdvert = s.lowerPrioNoAdvert.get(false)
 	in.Checksum = s.checksum.get(vrrp.ChecksumPseudoHeader)
