@@ -54,7 +54,7 @@ func TestConvert(t *testing.T) {
 			name: "no such file", args: []string{filepath.Join(fixtures, "nonexistent.conf")}, code: 1,
 			stderr: []string{"nonexistent.conf"},
 		},
-		{name: "two files", args: []string{"a.conf", "b.conf"}, code: 2, stderr: []string{"one keepalived configuration file at most"}},
+		{name: "two files", args: []string{"a.conf", "b.conf"}, code: 2, stderr: []string{`vrrpd convert: unexpected argument "b.conf"`, "usage: vrrpd convert"}},
 		{name: "bad flag", args: []string{"--frobnicate"}, code: 2, stderr: []string{"flag provided but not defined"}},
 		{name: "help", args: []string{"--help"}, code: 0, stdout: "usage: vrrpd convert"},
 	}

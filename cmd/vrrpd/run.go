@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,14 +23,14 @@ import (
 // stopTimeout bounds a shutdown: priority 0, VIP removal and stop hooks.
 const stopTimeout = 20 * time.Second
 
-func runDaemon(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runDaemon(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("run", "vrrpd run [--config FILE] [--log-level LEVEL] [--log-format text|json]",
+		"Runs the daemon in the foreground; it needs CAP_NET_ADMIN and CAP_NET_RAW.", stderr)
 	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if _, code, ok := parseArgs(fs, args, 0, stdout); !ok {
+		return code
 	}
 	log, err := newLogger(stderr, *level, *format)
 	if err != nil {
