@@ -249,7 +249,7 @@ func TestProblems(t *testing.T) {
 		{"down_timer_adverts 101", minimal + "    down_timer_adverts: 101\n",
 			[]string{"6:25: instances[web].down_timer_adverts: 101 is out of range 1..100"}},
 		{"preempt_delay too long", minimal + "    preempt_delay: 1001s\n",
-			[]string{"6:20: instances[web].preempt_delay: 16m41s is out of range 0s..16m40s"}},
+			[]string{"6:20: instances[web].preempt_delay: 16m41s is above the maximum 16m40s (hint: write 16m40s or less)"}},
 		{"preempt_delay negative", minimal + "    preempt_delay: -1s\n",
 			[]string{"6:20: instances[web].preempt_delay: -1s is negative"}},
 		{"accept false", minimal + "    accept: false\n",
@@ -441,7 +441,7 @@ func TestProblems(t *testing.T) {
 			[]string{
 				"8:3: haproxy.lb.socket: an haproxy check needs socket",
 				"8:3: haproxy.lb.rule: an haproxy check needs rule",
-				"8:18: haproxy.lb.interval: 0s is too short",
+				"8:18: haproxy.lb.interval: 0s is below the minimum 10ms (hint: write 10ms or more)",
 			}},
 		{"haproxy socket without port", minimal + "    track: {haproxy: [lb]}\nhaproxy:\n  lb: {socket: localhost, rule: 'f:www'}\n",
 			[]string{`8:16: haproxy.lb.socket: "localhost" is neither an absolute path nor host:port`}},
@@ -464,7 +464,7 @@ func TestProblems(t *testing.T) {
 			[]string{`8:16: scripts.chk.exec[0]: "pgrep" is not an absolute path (hint: write the full path (` + "`command -v pgrep`" + ` shows it)`}},
 		{"script zero interval", minimal + "    track: {scripts: [chk]}\nscripts:\n  chk: {exec: [/bin/true], interval: 0s, timeout: 2, fall: 0}\n",
 			[]string{
-				"8:38: scripts.chk.interval: 0s is too short: it must be more than 0s",
+				"8:38: scripts.chk.interval: 0s is below the minimum 10ms (hint: write 10ms or more)",
 				"8:51: scripts.chk.timeout: 2 has no unit (hint: write 2s)",
 				"8:60: scripts.chk.fall: 0 is below the minimum 1",
 			}},

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vrrpd/vrrpd/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -173,6 +175,17 @@ func TestRules(t *testing.T) {
 			yaml: "peers: [192.0.2.2]", note: "keepalived sends from the interface's primary address",
 		},
 		{
+			name: "a preempt_delay under vrrpd's shortest",
+			conf: instance(" preempt_delay 0.005\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "preempt_delay: 10ms", note: "k.conf:4: preempt_delay 5ms: vrrpd's shortest delay is 10ms; written as 10ms",
+		},
+		{
+			name: "a process delay under vrrpd's shortest",
+			conf: "vrrp_track_process p {\n process haproxy\n delay 0.000001\n}\n" +
+				instance(" track_process {\n  p weight -10\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "delay: 10ms", note: "k.conf:3: delay 0.000001s: vrrpd's shortest delay is 10ms; written as 10ms",
+		},
+		{
 			name: "no_accept is not written: vrrpd always accepts",
 			conf: instance(" priority 100\n no_accept\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
 			yaml: "vips:", note: "k.conf:5: no_accept not converted: keepalived drops traffic for the VIPs with firewall rules",
@@ -218,5 +231,12 @@ func TestRules(t *testing.T) {
 				t.Errorf("notes have %q:\n%s", tt.noNote, notes)
 			}
 		})
+	}
+}
+
+// TestMinTimer: convert writes no delay shorter than config accepts.
+func TestMinTimer(t *testing.T) {
+	if minTimer != config.MinTimer {
+		t.Errorf("minTimer is %v, config.MinTimer %v", minTimer, config.MinTimer)
 	}
 }

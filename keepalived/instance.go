@@ -13,6 +13,9 @@ const (
 	maxInterval3 = 4095 * 10 * time.Millisecond
 	maxIfname    = 15
 	advertMTU    = 1500
+	// minTimer is vrrpd's shortest timeout or delay other than 0 (config.MinTimer);
+	// keepalived counts them in microseconds.
+	minTimer = 10 * time.Millisecond
 )
 
 // instanceReader holds what a vrrp_instance block says, before keepalived's defaults
@@ -420,6 +423,8 @@ func (r *instanceReader) finish(block *node) *outInstance {
 	if strict && r.preemptDelay != 0 {
 		cv.rep.change(r.preemptDelayPos, "preempt_delay", "keepalived resets it to 0 in strict mode, and so does convert")
 		out.preemptDelay = 0
+	} else {
+		out.preemptDelay = cv.atLeastMinTimer(r.preemptDelay, r.preemptDelayPos, "preempt_delay")
 	}
 
 	// Accept mode: vrrpd always accepts traffic for its VIPs, which the services behind
