@@ -89,7 +89,7 @@ commands:
   run       run the daemon in the foreground (needs CAP_NET_ADMIN and CAP_NET_RAW)
   check     validate the configuration and exit 0, or print every problem
   show      show each instance: state, why, priority, master, VIPs, counters
-  events    follow state transitions as JSON lines (same as show --watch)
+  events    follow transitions, priority and tracker changes as JSON lines (show --watch)
   convert   translate a keepalived.conf into a vrrpd.yaml on standard output
   version   print the version
   help      print this, or with a command its usage: vrrpd help show
