@@ -44,7 +44,7 @@ func (f fakeInterfaces) Addrs(string) ([]netip.Addr, error) { return f.addrs, ni
 func instanceCfg(name string, prio uint8, vips ...string) config.Instance {
 	in := config.Instance{
 		Name: name, Interface: "eth0", VRID: 51, Priority: prio, Version: vrrp.Version3,
-		AdvertInterval: interval, Preempt: true, Accept: true, DownTimerAdverts: 3,
+		AdvertInterval: interval, Preempt: true, DownTimerAdverts: 3,
 		GARP: config.GARP{Repeat: 2, Delay: 0, RefreshRepeat: 1},
 	}
 	for _, v := range vips {

@@ -203,7 +203,7 @@ func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 		AdvertInterval:        in.AdvertInterval,
 		Preempt:               in.Preempt,
 		PreemptDelay:          in.PreemptDelay,
-		Accept:                in.Accept,
+		Accept:                true, // vrrpd always accepts traffic for its VIPs: config refuses accept: false
 		DownTimerAdverts:      in.DownTimerAdverts,
 		LowerPriorityNoAdvert: in.LowerPriorityNoAdvert,
 		Address:               src,

@@ -2,10 +2,10 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
+	"path/filepath"
 	"slices"
 
 	"github.com/vrrpd/vrrpd/config"
@@ -13,12 +13,20 @@ import (
 )
 
 func check(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`")
+	fs := newFlagSet("check", "vrrpd check [--offline] [--config FILE | FILE]",
+		"Validates the configuration (default "+config.DefaultPath+") and exits 0, or prints every problem\n"+
+			"with its file:line:column and exits 1.", stderr)
+	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`; or name it as an argument")
 	offline := fs.Bool("offline", false, "skip the checks against this machine's interfaces")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	files, code, ok := parseArgs(fs, args, 1, stdout)
+	if !ok {
+		return code
+	}
+	if len(files) == 1 {
+		if isSet(fs, "config") && filepath.Clean(*cfgPath) != filepath.Clean(files[0]) {
+			return usageError(fs, "--config %s and %s name two files: check one at a time", *cfgPath, files[0])
+		}
+		*cfgPath = files[0]
 	}
 	var host config.Host
 	if !*offline {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,15 +15,12 @@ import (
 // moment it dies rather than when it restarts. It refuses, changing nothing, while a
 // vrrpd runs.
 func cleanup(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("cleanup", "vrrpd cleanup [--config FILE]",
+		"Removes the VIPs that a vrrpd that is no longer running left behind (the systemd unit runs it\n"+
+			"after vrrpd ends); it changes nothing while vrrpd runs.", stderr)
 	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`: where the state file is")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "vrrpd cleanup: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if _, code, ok := parseArgs(fs, args, 0, stdout); !ok {
+		return code
 	}
 	stateFile := config.DefaultStateFile
 	if cfg, err := config.Load(*cfgPath); err == nil {

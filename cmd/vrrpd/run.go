@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,7 +30,7 @@ var runSignals chan os.Signal
 // runSignalSet are the signals the daemon acts on: reload, and stop.
 var runSignalSet = []os.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT}
 
-func runDaemon(args []string, stderr io.Writer) int {
+func runDaemon(args []string, stdout, stderr io.Writer) int {
 	// A SIGHUP or SIGTERM while starting must not end the process by the default action,
 	// without cleanup: signals that arrive while starting wait for the daemon.
 	sigs := runSignals
@@ -41,13 +40,13 @@ func runDaemon(args []string, stderr io.Writer) int {
 	}
 	defer signal.Stop(sigs)
 
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("run", "vrrpd run [--config FILE] [--log-level LEVEL] [--log-format text|json]",
+		"Runs the daemon in the foreground; it needs CAP_NET_ADMIN and CAP_NET_RAW.", stderr)
 	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if _, code, ok := parseArgs(fs, args, 0, stdout); !ok {
+		return code
 	}
 	log, err := newLogger(stderr, *level, *format)
 	if err != nil {
