@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,8 +18,6 @@ import (
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
-	"github.com/vrrpd/vrrpd/netops"
-	"github.com/vrrpd/vrrpd/netops/fake"
 	"github.com/vrrpd/vrrpd/runner"
 )
 
@@ -150,32 +147,18 @@ func readLines(t *testing.T, path string) []string {
 // notify; its log, at debug level, is returned too.
 func newHookNode(t *testing.T, scriptUser string, hookTimeout time.Duration, notify config.Notify) (*node, *syncWriter, error) {
 	t.Helper()
-	a := netip.MustParseAddr("192.0.2.1")
 	in := instanceCfg("web", 150, "192.0.2.100/24")
 	in.Notify = notify
-	n := &node{name: "a", host: fake.NewHost("a"), addrs: fake.NewAddresses(), ann: fake.NewAnnouncer(time.Now),
-		links: make(chan netops.Event, 16)}
-	n.host.Attach("eth0", fake.NewSegment(), a)
-	n.addrs.AddInterface("eth0", netip.PrefixFrom(a, 24))
-	n.cfg = &config.Config{Node: "a", ScriptUser: scriptUser, Instances: []config.Instance{in}}
-	sys := System{Open: n.host.Open, Addresses: n.addrs, Announcer: n.ann, Interfaces: fakeInterfaces{[]netip.Addr{a}}, Events: n.links}
+	n := addNode(t, newLAN(t), "a", "192.0.2.1", &config.Config{Node: "a", ScriptUser: scriptUser, Instances: []config.Instance{in}})
 	logs := &syncWriter{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := New(n.cfg, sys, Options{Log: log, HookTimeout: hookTimeout})
+	d, err := n.newDaemon(Options{Log: log, HookTimeout: hookTimeout})
 	if err != nil {
 		return nil, logs, err
 	}
 	n.d = d
 	t.Cleanup(func() { n.stop(t) })
 	return n, logs, nil
-}
-
-// stop stops the node's daemon, which runs the stop hooks, within 10 s.
-func (n *node) stop(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	n.d.Stop(ctx)
 }
 
 // groupWritable makes dir writable by group nogroup (nobody's group), which no
@@ -250,7 +233,7 @@ func TestHookSecurity(t *testing.T) {
 		}
 		n.start(t)
 		n.waitState(t, "web", "MASTER")
-		eventually(t, "the MASTER hook", func() bool { return slices.Contains(readLines(t, out), "INSTANCE web MASTER 150 uid=0") })
+		n.lan.until("the MASTER hook", func() bool { return slices.Contains(readLines(t, out), "INSTANCE web MASTER 150 uid=0") })
 		groupWritable(t, dir)
 		n.stop(t)
 		if lines := readLines(t, out); slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "STOP") }) {
@@ -284,7 +267,7 @@ func TestHookChildHoldingOutput(t *testing.T) {
 	}
 	n.start(t)
 	n.waitState(t, "web", "MASTER")
-	eventually(t, "the hook after the one whose child holds its output", func() bool {
+	n.lan.until("the hook after the one whose child holds its output", func() bool {
 		return slices.ContainsFunc(readLines(t, out), func(l string) bool { return strings.HasPrefix(l, "INSTANCE web MASTER 150 ") })
 	})
 }
@@ -306,7 +289,7 @@ func TestReloadScriptUserNextHook(t *testing.T) {
 	}
 	n.start(t)
 	n.waitState(t, "web", "MASTER")
-	eventually(t, "the MASTER hook", func() bool { return slices.Contains(readLines(t, out), "INSTANCE web MASTER 150 uid=0") })
+	n.lan.until("the MASTER hook", func() bool { return slices.Contains(readLines(t, out), "INSTANCE web MASTER 150 uid=0") })
 	next := *n.cfg
 	next.ScriptUser = "nobody"
 	if err := n.d.Reload(context.Background(), &next); err != nil {

@@ -52,19 +52,20 @@ type instance struct {
 	announce context.CancelFunc // the running announcement schedule, if any
 	hooks    *hookRunner
 	drops    dropLog
+	received uint64 // packets handed to the router
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
 	in := &instance{
-		d:      d,
-		cfg:    cfg,
-		log:    d.log.With("instance", cfg.Name),
-		linkUp: true,
-		faults: map[string]string{},
+		d:       d,
+		cfg:     cfg,
+		log:     d.log.With("instance", cfg.Name),
+		linkUp:  true,
+		faults:  map[string]string{},
 		missing: map[netops.VIP]error{},
-		reqs:   make(chan func()),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		reqs:    make(chan func()),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	in.hooks = newHookRunner(in.log, d.scriptUser, d.hookTime)
 	return in
@@ -363,4 +364,3 @@ func (in *instance) status() InstanceStatus {
 	fillRouterStatus(&s, in.router.Status())
 	return s
 }
-

@@ -80,6 +80,7 @@ func (in *instance) drain() {
 // detail is formatted only when the drop log reports it.
 func (in *instance) receive(p netops.Packet) {
 	defer p.Release()
+	in.received++
 	if in.router == nil {
 		return
 	}
@@ -140,4 +141,3 @@ func (in *instance) send(adv vrrp.Advertisement) {
 		}
 	}
 }
-

@@ -147,7 +147,6 @@ func (in *instance) reassertVIPs() {
 	}
 }
 
-
 func sortedMissing(m map[netops.VIP]error) []netops.VIP {
 	vs := slices.Collect(maps.Keys(m))
 	slices.SortFunc(vs, func(a, b netops.VIP) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
