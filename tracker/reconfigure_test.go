@@ -220,7 +220,7 @@ scripts:
 		t.Fatalf("b after the reload: %+v, want it started over at %v", b, c.Now())
 	}
 	answer(t, c, r, map[string]ScriptResult{"b2": {ExitCode: 1}}) // the new b runs at once
-	c.Advance(500 * time.Millisecond)                            // a's interval since its last run
+	c.Advance(500 * time.Millisecond)                             // a's interval since its last run
 	answer(t, c, r, map[string]ScriptResult{"a": {ExitCode: 1}})
 	if a := statusOf(s, KindScript, "a"); a.State != OK || a.Detail != "exit 1 (failure 2 of fall 3)" {
 		t.Fatalf("a's next run after the reload: %+v", a)
@@ -405,13 +405,17 @@ instances:
 	n := c.Calls()
 	links <- netops.LinkEvent{Index: 3, Name: "eth1"}
 	c.WaitCalls(t, n+1) // the down_delay of the new tracker
-	eventually(t, func() bool { return statusOf(s, KindInterface, "eth1").Detail == "eth1 down; counts after down_delay 2s" }, "eth1 down, delayed")
+	eventually(t, func() bool {
+		return statusOf(s, KindInterface, "eth1").Detail == "eth1 down; counts after down_delay 2s"
+	}, "eth1 down, delayed")
 
 	// After the grace, a link no event named is missing at once; one deleted too.
 	n = c.Calls()
 	links <- netops.LinkEvent{Index: 3, Name: "eth1", Deleted: true}
 	c.WaitCalls(t, n+1)
-	eventually(t, func() bool { return statusOf(s, KindInterface, "eth1").Detail == "eth1 deleted; counts after down_delay 2s" }, "eth1 deleted")
+	eventually(t, func() bool {
+		return statusOf(s, KindInterface, "eth1").Detail == "eth1 deleted; counts after down_delay 2s"
+	}, "eth1 deleted")
 	if err := s.Reconfigure(parseConfig(t, config(`[{name: eth1, weight: -50, up_delay: 1s}, eth4]`), nil)); err != nil {
 		t.Fatal(err)
 	}
