@@ -49,9 +49,6 @@ type Daemon struct {
 	instances []*instance
 	links     map[string]int // interface name -> index last seen, 0 once deleted
 	stopped   bool
-	// The tracker set prepared by New, started by Start.
-	firstSet   *tracker.Set
-	firstLinks chan netops.Event
 }
 
 // New checks what the configuration needs of the system and returns a daemon ready to
@@ -82,12 +79,10 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 	if err := checkHooks(cfg); err != nil {
 		return nil, err
 	}
-	d.trk = &trackers{d: d, env: opts.TrackerEnv}
-	set, links, err := d.trk.prepare(cfg)
-	if err != nil {
+	d.trk = &trackers{d: d}
+	if err := d.trk.prepare(cfg, opts.TrackerEnv); err != nil {
 		return nil, err
 	}
-	d.firstSet, d.firstLinks = set, links
 	d.mux = netops.NewMux(sys.Open, d.log)
 	return d, nil
 }
@@ -99,6 +94,9 @@ func (d *Daemon) Start() error {
 	d.started = d.clock.Now()
 	cfg := d.cfg
 	d.mu.Unlock()
+	// Each instance has its first priority before its router starts.
+	d.trk.start()
+	defer d.trk.refresh()
 	var errs []error
 	var started []*instance
 	for _, ic := range cfg.Instances {
@@ -112,8 +110,6 @@ func (d *Daemon) Start() error {
 	d.mu.Lock()
 	d.instances = append(d.instances, started...)
 	d.mu.Unlock()
-	d.trk.run(cfg, d.firstSet, d.firstLinks)
-	d.firstSet, d.firstLinks = nil, nil
 	if d.sys.Events != nil {
 		go d.follow(d.sys.Events)
 	}
@@ -279,17 +275,12 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	if err := checkHooks(cfg); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	// A tracker set that cannot be built (a script that fails the security check)
-	// refuses the reload before anything changes.
-	newTrackers := d.trk.changed(cfg)
-	var set *tracker.Set
-	var links chan netops.Event
-	if newTrackers {
-		var err error
-		if set, links, err = d.trk.prepare(cfg); err != nil {
-			return fmt.Errorf("reload: %w", err)
-		}
+	// Trackers that cannot be built (a script that fails the security check) refuse
+	// the reload before anything changes.
+	if err := d.trk.reconfigure(cfg); err != nil {
+		return fmt.Errorf("reload: %w", err)
 	}
+	defer d.trk.refresh()
 	d.mu.Lock()
 	old := map[identity]*instance{}
 	for _, in := range d.instances {
@@ -310,6 +301,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		in.do(func() {
 			in.log = d.log.With("instance", ic.Name)
 			in.reconfigure(ic)
+			d.trk.apply(in) // a new base priority resets the router's
 		})
 		kept = append(kept, in)
 	}
@@ -338,9 +330,6 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)
 	d.mu.Unlock()
-	if newTrackers {
-		d.trk.run(cfg, set, links)
-	}
 	d.log.Info("configuration reloaded", "kept", len(kept), "started", len(started), "removed", len(removed))
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/tracker"
 )
 
 func TestElection(t *testing.T) {
@@ -283,4 +285,194 @@ func TestTrackersMoveMastership(t *testing.T) {
 	os.WriteFile(drain, []byte("0\n"), 0o644)
 	a.waitState(t, "web", "MASTER")
 	b.waitState(t, "web", "BACKUP")
+}
+
+// script is a check script for the daemon tests: argv run every interval.
+func script(t *testing.T, name string, interval time.Duration, argv ...string) config.Script {
+	return config.Script{Name: name, Exec: argv, Interval: interval, Timeout: 5 * time.Second, Fall: 1, Rise: 1, User: currentUser(t)}
+}
+
+// trackerOf returns what an instance's status says of one of its trackers.
+func (n *node) trackerOf(t *testing.T, instance, name string) TrackerStatus {
+	t.Helper()
+	for _, ts := range n.instance(t, instance).Trackers {
+		if ts.Name == name {
+			return ts
+		}
+	}
+	t.Fatalf("%s: %s tracks no %s", n.name, instance, name)
+	return TrackerStatus{}
+}
+
+// TestReloadRemovesFault: a reload that removes the failing weight-0 check an instance
+// was in FAULT for takes the fault away.
+func TestReloadRemovesFault(t *testing.T) {
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track.Scripts = []config.TrackRef{{Name: "chk"}}
+	a := newNodeWith(t, newLAN(t), "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{web}
+		c.Scripts = []config.Script{script(t, "chk", interval, "/bin/false")}
+	}, tracker.Env{})
+	a.start(t)
+	a.lan.until("the check to fault a", func() bool {
+		st := a.instance(t, "web")
+		return st.State == "FAULT" && st.PriorityReason == "FAULT: chk failing (weight 0); priority 150"
+	})
+	next := *a.cfg
+	next.Scripts = nil
+	next.Instances = []config.Instance{instanceCfg("web", 150, "192.0.2.100/24")}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, "web", "MASTER")
+	if st := a.instance(t, "web"); st.Priority != 150 || st.PriorityReason != "priority 150" || len(st.Trackers) != 0 {
+		t.Fatalf("a after the reload: priority %d, %q, trackers %+v", st.Priority, st.PriorityReason, st.Trackers)
+	}
+}
+
+// TestReloadRestoresPriority: a reload that removes the failing check that lowered an
+// instance's priority, and changes its base priority, gives it the new base: it takes
+// mastership back.
+func TestReloadRestoresPriority(t *testing.T) {
+	l := newLAN(t)
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track.Scripts = []config.TrackRef{{Name: "chk", Weight: -60}}
+	a := newNodeWith(t, l, "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{web}
+		c.Scripts = []config.Script{script(t, "chk", interval, "/bin/false")}
+	}, tracker.Env{})
+	b := newNode(t, l, "b", "192.0.2.2", instanceCfg("web", 100, "192.0.2.100/24"))
+	a.start(t)
+	b.start(t)
+	b.waitState(t, "web", "MASTER")
+	a.waitState(t, "web", "BACKUP")
+	if st := a.instance(t, "web"); st.Priority != 90 {
+		t.Fatalf("a's priority %d, %q", st.Priority, st.PriorityReason)
+	}
+	next := *a.cfg
+	next.Scripts = nil
+	next.Instances = []config.Instance{instanceCfg("web", 140, "192.0.2.100/24")}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, "web", "MASTER")
+	b.waitState(t, "web", "BACKUP")
+	if st := a.instance(t, "web"); st.Priority != 140 || st.BasePriority != 140 || st.PriorityReason != "priority 140" {
+		t.Fatalf("a after the reload: priority %d of %d, %q", st.Priority, st.BasePriority, st.PriorityReason)
+	}
+}
+
+// TestReloadKeepsUnchangedCheck: a reload that changes one script keeps the other
+// running: its rise count goes on, its Since stays; the changed one runs again.
+func TestReloadKeepsUnchangedCheck(t *testing.T) {
+	dir := t.TempDir()
+	runs2 := filepath.Join(dir, "runs2")
+	counting := script(t, "counting", interval, "/bin/true")
+	counting.Rise, counting.InitFail = 1000, true // every run is one more success of the rise
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track.Scripts = []config.TrackRef{{Name: "counting", Weight: -10}, {Name: "other", Weight: -5}}
+	a := newNodeWith(t, newLAN(t), "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{web}
+		c.Scripts = []config.Script{counting, script(t, "other", time.Hour, "/bin/sh", "-c", "echo one >> "+runs2)}
+	}, tracker.Env{})
+	a.start(t)
+	// successes reads the rise count of counting from its status: "exit 0 (success 7 of
+	// rise 1000)".
+	successes := func() int {
+		var n int
+		for _, ts := range a.instance(t, "web").Trackers {
+			if ts.Name == "counting" {
+				fmt.Sscanf(ts.Detail, "exit 0 (success %d of rise 1000)", &n)
+			}
+		}
+		return n
+	}
+	a.lan.until("three successes", func() bool { return successes() >= 3 })
+	since := a.trackerOf(t, "web", "counting").Since
+	otherSince := a.trackerOf(t, "web", "other").Since
+	before := successes()
+
+	next := *a.cfg
+	next.Scripts = []config.Script{counting, script(t, "other", time.Hour, "/bin/sh", "-c", "echo two >> "+runs2)}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.trackerOf(t, "web", "counting"); !got.Since.Equal(since) || successes() < before {
+		t.Fatalf("counting after the reload: %+v, want Since %v and at least %d successes", got, since, before)
+	}
+	a.lan.until("the changed script to run", func() bool {
+		b, _ := os.ReadFile(runs2)
+		return string(b) == "one\ntwo\n"
+	})
+	if got := a.trackerOf(t, "web", "other"); got.Since.Equal(otherSince) {
+		t.Fatalf("the changed script kept its state: %+v", got)
+	}
+	a.lan.until("more successes", func() bool { return successes() > before+1 })
+}
+
+// TestOwnerWaitsForCheck: an address owner whose weight-0 check has no result yet
+// stays out of MASTER (no VIP, no announcement) until the check passes.
+func TestOwnerWaitsForCheck(t *testing.T) {
+	dir := t.TempDir()
+	ok := filepath.Join(dir, "ok")
+	owner := instanceCfg("web", 255, "192.0.2.100/24")
+	owner.Track.Scripts = []config.TrackRef{{Name: "chk"}}
+	a := newNodeWith(t, newLAN(t), "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{owner}
+		// Passes once ok exists; killed at its timeout or when the daemon stops.
+		c.Scripts = []config.Script{script(t, "chk", time.Hour, "/bin/sh", "-c", "while [ ! -e "+ok+" ]; do sleep 0.01; done")}
+	}, tracker.Env{})
+	a.start(t)
+	vip := netip.MustParseAddr("192.0.2.100")
+	held := func() {
+		t.Helper()
+		st := a.instance(t, "web")
+		if st.State != "FAULT" || st.PriorityReason != "FAULT: chk: no result yet (weight 0); priority 255" || a.hasVIP("192.0.2.100") ||
+			a.ann.Count("eth0", vip) != 0 {
+			t.Fatalf("a: %s (%q), VIP %v, announcements %d", st.State, st.PriorityReason, a.hasVIP("192.0.2.100"), a.ann.Count("eth0", vip))
+		}
+	}
+	held()
+	a.lan.run(10 * interval) // a window in which mastership would show
+	held()
+	if err := os.WriteFile(ok, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, "web", "MASTER")
+	a.lan.until("the VIP announced", func() bool { return a.hasVIP("192.0.2.100") && a.ann.Count("eth0", vip) > 0 })
+	if st := a.instance(t, "web"); st.PriorityReason != "priority 255" {
+		t.Fatalf("a: %q", st.PriorityReason)
+	}
+}
+
+// TestOwnerHoldEnds: an address owner whose weight-0 check gives no result within its
+// timeout and a second stops waiting for it and becomes master.
+func TestOwnerHoldEnds(t *testing.T) {
+	const timeout = time.Minute
+	bound := make(chan time.Time, 1) // the end of the wait for a first result
+	env := tracker.Env{After: func(d time.Duration) <-chan time.Time {
+		if d >= timeout {
+			return bound
+		}
+		return time.After(d)
+	}}
+	owner := instanceCfg("web", 255, "192.0.2.100/24")
+	owner.Track.Scripts = []config.TrackRef{{Name: "chk"}}
+	a := newNodeWith(t, newLAN(t), "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{owner}
+		chk := script(t, "chk", time.Hour, "/bin/sleep", "120") // killed when the daemon stops
+		chk.Timeout = timeout
+		c.Scripts = []config.Script{chk}
+	}, env)
+	a.start(t)
+	a.lan.run(10 * interval) // a window in which mastership would show
+	vip := netip.MustParseAddr("192.0.2.100")
+	if st := a.instance(t, "web"); st.State != "FAULT" || a.hasVIP("192.0.2.100") || a.ann.Count("eth0", vip) != 0 {
+		t.Fatalf("a before the bound: %s (%q), VIP %v, announcements %d", st.State, st.PriorityReason, a.hasVIP("192.0.2.100"), a.ann.Count("eth0", vip))
+	}
+	bound <- time.Now()
+	a.waitState(t, "web", "MASTER")
+	if st := a.instance(t, "web"); st.PriorityReason != "priority 255" || st.Trackers[0].State != "unknown" || !a.hasVIP("192.0.2.100") {
+		t.Fatalf("a after the bound: %q, %+v, VIP %v", st.PriorityReason, st.Trackers, a.hasVIP("192.0.2.100"))
+	}
 }

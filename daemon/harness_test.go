@@ -15,6 +15,7 @@ import (
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/netops/fake"
+	"github.com/vrrpd/vrrpd/tracker"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
 
@@ -245,8 +246,17 @@ func instanceCfg(name string, prio uint8, vips ...string) config.Instance {
 // started.
 func newNode(t *testing.T, l *lan, name, addr string, instances ...config.Instance) *node {
 	t.Helper()
-	n := addNode(t, l, name, addr, &config.Config{Node: name, ScriptUser: currentUser(t), Instances: instances})
-	d, err := n.newDaemon(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), HookTimeout: 5 * time.Second})
+	return newNodeWith(t, l, name, addr, func(c *config.Config) { c.Instances = instances }, tracker.Env{})
+}
+
+// newNodeWith makes a node whose configuration setup fills in, with what the trackers
+// need of the system.
+func newNodeWith(t *testing.T, l *lan, name, addr string, setup func(*config.Config), env tracker.Env) *node {
+	t.Helper()
+	cfg := &config.Config{Node: name, ScriptUser: currentUser(t)}
+	setup(cfg)
+	n := addNode(t, l, name, addr, cfg)
+	d, err := n.newDaemon(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), HookTimeout: 5 * time.Second, TrackerEnv: env})
 	if err != nil {
 		t.Fatal(err)
 	}

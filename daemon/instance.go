@@ -68,6 +68,7 @@ func newInstance(d *Daemon, cfg config.Instance) *instance {
 		done:    make(chan struct{}),
 	}
 	in.hooks = newHookRunner(in.log, d.scriptUser, d.hookTime)
+	d.trk.apply(in) // before the router starts: an owner held by a check never becomes master
 	return in
 }
 

@@ -27,5 +27,6 @@
 // Effective composes an instance's priority from the trackers' states (see its rules);
 // a Set runs the trackers of a configuration and delivers each instance's Priority,
 // with an explanation such as "priority 150 -> 90: chk_haproxy failing (-60)", whenever
-// it changes. docs/trackers.md is the user's guide.
+// it changes. A Set is reconfigured in place on reload: trackers whose definition did
+// not change keep their state. docs/trackers.md is the user's guide.
 package tracker

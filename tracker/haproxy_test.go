@@ -165,7 +165,7 @@ instances:
 	n := c.Calls()
 	s.Start(context.Background())
 	defer s.Close()
-	c.WaitCalls(t, n+1) // the first poll is done
+	c.WaitCalls(t, n+2) // the bound of the wait for a first result, and the first poll is done
 
 	check := func(state State, detail string) {
 		t.Helper()
