@@ -132,6 +132,7 @@ type Router struct {
 	lowerPriority  uint8
 	lowerAt        time.Time
 	preemptFrom    time.Time // preempt_delay window start; zero when not running
+	lastAnswer     time.Time // when a master last answered a lower-priority advert
 
 	stats   Stats
 	dropped uint64   // packets discarded, for Dropped
@@ -334,6 +335,7 @@ func (r *Router) expire(now time.Time) []Action {
 		if now.Before(r.adverTimer) {
 			return nil
 		}
+		r.stats.AdvertLatenessMax = max(r.stats.AdvertLatenessMax, now.Sub(r.adverTimer))
 		r.adverTimer = now.Add(r.cfg.AdvertInterval)
 		return []Action{r.sendAdvert(r.priority)}
 	case Backup:
@@ -470,7 +472,13 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 	if r.cfg.LowerPriorityNoAdvert {
 		return nil
 	}
-	// Assert mastership to the sender and refresh learning bridges.
+	// Assert mastership to the sender and refresh learning bridges, at most once per
+	// advert interval: a host flooding lower-priority adverts must not turn each into an
+	// advert and a burst of gratuitous ARP.
+	if !r.lastAnswer.IsZero() && now.Sub(r.lastAnswer) < r.cfg.AdvertInterval {
+		return nil
+	}
+	r.lastAnswer = now
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
 	return []Action{r.sendAdvert(r.priority), AnnounceVIPs{}}
 }

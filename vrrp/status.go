@@ -17,6 +17,9 @@ type Stats struct {
 	ChecksumForms [2]uint64
 	// LastDrop is the most recent discard, zero when none.
 	LastDrop Drop
+	// AdvertLatenessMax is the most a master's periodic advert went out after its
+	// Adver_Timer was due: how late the daemon got to it (a loaded CPU, a pause).
+	AdvertLatenessMax time.Duration
 }
 
 // Dropped returns the number of discarded packets, whatever the reason.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,12 +61,13 @@ func watchAddrs(t *testing.T, ns *netnstest.NS) *addrLog {
 func (l *addrLog) wasDeleted(a netip.Addr) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, d := range l.deleted {
-		if d == a {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(l.deleted, a)
+}
+
+func (l *addrLog) wasAdded(a netip.Addr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.added, a)
 }
 
 // runOnce runs a vrrpd command in nd's namespace to its end, within a deadline.
@@ -209,10 +211,7 @@ func TestE2EEarlySignal(t *testing.T) {
 	a := c.nodes[0]
 	a.writeConfig(instanceYAML("web", 51, 150, "100ms", vip+"/24"))
 	// The binary as shipped: the race detector's runtime takes about 10 ms to reach main.
-	bin := filepath.Join(t.TempDir(), "vrrpd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := plainVrrpd.Path(t)
 	// From 2 ms after exec: the Go runtime starts in less, before main can ask for them.
 	for _, delay := range []time.Duration{2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond} {
 		cmd := a.ns.Command(bin, "run", "--config", a.config())
