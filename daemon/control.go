@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,37 @@ import (
 
 type request struct {
 	Command string `json:"command"`
+}
+
+// Commands of the control protocol.
+const (
+	commandShow   = "show"
+	commandEvents = "events"
+)
+
+// maxRequest bounds a request line: anything longer is not one of ours.
+const maxRequest = 4096
+
+// parseRequest decodes one request line, which anyone allowed to open the socket can
+// send: it must be one JSON object naming a known command.
+func parseRequest(line []byte) (request, error) {
+	if len(line) > maxRequest {
+		return request{}, fmt.Errorf("request of %d bytes, at most %d", len(line), maxRequest)
+	}
+	var req request
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return request{}, fmt.Errorf("bad request: %w", err)
+	}
+	if dec.More() {
+		return request{}, errors.New("bad request: more than one JSON value")
+	}
+	switch req.Command {
+	case commandShow, commandEvents:
+		return req, nil
+	}
+	return request{}, fmt.Errorf("unknown command %q", req.Command)
 }
 
 // ControlServer serves `vrrpd show` and `vrrpd events` on a unix socket.
@@ -91,20 +123,20 @@ func (s *ControlServer) serve() {
 func (s *ControlServer) handle(c net.Conn) {
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadBytes('\n')
+	line, err := bufio.NewReader(io.LimitReader(c, maxRequest+1)).ReadBytes('\n')
 	if err != nil && len(line) == 0 {
 		return
 	}
-	var req request
-	if err := json.Unmarshal(line, &req); err != nil {
-		writeJSON(c, map[string]string{"error": "bad request: " + err.Error()})
+	req, err := parseRequest(line)
+	if err != nil {
+		writeJSON(c, map[string]string{"error": err.Error()})
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
 	switch req.Command {
-	case "show":
+	case commandShow:
 		writeJSON(c, s.d.Status())
-	case "events":
+	case commandEvents:
 		events, stop := s.d.Events()
 		defer stop()
 		gone := make(chan struct{})
@@ -119,8 +151,6 @@ func (s *ControlServer) handle(c net.Conn) {
 				return
 			}
 		}
-	default:
-		writeJSON(c, map[string]string{"error": fmt.Sprintf("unknown command %q", req.Command)})
 	}
 }
 

@@ -1,6 +1,7 @@
 package netops
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -146,6 +147,23 @@ func (r *rtnl) listAddrs(family, ifindex int) ([]kernelAddr, error) {
 	return nil, fmt.Errorf("netops: address dump: %w", err)
 }
 
+// eachAttr calls fn with the type and value of each route attribute in b, checking
+// every length against what is left.
+func eachAttr(b []byte, fn func(typ uint16, value []byte)) error {
+	for len(b) >= unix.SizeofRtAttr {
+		l := int(binary.NativeEndian.Uint16(b[0:2]))
+		if l < unix.SizeofRtAttr || l > len(b) {
+			return fmt.Errorf("attribute of %d bytes in %d", l, len(b))
+		}
+		fn(binary.NativeEndian.Uint16(b[2:4]), b[unix.SizeofRtAttr:l])
+		b = b[min(nlAlign(l), len(b)):]
+	}
+	return nil
+}
+
+// nlAlign rounds n up to the 4-byte alignment of netlink attributes.
+func nlAlign(n int) int { return (n + 3) &^ 3 }
+
 // parseAddrMsg decodes one RTM_NEWADDR message; ok is false for an address of another
 // family than IPv4 and IPv6.
 func parseAddrMsg(m []byte) (kernelAddr, bool, error) {
@@ -153,25 +171,24 @@ func parseAddrMsg(m []byte) (kernelAddr, bool, error) {
 		return kernelAddr{}, false, fmt.Errorf("message of %d bytes", len(m))
 	}
 	msg := nl.DeserializeIfAddrmsg(m)
-	attrs, err := nl.ParseRouteAttr(m[msg.Len():])
-	if err != nil {
-		return kernelAddr{}, false, err
-	}
 	ka := kernelAddr{Index: int(msg.Index)}
 	var local, address netip.Addr
-	for _, a := range attrs {
-		switch a.Attr.Type {
+	err := eachAttr(m[msg.Len():], func(typ uint16, v []byte) {
+		switch typ {
 		case unix.IFA_LOCAL:
-			local, _ = netip.AddrFromSlice(a.Value)
+			local, _ = netip.AddrFromSlice(v)
 		case unix.IFA_ADDRESS:
-			address, _ = netip.AddrFromSlice(a.Value)
+			address, _ = netip.AddrFromSlice(v)
 		case unix.IFA_LABEL:
-			ka.Label = unix.ByteSliceToString(a.Value)
+			ka.Label = unix.ByteSliceToString(v)
 		case ifaProto:
-			if len(a.Value) == 1 {
-				ka.Protocol = a.Value[0]
+			if len(v) == 1 {
+				ka.Protocol = v[0]
 			}
 		}
+	})
+	if err != nil {
+		return kernelAddr{}, false, err
 	}
 	// IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's on a
 	// point-to-point link and the only one IPv6 sends otherwise.
@@ -183,7 +200,7 @@ func parseAddrMsg(m []byte) (kernelAddr, bool, error) {
 		return kernelAddr{}, false, nil
 	}
 	ka.Prefix = netip.PrefixFrom(addr.Unmap(), int(msg.Prefixlen))
-	return ka, true, nil
+	return ka, ka.Prefix.IsValid(), nil
 }
 
 // NodeAddrs returns the node's own addresses on the interface ifname, the primary IPv4

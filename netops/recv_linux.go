@@ -66,36 +66,41 @@ func (r *receiver) read(rc syscall.RawConn, b []byte) (int, vrrp.Meta, error) {
 	if r.errno != nil {
 		return 0, m, r.errno
 	}
-	n := r.n
-	r.control(&m)
+	n := min(r.n, len(b))
+	parseControl(r.oob[:min(r.oobn, len(r.oob))], &m)
 	if r.family == vrrp.IPv6 {
 		if r.name.Family == unix.AF_INET6 {
 			m.Src = netip.AddrFrom16(r.name.Addr).Unmap()
 		}
 		return n, m, nil
 	}
-	// IPv4: the header carries source, destination and TTL; IP_PKTINFO the interface.
-	if n < 20 || b[0]>>4 != 4 {
-		return 0, m, errShortHeader
-	}
-	ihl := int(b[0]&0x0f) * 4
-	if ihl < 20 || n < ihl {
-		return 0, m, errShortHeader
-	}
-	m.TTL = int(b[8])
-	m.Src = netip.AddrFrom4([4]byte(b[12:16]))
-	m.Dst = netip.AddrFrom4([4]byte(b[16:20]))
-	return copy(b, b[ihl:n]), m, nil
+	return stripIPv4(b[:n], &m)
 }
 
 var errShortHeader = errors.New("packet shorter than its IPv4 header")
 
-// control decodes the control messages of the last packet into m.
-func (r *receiver) control(m *vrrp.Meta) {
-	oob := r.oob[:min(r.oobn, len(r.oob))]
+// stripIPv4 moves the payload of the IPv4 packet b to its start and returns its length,
+// with the source, destination and TTL of the header in m.
+func stripIPv4(b []byte, m *vrrp.Meta) (int, vrrp.Meta, error) {
+	if len(b) < 20 || b[0]>>4 != 4 {
+		return 0, *m, errShortHeader
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if ihl < 20 || len(b) < ihl {
+		return 0, *m, errShortHeader
+	}
+	m.TTL = int(b[8])
+	m.Src = netip.AddrFrom4([4]byte(b[12:16]))
+	m.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	return copy(b, b[ihl:]), *m, nil
+}
+
+// parseControl decodes the control messages oob into m.
+func parseControl(oob []byte, m *vrrp.Meta) {
 	for len(oob) >= unix.SizeofCmsghdr {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		if h.Len < unix.SizeofCmsghdr || int(h.Len) > len(oob) {
+		// Compared as unsigned: a length that does not fit an int must not pass.
+		if uint64(h.Len) < unix.SizeofCmsghdr || uint64(h.Len) > uint64(len(oob)) {
 			return
 		}
 		data := oob[unix.CmsgLen(0):h.Len]
