@@ -133,6 +133,15 @@ type Instance struct {
 	DownTimerAdverts int
 	// LowerPriorityNoAdvert: default false (answer lower-priority adverts at once).
 	LowerPriorityNoAdvert bool
+	// MakeBeforeBreak keeps a leaving master's VIPs until the next master announces;
+	// default true. See docs/timing.md for these three.
+	MakeBeforeBreak bool
+	// FastHandover: a backup takes over in Skew_Time when its master advertises a
+	// priority below its own; default true.
+	FastHandover bool
+	// HealSplitBrain: a master that yields sends one advert at priority 1, so that the
+	// winner announces its VIPs at once; default true.
+	HealSplitBrain bool
 	// Checksum is the VRRPv3 IPv4 checksum form sent; default pseudo-header.
 	Checksum vrrp.ChecksumForm
 	// Source is the address adverts are sent from. Default: the interface's primary
