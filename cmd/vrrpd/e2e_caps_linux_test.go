@@ -68,8 +68,8 @@ func TestE2EUnitCapabilities(t *testing.T) {
 	a.wrap = []string{"setpriv", "--inh-caps=-all", "--bounding-set=-all,+" + strings.Join(caps, ",+"), "--"}
 	a.writeConfig(instanceYAML("web", 51, 150, "100ms", vip+"/24"))
 	a.start()
-	const capSysAdmin = 21
-	if bnd := capabilities(t, a.cmd.Process.Pid); bnd&(1<<capSysAdmin) != 0 || bnd == 0 {
+	const capNetAdmin, capSysAdmin = 12, 21
+	if bnd := capabilities(t, a.cmd.Process.Pid); bnd&(1<<capSysAdmin) != 0 || bnd&(1<<capNetAdmin) == 0 {
 		t.Fatalf("vrrpd runs with bounding set %#x, want %v only", bnd, caps)
 	}
 	a.waitState("web", "MASTER", 3*time.Second)

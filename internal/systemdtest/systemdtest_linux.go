@@ -77,7 +77,7 @@ exec ` + systemd + ` --system --unit=` + target + `
 func Require(t testing.TB) {
 	t.Helper()
 	netnstest.Require(t)
-	for _, name := range []string{"systemctl", "systemd-run", "nsenter", "unshare", "mount", "umount", "mountpoint"} {
+	for _, name := range []string{"systemctl", "nsenter", "unshare", "mount", "umount", "mountpoint"} {
 		netnstest.RequireCommand(t, name)
 	}
 	if _, err := os.Stat(systemd); err != nil {
