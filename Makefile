@@ -6,7 +6,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the privileged tests use: real peers and tools, never mocks.
-DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump
+DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump systemd
 # What make demo needs.
 DEMO_PACKAGES ?= iproute2 iputils-ping
 
@@ -22,7 +22,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz bench demo clean interop-doc
+.PHONY: all build test test-deps lint fuzz bench systemd-figures demo clean interop-doc
 
 all: lint test build
 
@@ -57,6 +57,13 @@ lint:
 # Speed and memory figures: per-advert costs and a simulated minute of a busy network.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./vrrp/ ./netops/...
+
+# As root: vrrpd under a real systemd, killed five times with SIGKILL: how soon the
+# stale VIP goes (ExecStopPost) and vrrpd is back (READY=1), against the Master_Down_Interval
+# of a peer at 100 ms adverts.
+systemd-figures: test-deps
+	@out=$$($(GO) test -count=1 -v -run '^TestSystemdUnit$$/^RestartAfterSIGKILL$$' ./deploy/ 2>&1); status=$$?; \
+	echo "$$out" | grep -E 'restart [0-9]|after SIGKILL' || echo "$$out"; exit $$status
 
 # Runs every fuzz target for FUZZTIME, then adds what the fuzzer found interesting to the
 # committed corpus in each package's testdata/fuzz.

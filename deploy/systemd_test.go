@@ -10,11 +10,12 @@ import (
 	"testing"
 )
 
-// buildVrrpd builds the binary the unit starts, since systemd-analyze checks that
-// ExecStart names an executable.
-func buildVrrpd(t *testing.T) string {
+// buildVrrpd builds the binary the unit starts into dir, as shipped (no race
+// detector): systemd-analyze checks that ExecStart names an executable, and the
+// systemd tests time its restarts.
+func buildVrrpd(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vrrpd")
+	bin := filepath.Join(dir, "vrrpd")
 	out, err := exec.Command("go", "build", "-o", bin, "../cmd/vrrpd").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -32,15 +33,22 @@ func requireSystemdAnalyze(t *testing.T) {
 	}
 }
 
-// unitWithBinary writes the unit with ExecStart and friends pointing at bin.
-func unitWithBinary(t *testing.T, bin string) string {
+// unitText returns the unit with ExecStart and friends running bin with the
+// configuration file cfg.
+func unitText(t *testing.T, bin, cfg string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("systemd", "vrrpd.service"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return strings.NewReplacer("/usr/sbin/vrrpd", bin, "/etc/vrrpd/vrrpd.yaml", cfg).Replace(string(b))
+}
+
+// unitWithBinary writes the unit with ExecStart and friends pointing at bin.
+func unitWithBinary(t *testing.T, bin string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "vrrpd.service")
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(b), "/usr/sbin/vrrpd", bin)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(unitText(t, bin, "/etc/vrrpd/vrrpd.yaml")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -48,7 +56,7 @@ func unitWithBinary(t *testing.T, bin string) string {
 
 func TestUnitVerifies(t *testing.T) {
 	requireSystemdAnalyze(t)
-	unit := unitWithBinary(t, buildVrrpd(t))
+	unit := unitWithBinary(t, buildVrrpd(t, t.TempDir()))
 	out, err := exec.Command("systemd-analyze", "verify", unit).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "vrrpd.service") {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
@@ -59,7 +67,7 @@ func TestUnitVerifies(t *testing.T) {
 // systemd-analyze's words): a daemon with CAP_NET_ADMIN must not hold more.
 func TestUnitSecurity(t *testing.T) {
 	requireSystemdAnalyze(t)
-	unit := unitWithBinary(t, buildVrrpd(t))
+	unit := unitWithBinary(t, buildVrrpd(t, t.TempDir()))
 	out, err := exec.Command("systemd-analyze", "security", "--offline=true", "--threshold=30", "--no-pager", unit).CombinedOutput()
 	if err != nil {
 		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
