@@ -64,8 +64,10 @@ stage: man
 	GO=$(GO) deploy/package/copyright.sh > $(STAGE)/copyright
 	deploy/package/changelog.sh "$(PKG_VERSION)-1" "$(PKG_MAINTAINER)" > $(STAGE)/changelog.yml
 
-# The .deb and the .rpm, in $(DIST): apt install ./dist/vrrpd_*.deb
+# The .deb and the .rpm, in $(DIST): apt install ./dist/vrrpd_*.deb (only the last one
+# built is left there, so that the pattern names one package).
 deb rpm: stage
+	rm -f $(DIST)/vrrpd_*.$@ $(DIST)/vrrpd-*.$@
 	cd $(STAGE) && VRRPD_SRC=$(CURDIR) VRRPD_ARCH=$(PKG_ARCH) VRRPD_PKG_VERSION=$(PKG_VERSION) \
 		VRRPD_MAINTAINER="$(PKG_MAINTAINER)" \
 		$(GO) run $(NFPM) package --config nfpm.yaml --packager $@ --target $(abspath $(DIST))/
