@@ -54,7 +54,7 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "state_file", "script_user", "defaults", "scripts", "processes", "files", "haproxy", "instances"}
+	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "defaults", "scripts", "processes", "files", "haproxy", "instances"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"checksum", "garp"}
@@ -596,7 +596,7 @@ func (p *parser) command(n *yaml.Node, path string) []string {
 func (p *parser) config(root *yaml.Node) *Config {
 	p.mark("", root)
 	top := p.mapping(root, "", topKeys)
-	cfg := &Config{Socket: DefaultSocket, StateFile: DefaultStateFile, ScriptUser: DefaultScriptUser}
+	cfg := &Config{Socket: DefaultSocket, SocketGroup: DefaultSocketGroup, StateFile: DefaultStateFile, ScriptUser: DefaultScriptUser}
 
 	if n := top.values["node"]; n != nil {
 		cfg.Node, _ = p.name(n, "node")
@@ -622,9 +622,14 @@ func (p *parser) config(root *yaml.Node) *Config {
 			}
 		}
 	}
-	if n := top.values["script_user"]; n != nil {
-		if s, ok := p.name(n, "script_user"); ok {
-			cfg.ScriptUser = s
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"socket_group", &cfg.SocketGroup}, {"script_user", &cfg.ScriptUser}} {
+		if n := top.values[f.key]; n != nil {
+			if s, ok := p.name(n, f.key); ok {
+				*f.dst = s
+			}
 		}
 	}
 
