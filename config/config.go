@@ -68,6 +68,11 @@ type Config struct {
 	pos map[string]position
 }
 
+// ForgetPositions drops what says where each setting is in the file, which only Check
+// needs: a thousand instances' worth is megabytes a running daemon has no use for.
+// Check still works after, without lines.
+func (c *Config) ForgetPositions() { c.pos = nil }
+
 // Script is a named health check (`scripts:`), run by the tracker.
 type Script struct {
 	Name     string

@@ -54,6 +54,9 @@ type Daemon struct {
 	leaving []*instance
 	links   map[string]int // interface name -> index last seen, 0 once deleted
 	stopped bool
+	vipSet  map[netip.Addr]bool // every VIP address of cfg, built on first use
+	// addrCache holds the interfaces' addresses while startAll runs; nil otherwise.
+	addrCache map[string]cachedAddrs
 }
 
 // leaveTimeout bounds how long an instance a reload removed keeps its VIPs for the
@@ -106,23 +109,69 @@ func (d *Daemon) Start() error {
 	// Each instance has its first priority before its router starts.
 	d.trk.start()
 	defer d.trk.refresh()
-	var errs []error
-	var started []*instance
-	for _, ic := range cfg.Instances {
-		in := newInstance(d, ic)
-		if err := in.start(); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		started = append(started, in)
-	}
+	started, err := d.startAll(cfg.Instances)
 	d.mu.Lock()
 	d.instances = append(d.instances, started...)
 	d.mu.Unlock()
 	if d.sys.Events != nil {
 		go d.follow(d.sys.Events)
 	}
-	return errors.Join(errs...)
+	return err
+}
+
+// startAll opens instances of cfgs, then starts them together: each instance's first
+// Master_Down_Interval starts when every socket listens, so that nodes started together
+// elect their masters right, however many instances they have. The interfaces' addresses
+// are read once for all.
+func (d *Daemon) startAll(cfgs []config.Instance) ([]*instance, error) {
+	d.mu.Lock()
+	d.addrCache = map[string]cachedAddrs{}
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.addrCache = nil
+		d.mu.Unlock()
+	}()
+	var errs []error
+	var opened []*instance
+	for _, ic := range cfgs {
+		in := newInstance(d, ic)
+		if err := in.open(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		opened = append(opened, in)
+	}
+	for _, in := range opened {
+		in.run()
+	}
+	return opened, errors.Join(errs...)
+}
+
+// cachedAddrs is what Interfaces.Addrs said of an interface.
+type cachedAddrs struct {
+	addrs []netip.Addr
+	err   error
+}
+
+// nodeAddrs returns the node's addresses on ifname: read once while startAll runs.
+func (d *Daemon) nodeAddrs(ifname string) ([]netip.Addr, error) {
+	d.mu.Lock()
+	c, ok := d.addrCache[ifname]
+	caching := d.addrCache != nil
+	d.mu.Unlock()
+	if ok {
+		return c.addrs, c.err
+	}
+	addrs, err := d.sys.Interfaces.Addrs(ifname)
+	if caching {
+		d.mu.Lock()
+		if d.addrCache != nil {
+			d.addrCache[ifname] = cachedAddrs{addrs, err}
+		}
+		d.mu.Unlock()
+	}
+	return addrs, err
 }
 
 func (d *Daemon) node() string {
@@ -131,18 +180,20 @@ func (d *Daemon) node() string {
 	return d.cfg.Node
 }
 
-// allVIPs returns the address of every VIP of every instance, so that none is taken for
-// an advert source.
-func (d *Daemon) allVIPs() []netip.Addr {
+// isVIP reports whether a is the address of a VIP of any instance, so that none is taken
+// for an advert source. The set is built once per configuration.
+func (d *Daemon) isVIP(a netip.Addr) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var out []netip.Addr
-	for _, in := range d.cfg.Instances {
-		for _, v := range slices.Concat(in.VIPs, in.ExcludedVIPs) {
-			out = append(out, v.Prefix.Addr())
+	if d.vipSet == nil {
+		d.vipSet = map[netip.Addr]bool{}
+		for _, in := range d.cfg.Instances {
+			for _, v := range slices.Concat(in.VIPs, in.ExcludedVIPs) {
+				d.vipSet[v.Prefix.Addr()] = true
+			}
 		}
 	}
-	return out
+	return d.vipSet[a]
 }
 
 // follow dispatches link and address events to the instances until events closes.
@@ -153,8 +204,12 @@ func (d *Daemon) follow(events <-chan netops.Event) {
 			d.trk.link(ev)
 			d.linkEvent(ev)
 		case netops.AddrEvent:
+			// Only instances still without an advert source care: with a thousand
+			// instances, the VIPs they add must not make a thousand requests each.
 			for _, in := range d.instancesOn(ev.Interface) {
-				in.do(in.tryCreateRouter)
+				if in.needsSource.Load() {
+					in.do(in.tryCreateRouter)
+				}
 			}
 		}
 	}
@@ -340,7 +395,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	for _, in := range d.instances {
 		old[identityOf(in.cfg)] = in
 	}
-	d.cfg = cfg
+	d.cfg, d.vipSet = cfg, nil
 	d.mu.Unlock()
 
 	var kept []*instance
@@ -374,17 +429,11 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		removed = append(removed, in)
 	}
 	d.retire(removed)
-	var started []*instance
-	var errs []error
 	for _, ic := range fresh {
 		d.finishLeaving(ic)
-		in := newInstance(d, ic)
-		if err := in.start(); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		started = append(started, in)
 	}
+	started, err := d.startAll(fresh)
+	errs := []error{err}
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)
 	d.mu.Unlock()

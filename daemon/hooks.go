@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
@@ -62,8 +63,12 @@ type hookRunner struct {
 	log     *slog.Logger
 	user    func() string // the name of the user hooks run as, read at each run
 	timeout time.Duration
-	queue   chan hook
-	done    chan struct{}
+
+	mu      sync.Mutex
+	queue   []hook
+	running bool          // a goroutine runs the queue; none while it is empty
+	idle    chan struct{} // closed when that goroutine ends
+	closed  bool
 }
 
 type hook struct {
@@ -79,33 +84,59 @@ const (
 	hookOutputShown = 512
 )
 
+// newHookRunner returns a runner with no goroutine: one starts when a hook is queued
+// and ends when the queue is empty, so that a thousand instances without busy hooks
+// cost no goroutines.
 func newHookRunner(log *slog.Logger, user func() string, timeout time.Duration) *hookRunner {
-	h := &hookRunner{log: log, user: user, timeout: timeout, queue: make(chan hook, hookQueue), done: make(chan struct{})}
-	go h.run()
-	return h
+	return &hookRunner{log: log, user: user, timeout: timeout}
 }
 
 func (h *hookRunner) enqueue(argv, env []string) {
-	select {
-	case h.queue <- hook{argv, env}:
-	default:
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	if len(h.queue) >= hookQueue {
 		h.log.Error("notify hook dropped: too many waiting", "hook", argv[0])
+		return
+	}
+	h.queue = append(h.queue, hook{argv, env})
+	if !h.running {
+		h.running, h.idle = true, make(chan struct{})
+		go h.run(h.idle)
 	}
 }
 
-// close waits for the queued hooks (the stop hook among them) until ctx ends.
+// close waits for the queued hooks (the stop hook among them) until ctx ends; no hook
+// is queued after.
 func (h *hookRunner) close(ctx context.Context) {
-	close(h.queue)
+	h.mu.Lock()
+	h.closed = true
+	running, idle := h.running, h.idle
+	h.mu.Unlock()
+	if !running {
+		return
+	}
 	select {
-	case <-h.done:
+	case <-idle:
 	case <-ctx.Done():
 		h.log.Warn("notify hooks still running at exit")
 	}
 }
 
-func (h *hookRunner) run() {
-	defer close(h.done)
-	for hk := range h.queue {
+func (h *hookRunner) run(idle chan struct{}) {
+	defer close(idle)
+	for {
+		h.mu.Lock()
+		if len(h.queue) == 0 {
+			h.running = false
+			h.mu.Unlock()
+			return
+		}
+		hk := h.queue[0]
+		h.queue = h.queue[1:]
+		h.mu.Unlock()
 		h.runOne(hk)
 	}
 }

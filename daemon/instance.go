@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
@@ -26,8 +27,10 @@ type instance struct {
 	sub    *netops.Subscription
 	router *vrrp.Router // nil while the instance waits for its interface or source address
 	src    netip.Addr
-	// waiting says why router is nil, for status and retries.
-	waiting string
+	// waiting says why router is nil, for status and retries; needsSource is set while
+	// it is, for the daemon's event dispatch to read without asking the instance.
+	waiting     string
+	needsSource atomic.Bool
 	linkUp  bool
 	// missing are the VIPs that could not be added while master, retried until
 	// vipDeadline, when the instance goes to FAULT.
@@ -53,6 +56,7 @@ type instance struct {
 	hooks    *hookRunner
 	drops    dropLog
 	received uint64 // packets handed to the router
+	sendBuf  []byte // the last advert sent, its buffer reused for the next
 	// stopping is the context of a shutdown that waits for the router to release the
 	// VIPs it holds for the next master; nil otherwise.
 	stopping context.Context
@@ -70,6 +74,7 @@ func newInstance(d *Daemon, cfg config.Instance) *instance {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	in.needsSource.Store(true)
 	in.hooks = newHookRunner(in.log, d.scriptUser, d.hookTime)
 	d.trk.apply(in) // before the router starts: an owner held by a check never becomes master
 	return in
@@ -77,6 +82,17 @@ func newInstance(d *Daemon, cfg config.Instance) *instance {
 
 // start subscribes to the interface, creates the router and runs the loop.
 func (in *instance) start() error {
+	if err := in.open(); err != nil {
+		return err
+	}
+	in.run()
+	return nil
+}
+
+// open subscribes to the interface and creates the router, without starting it: the
+// daemon opens every instance, then starts them all at once, so that no instance's
+// first Master_Down_Interval runs while others are not listening yet.
+func (in *instance) open() error {
 	sub, err := in.d.mux.Subscribe(in.cfg.Interface, in.cfg.Family(), in.cfg.VRID)
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
@@ -88,9 +104,16 @@ func (in *instance) start() error {
 		in.linkUp = false
 		in.faults["link"] = "interface " + in.cfg.Interface + " down"
 	}
-	in.tryCreateRouter()
-	go in.loop()
+	in.createRouter()
 	return nil
+}
+
+// run starts the router, if there is one, and the loop.
+func (in *instance) run() {
+	if in.router != nil {
+		in.execute(in.router.Handle(vrrp.Startup{}))
+	}
+	go in.loop()
 }
 
 // tryCreateRouter creates and starts the router once the instance has a source address.
@@ -98,28 +121,40 @@ func (in *instance) tryCreateRouter() {
 	if in.router != nil {
 		return
 	}
+	if in.createRouter() {
+		in.execute(in.router.Handle(vrrp.Startup{}))
+	}
+}
+
+// createRouter creates the router, not started, once the instance has a source address;
+// it reports whether it did.
+func (in *instance) createRouter() bool {
+	if in.router != nil {
+		return false
+	}
 	src, err := in.source()
 	if err != nil {
 		if in.waiting != err.Error() {
 			in.log.Error("instance cannot start", "error", err)
 		}
 		in.waiting = err.Error()
-		return
+		return false
 	}
 	r, err := vrrp.NewRouter(routerConfig(in.cfg, src), in.d.clock)
 	if err != nil {
 		in.waiting = err.Error()
 		in.log.Error("instance cannot start", "error", err)
-		return
+		return false
 	}
 	in.router, in.src, in.waiting = r, src, ""
+	in.needsSource.Store(false)
 	if in.tracked != nil {
 		in.execute(r.Handle(vrrp.PriorityChanged{Priority: in.tracked.Priority}))
 	}
 	if len(in.faults) > 0 {
 		in.execute(r.Handle(vrrp.FaultRaised{Reason: in.faultReason()}))
 	}
-	in.execute(r.Handle(vrrp.Startup{}))
+	return true
 }
 
 // setFault records a reason to be in FAULT; the first one faults the router.
@@ -182,13 +217,12 @@ func (in *instance) source() (netip.Addr, error) {
 	case in.cfg.Source.IsValid():
 		return in.cfg.Source, nil
 	}
-	addrs, err := in.d.sys.Interfaces.Addrs(in.cfg.Interface)
+	addrs, err := in.d.nodeAddrs(in.cfg.Interface)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("interface %s: %w", in.cfg.Interface, err)
 	}
-	vips := in.d.allVIPs()
 	for _, a := range addrs {
-		if slices.Contains(vips, a) {
+		if in.d.isVIP(a) {
 			continue
 		}
 		if in.cfg.Family() == vrrp.IPv4 && a.Is4() || in.cfg.Family() == vrrp.IPv6 && a.Is6() && a.IsLinkLocalUnicast() {

@@ -97,7 +97,7 @@ func (in *instance) drain() {
 
 // receive hands a packet to the router. A dropped packet costs no allocation: its
 // detail is formatted only when the drop log reports it.
-func (in *instance) receive(p netops.Packet) {
+func (in *instance) receive(p *netops.Packet) {
 	defer p.Release()
 	in.received++
 	if in.router == nil {
@@ -150,13 +150,15 @@ func (in *instance) execute(acts []vrrp.Action) {
 }
 
 func (in *instance) send(adv vrrp.Advertisement) {
-	dsts := []netip.Addr{netops.Group(in.cfg.Family())}
+	group := [1]netip.Addr{netops.Group(in.cfg.Family())}
+	dsts := group[:]
 	if in.cfg.Unicast != nil {
 		dsts = in.cfg.Unicast.Peers
 	}
 	for _, dst := range dsts {
-		b, err := adv.Encode(in.src, dst, in.cfg.Checksum)
+		b, err := adv.AppendEncoded(in.sendBuf[:0], in.src, dst, in.cfg.Checksum)
 		if err == nil {
+			in.sendBuf = b
 			err = in.sub.Send(b, in.src, dst)
 		}
 		if err != nil {

@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
+	"unsafe"
 
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,35 +61,116 @@ type kernelAddr struct {
 }
 
 // rtnl is a route netlink socket opened in one network namespace and used from any
-// thread afterwards.
+// thread afterwards, one request at a time. It reads replies into a buffer of its own:
+// the netlink library's reader puts 64 KiB on the stack of the calling goroutine, which
+// then keeps that stack, a thousand goroutines over when a thousand instances add their
+// VIPs.
 type rtnl struct {
-	sockets map[int]*nl.SocketHandle
+	mu  sync.Mutex
+	sfd int
+	seq uint32
+	buf []byte
 }
+
+// rtnlBuffer is the size of the receive buffer: what the kernel sends in one read of a
+// dump.
+const rtnlBuffer = 64 << 10
 
 // openRTNL opens a route netlink socket in the calling thread's namespace.
 func openRTNL() (*rtnl, error) {
-	s, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netops: route netlink socket: %w", err)
 	}
 	tv := unix.NsecToTimeval(nl.SocketTimeoutTv.Nano())
-	if err := s.SetReceiveTimeout(&tv); err != nil {
-		s.Close()
+	err = errors.Join(
+		unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}),
+		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv),
+		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv),
+	)
+	if err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("netops: route netlink socket: %w", err)
 	}
-	return &rtnl{sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: s}}}, nil
+	// Strict checking makes the kernel filter an address dump by interface (Linux 4.20
+	// and later; older ones ignore it and send every address, which listAddrs filters).
+	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK, 1)
+	return &rtnl{sfd: fd, buf: make([]byte, rtnlBuffer)}, nil
 }
 
 func (r *rtnl) close() {
-	for _, s := range r.sockets {
-		s.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sfd >= 0 {
+		unix.Close(r.sfd)
+		r.sfd = -1
 	}
 }
 
 func (r *rtnl) request(typ, flags int) *nl.NetlinkRequest {
-	req := nl.NewNetlinkRequest(typ, flags)
-	req.Sockets = r.sockets
-	return req
+	return nl.NewNetlinkRequest(typ, flags)
+}
+
+// execute sends req and reads its answer: each message of type resType (any when 0) is
+// passed to each, until the end of a dump or the acknowledgement. It fails with the
+// kernel's errno, or with nl.ErrDumpInterrupted when a change interrupted a dump.
+func (r *rtnl) execute(req *nl.NetlinkRequest, resType uint16, each func(msg []byte)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sfd < 0 {
+		return net.ErrClosed
+	}
+	r.seq++
+	req.Seq = r.seq
+	if err := unix.Sendto(r.sfd, req.Serialize(), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return err
+	}
+	interrupted := false
+	for {
+		n, _, err := unix.Recvfrom(r.sfd, r.buf, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b := r.buf[:n]
+		for len(b) >= unix.SizeofNlMsghdr {
+			h := (*unix.NlMsghdr)(unsafe.Pointer(&b[0]))
+			if h.Len < unix.SizeofNlMsghdr || int(h.Len) > len(b) {
+				return fmt.Errorf("netlink message of %d bytes in %d", h.Len, len(b))
+			}
+			data := b[unix.SizeofNlMsghdr:h.Len]
+			b = b[min(nlAlign(int(h.Len)), len(b)):]
+			if h.Seq != req.Seq {
+				continue // an answer to an earlier request that timed out
+			}
+			if h.Flags&unix.NLM_F_DUMP_INTR != 0 {
+				interrupted = true
+			}
+			switch h.Type {
+			case unix.NLMSG_DONE:
+				if interrupted {
+					return nl.ErrDumpInterrupted
+				}
+				return nil
+			case unix.NLMSG_ERROR:
+				if len(data) < 4 {
+					return errors.New("short netlink error message")
+				}
+				if errno := -int32(binary.NativeEndian.Uint32(data[0:4])); errno != 0 {
+					return syscall.Errno(errno)
+				}
+				return nil
+			}
+			if resType == 0 || h.Type == resType {
+				each(data)
+			}
+			if h.Flags&unix.NLM_F_MULTI == 0 {
+				return nil
+			}
+		}
+	}
 }
 
 // addAddr adds v, marked with VIPProtocol, to the interface with index ifindex. It
@@ -113,9 +196,29 @@ func (r *rtnl) addAddr(ifindex int, v VIP) error {
 		req.AddData(nl.NewRtAttr(unix.IFA_LABEL, nl.ZeroTerminated(v.Label)))
 	}
 	req.AddData(nl.NewRtAttr(ifaProto, []byte{VIPProtocol}))
-	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
-	return err
+	return r.execute(req, 0, func([]byte) {})
 }
+
+// delAddr deletes the address p from the interface with index ifindex. It fails with
+// EADDRNOTAVAIL when it is not there.
+func (r *rtnl) delAddr(ifindex int, p netip.Prefix) error {
+	a := p.Addr()
+	family := unix.AF_INET
+	if a.Is6() {
+		family = unix.AF_INET6
+	}
+	req := r.request(unix.RTM_DELADDR, unix.NLM_F_ACK)
+	msg := nl.NewIfAddrmsg(family)
+	msg.Index = uint32(ifindex)
+	msg.Prefixlen = uint8(p.Bits())
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, a.AsSlice()))
+	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, a.AsSlice()))
+	return r.execute(req, 0, func([]byte) {})
+}
+
+// fd returns the socket's descriptor, for ioctls in its namespace.
+func (r *rtnl) fd() int { return r.sfd }
 
 // listAddrs returns the addresses of family (AF_INET, AF_INET6, or AF_UNSPEC for both)
 // on the interface with index ifindex, or on every interface when ifindex is 0.
@@ -123,24 +226,28 @@ func (r *rtnl) listAddrs(family, ifindex int) ([]kernelAddr, error) {
 	var err error
 	for range listAttempts {
 		req := r.request(unix.RTM_GETADDR, unix.NLM_F_DUMP)
-		req.AddData(nl.NewIfAddrmsg(family))
-		var msgs [][]byte
-		msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWADDR)
+		msg := nl.NewIfAddrmsg(family)
+		msg.Index = uint32(ifindex)
+		req.AddData(msg)
+		var out []kernelAddr
+		var perr error
+		err = r.execute(req, unix.RTM_NEWADDR, func(m []byte) {
+			ka, ok, e := parseAddrMsg(m)
+			if e != nil && perr == nil {
+				perr = e
+			}
+			if ok && (ifindex == 0 || ka.Index == ifindex) {
+				out = append(out, ka)
+			}
+		})
 		if errors.Is(err, nl.ErrDumpInterrupted) {
 			continue
 		}
 		if err != nil {
 			break
 		}
-		var out []kernelAddr
-		for _, m := range msgs {
-			ka, ok, perr := parseAddrMsg(m)
-			if perr != nil {
-				return nil, fmt.Errorf("netops: address dump: %w", perr)
-			}
-			if ok && (ifindex == 0 || ka.Index == ifindex) {
-				out = append(out, ka)
-			}
+		if perr != nil {
+			return nil, fmt.Errorf("netops: address dump: %w", perr)
 		}
 		return out, nil
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // LinuxAnnouncer is the Announcer of Linux. It sends gratuitous ARP frames on an AF_PACKET
@@ -28,6 +29,10 @@ type LinuxAnnouncer struct {
 	arp    map[string]*arpSocket // by interface name
 	icmp   *ipv6.PacketConn      // nil until the first IPv6 VIP
 	closed bool
+	// ioctl is a socket for looking interfaces up by name, -1 until the first; ifaces
+	// holds what was looked up, by name, valid while the index stays the same.
+	ioctl  int
+	ifaces map[string]*net.Interface
 }
 
 // arpSocket is the AF_PACKET socket of one interface, bound to its index.
@@ -40,7 +45,7 @@ var _ Announcer = (*LinuxAnnouncer)(nil)
 
 // NewAnnouncer returns an announcer that has no socket open yet.
 func NewAnnouncer() *LinuxAnnouncer {
-	return &LinuxAnnouncer{arp: map[string]*arpSocket{}}
+	return &LinuxAnnouncer{arp: map[string]*arpSocket{}, ioctl: -1, ifaces: map[string]*net.Interface{}}
 }
 
 // Announce sends, on interface ifname, count announcements for each of vips, now, in
@@ -53,19 +58,17 @@ func (a *LinuxAnnouncer) Announce(ifname string, vips []netip.Addr, count int, r
 	if count <= 0 || len(vips) == 0 {
 		return nil
 	}
-	// By name at every call: interfaces such as VLANs are deleted and created again,
-	// with a new index and maybe a new MAC address.
-	ifi, err := net.InterfaceByName(ifname)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fmt.Errorf("netops: announce on %s: %w", ifname, net.ErrClosed)
+	}
+	ifi, err := a.iface(ifname)
 	if err != nil {
 		return fmt.Errorf("netops: announce on %s: %w", ifname, err)
 	}
 	if len(ifi.HardwareAddr) != 6 {
 		return fmt.Errorf("netops: announce on %s: not an Ethernet interface (address %q)", ifname, ifi.HardwareAddr)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return fmt.Errorf("netops: announce on %s: %w", ifname, net.ErrClosed)
 	}
 	var errs []error
 	var sends []func() error
@@ -137,6 +140,32 @@ func (a *LinuxAnnouncer) prepareGARP(ifi *net.Interface, vip netip.Addr, reply b
 		}
 		return nil
 	}, nil
+}
+
+// iface looks ifname up at every call, since interfaces such as VLANs are deleted and
+// created again with a new index and maybe a new MAC address; but by its index alone,
+// the rest only when the index changed. a.mu is held.
+func (a *LinuxAnnouncer) iface(ifname string) (*net.Interface, error) {
+	if a.ioctl < 0 {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		a.ioctl = fd
+	}
+	index, err := ifIndex(a.ioctl, ifname)
+	if err != nil {
+		return nil, err
+	}
+	if ifi, ok := a.ifaces[ifname]; ok && ifi.Index == index {
+		return ifi, nil
+	}
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return nil, err
+	}
+	a.ifaces[ifname] = ifi
+	return ifi, nil
 }
 
 // arpConn returns the AF_PACKET socket of ifi, opening it on first use, and again when
@@ -245,6 +274,10 @@ func (a *LinuxAnnouncer) Close() error {
 	if a.icmp != nil {
 		errs = append(errs, a.icmp.Close())
 		a.icmp = nil
+	}
+	if a.ioctl >= 0 {
+		errs = append(errs, unix.Close(a.ioctl))
+		a.ioctl = -1
 	}
 	return errors.Join(errs...)
 }

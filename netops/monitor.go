@@ -233,8 +233,8 @@ func compareAddrKeys(a, b addrKey) int {
 // Defaults of a Monitor.
 const (
 	// subscriberBuffer is how many events a consumer may fall behind before its
-	// events are held back and coalesced.
-	subscriberBuffer = 256
+	// events are held back and coalesced: a thousand VIPs taken over at once fit.
+	subscriberBuffer = 2048
 	// catchUpInterval is how often held-back consumers are offered what they missed
 	// when no new event gives the occasion.
 	catchUpInterval = 100 * time.Millisecond
@@ -380,7 +380,8 @@ func (m *Monitor) hasLink(index int) bool {
 // deliver sends evs to s, or, when s is behind, what s has missed. m.mu is held.
 func (m *Monitor) deliver(s *subscriber, evs []Event) {
 	if s.behind {
-		m.offer(s)
+		// catchUp offers it what it missed: a listing of the whole state per event
+		// would cost a thousand of them for a thousand VIPs.
 		return
 	}
 	for _, e := range evs {

@@ -13,34 +13,36 @@ import (
 	"github.com/vrrpd/vrrpd/vrrp"
 )
 
-// Packet is a received VRRP packet with what the kernel said about it. Data is the
+// Packet is a received VRRP packet with what the kernel said about it. It is the
 // subscriber's until it calls Release.
 type Packet struct {
 	Data []byte
 	Meta vrrp.Meta
-	buf  *packetBuf
+	buf  []byte
 	pool *sync.Pool
 }
 
-// Release gives the packet's buffer back for another packet: Data must not be used
-// after. A packet never released is simply collected.
-func (p Packet) Release() {
+// Release gives the packet back for another: it must not be used after. A packet never
+// released is simply collected.
+func (p *Packet) Release() {
 	if p.pool != nil {
-		p.pool.Put(p.buf)
+		p.pool.Put(p)
 	}
 }
 
 // maxPacket is the largest packet read: an IPv4 header with options and the longest
-// advert (255 IPv6 addresses), rounded up.
-const maxPacket = 4160
-
-// packetBuf is a receive buffer; the Mux reuses them, so that a flood of packets from
-// the LAN costs no allocation.
-type packetBuf [maxPacket]byte
+// advert (255 IPv6 addresses), rounded up. smallPacket holds most adverts (up to 28
+// IPv4 VIPs or 7 IPv6 ones): the queued packets of a thousand subscriptions under a
+// flood take little memory.
+const (
+	maxPacket   = 4160
+	smallPacket = 128
+)
 
 // QueueLen is how many received packets wait for a slow subscriber before the newest are
-// dropped (and counted).
-const QueueLen = 64
+// dropped (and counted): a few intervals of a busy LAN's adverts for one VRID, small
+// enough that a thousand subscriptions cost little.
+const QueueLen = 16
 
 // ErrDuplicateVRID is returned when a VRID is subscribed twice on one interface and family.
 var ErrDuplicateVRID = errors.New("netops: VRID already in use on this interface and family")
@@ -52,7 +54,9 @@ type Mux struct {
 	open Opener
 	log  *slog.Logger
 
-	bufs sync.Pool // of *packetBuf
+	// small and large hold *Packet, reused so that a flood from the LAN costs no
+	// allocation; scratch is where each port's reader reads, its owner.
+	small, large sync.Pool
 
 	mu     sync.Mutex
 	ports  map[portKey]*port
@@ -76,7 +80,8 @@ type port struct {
 // NewMux returns a Mux that opens sockets with open (OpenSocket, or a fake).
 func NewMux(open Opener, log *slog.Logger) *Mux {
 	m := &Mux{open: open, log: log, ports: map[portKey]*port{}}
-	m.bufs.New = func() any { return new(packetBuf) }
+	m.small.New = func() any { return &Packet{buf: make([]byte, smallPacket), pool: &m.small} }
+	m.large.New = func() any { return &Packet{buf: make([]byte, maxPacket), pool: &m.large} }
 	return m
 }
 
@@ -86,7 +91,7 @@ type Subscription struct {
 	mux      *Mux
 	key      portKey
 	vrid     uint8
-	ch       chan Packet
+	ch       chan *Packet // pointers: a thousand subscriptions' queues cost little
 	overflow atomic.Uint64
 	once     sync.Once
 }
@@ -112,7 +117,7 @@ func (m *Mux) Subscribe(ifname string, family vrrp.Family, vrid uint8) (*Subscri
 	if _, dup := p.subs[vrid]; dup {
 		return nil, fmt.Errorf("%w: VRID %d on %s %v", ErrDuplicateVRID, vrid, ifname, family)
 	}
-	s := &Subscription{mux: m, key: key, vrid: vrid, ch: make(chan Packet, QueueLen)}
+	s := &Subscription{mux: m, key: key, vrid: vrid, ch: make(chan *Packet, QueueLen)}
 	p.subs[vrid] = s
 	return s, nil
 }
@@ -126,11 +131,10 @@ func (m *Mux) startReader(p *port) {
 func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
 	defer close(done)
 	var lastLog time.Time
+	scratch := make([]byte, maxPacket)
 	for {
-		buf := m.bufs.Get().(*packetBuf)
-		n, meta, err := sock.Read(buf[:])
+		n, meta, err := sock.Read(scratch)
 		if err != nil {
-			m.bufs.Put(buf)
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -144,22 +148,26 @@ func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
 			continue
 		}
 		if n < 2 {
-			m.bufs.Put(buf)
 			p.unknown.Add(1)
 			continue
 		}
 		m.mu.Lock()
-		s := p.subs[buf[1]]
+		s := p.subs[scratch[1]]
 		m.mu.Unlock()
 		if s == nil {
-			m.bufs.Put(buf)
 			p.unknown.Add(1)
 			continue
 		}
+		pool := &m.small
+		if n > smallPacket {
+			pool = &m.large
+		}
+		pkt := pool.Get().(*Packet)
+		pkt.Data, pkt.Meta = pkt.buf[:copy(pkt.buf, scratch[:n]):n], meta
 		select {
-		case s.ch <- Packet{Data: buf[:n:n], Meta: meta, buf: buf, pool: &m.bufs}:
+		case s.ch <- pkt:
 		default:
-			m.bufs.Put(buf)
+			pkt.Release()
 			s.overflow.Add(1)
 		}
 	}
@@ -167,7 +175,7 @@ func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
 
 // Packets returns the channel of received packets. It is never closed: the subscriber
 // stops reading when it closes the subscription.
-func (s *Subscription) Packets() <-chan Packet { return s.ch }
+func (s *Subscription) Packets() <-chan *Packet { return s.ch }
 
 // Dropped returns how many packets were dropped because the subscriber fell behind.
 func (s *Subscription) Dropped() uint64 { return s.overflow.Load() }

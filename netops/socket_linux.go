@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
@@ -37,6 +36,7 @@ type rawSocket struct {
 	p6     *ipv6.PacketConn
 	rc     syscall.RawConn
 	recv   receiver // owned by the one reader
+	send   sender
 }
 
 // OpenSocket opens the raw VRRP socket of one interface and family. It needs
@@ -69,6 +69,7 @@ func (s *rawSocket) open() error {
 		return err
 	}
 	s.recv.init(s.family)
+	s.send.init(s.family, s.ifi.Index)
 	if s.family == vrrp.IPv6 {
 		err = s.setup6()
 	} else {
@@ -147,20 +148,11 @@ func (s *rawSocket) Read(b []byte) (int, vrrp.Meta, error) {
 	return n, m, nil
 }
 
+// Write sends pkt with sendmsg, building its address and control message itself: the
+// x/net writers allocate for every packet, and a node with many virtual routers sends
+// thousands a second.
 func (s *rawSocket) Write(pkt []byte, src, dst netip.Addr) error {
-	to := &net.IPAddr{IP: dst.AsSlice()}
-	var err error
-	if s.p6 != nil {
-		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
-			// By index: a zone name would be looked up in the namespace of the calling
-			// thread, which need not be the socket's.
-			to.Zone = strconv.Itoa(s.ifi.Index)
-		}
-		_, err = s.p6.WriteTo(pkt, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: s.ifi.Index}, to)
-	} else {
-		_, err = s.p4.WriteTo(pkt, &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: s.ifi.Index}, to)
-	}
-	if err != nil {
+	if err := s.send.write(s.rc, pkt, src, dst); err != nil {
 		return fmt.Errorf("netops: send %v -> %v on %s: %w", src, dst, s.ifi.Name, err)
 	}
 	return nil

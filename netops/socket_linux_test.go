@@ -281,3 +281,35 @@ func TestSocketReadAllocatesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketWriteAllocatesNothing: a node with many virtual routers sends thousands of
+// adverts a second; sending one costs no allocation.
+func TestSocketWriteAllocatesNothing(t *testing.T) {
+	p := newPair(t)
+	for _, tc := range []struct {
+		family   vrrp.Family
+		src, dst netip.Addr
+		vip      string
+	}{
+		{vrrp.IPv4, netip.MustParseAddr("192.0.2.1"), vrrp.GroupIPv4, "192.0.2.100"},
+		{vrrp.IPv6, p.a.LinkLocal("eth0"), vrrp.GroupIPv6, "2001:db8::100"},
+		{vrrp.IPv4, netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), "192.0.2.100"},
+	} {
+		t.Run(tc.family.String()+" to "+tc.dst.String(), func(t *testing.T) {
+			tx := openIn(t, p.a, "eth0", tc.family)
+			rx := reader(t, openIn(t, p.b, "eth0", tc.family))
+			pkt := encode(t, advert(t, vrrp.Version3, 51, tc.vip), tc.src, tc.dst)
+			if n := testing.AllocsPerRun(20, func() {
+				if err := tx.Write(pkt, tc.src, tc.dst); err != nil {
+					t.Error(err)
+				}
+			}); n != 0 {
+				t.Errorf("a write allocates %v times", n)
+			}
+			got, ok := next(t, rx, 2*time.Second)
+			if !ok || got.meta.Src != tc.src || got.meta.Dst != tc.dst || got.meta.TTL != 255 {
+				t.Fatalf("received %+v (%v)", got.meta, ok)
+			}
+		})
+	}
+}

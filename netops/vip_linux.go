@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -39,10 +40,24 @@ type VIPManager struct {
 	rt     *rtnl
 	owned  map[vipKey]VIP  // ours, as recorded in the state file
 	wanted map[vipKey]bool // added and not removed since
+	// added are the VIPs this manager put on their interface itself: removing them needs
+	// no look at the kernel first, unlike records of an earlier run.
+	added map[vipKey]bool
 	// marks reports whether the kernel keeps VIPProtocol: then an address is ours when
 	// it carries the mark, whatever the state file says.
 	marks bool
+	// saving is set while a coalesced write of the state file is scheduled.
+	saving bool
+	// addrs mirrors the addresses of the interfaces the manager looked at, by interface
+	// index, from one dump, its own changes and the events HandleEvent gets: a thousand
+	// VIPs taken over at once cost a thousand requests, not a thousand dumps.
+	addrs map[int]map[netip.Addr]kernelAddr
 }
+
+// saveDelay is how long changes to the state file are gathered before one write, on a
+// kernel that keeps marks (the kernel's record is the one that counts): a thousand VIPs
+// taken over at once cost one write, not a thousand fsyncs.
+const saveDelay = 50 * time.Millisecond
 
 // NewVIPManager returns a manager of the VIPs of the calling thread's network
 // namespace (call it inside the namespace). statePath is its state file (the daemon uses
@@ -79,7 +94,8 @@ func NewVIPManager(statePath string, log *slog.Logger) (*VIPManager, error) {
 		h.Close()
 		return nil, err
 	}
-	return &VIPManager{log: log, statePath: statePath, h: h, rt: rt, owned: owned, wanted: map[vipKey]bool{},
+	return &VIPManager{log: log, statePath: statePath, h: h, rt: rt, owned: owned, wanted: map[vipKey]bool{}, added: map[vipKey]bool{},
+		addrs: map[int]map[netip.Addr]kernelAddr{},
 		marks: kernelKeepsAddrProtocol()}, nil
 }
 
@@ -107,46 +123,44 @@ func (m *VIPManager) add(v VIP) error {
 	}
 	k := keyOf(v)
 	_, ours := m.owned[k]
-	found, err := m.find(link, k.addr)
-	if err != nil {
-		return err
-	}
-	if found != nil {
-		if !m.isOurs(found) {
-			return ErrNodeAddress
-		}
-		if !ours {
-			// Marked by us, unknown to the state file: it was emptied or lost.
-			m.owned[k] = v
-			return m.save()
-		}
-		return nil
-	}
 	if !ours {
 		// Recorded before it is added: a crash in between leaves a record of an absent
 		// address, which is harmless; the other order could leave a VIP nobody knows
-		// is ours.
+		// is ours (on a kernel that keeps no marks).
 		m.owned[k] = v
-		if err := m.save(); err != nil {
+		if err := m.saveSoon(); err != nil {
 			delete(m.owned, k)
 			return err
 		}
 	}
-	// Exclusive create, not replace: replace would silently take over a node address
-	// that appeared since we looked, which Remove would then delete.
-	err = m.rt.addAddr(link.Attrs().Index, v)
+	// Look first: an IPv4 address with another prefix length is another address to the
+	// kernel, which would add ours beside the node's.
+	found, err := m.find(link, k.addr)
 	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, unix.EEXIST) && ours:
-		return nil
-	case errors.Is(err, unix.EEXIST):
-		// Someone else added it since we looked: it is theirs.
+	case err != nil:
+	case found != nil && (found.Protocol == VIPProtocol || !m.marks && ours):
+		m.added[k] = true
+		return nil // ours already: marked, or recorded where the kernel keeps no marks
+	case found != nil:
 		err = ErrNodeAddress
+	default:
+		// Exclusive create, not replace: replace would silently take over a node
+		// address that appeared since we looked, which Remove would then delete.
+		err = m.rt.addAddr(link, v)
+		switch {
+		case err == nil:
+			m.mirror(link, k.addr, &kernelAddr{Prefix: v.Prefix, Index: link, Label: v.Label, Protocol: VIPProtocol})
+		case errors.Is(err, unix.EEXIST):
+			err = ErrNodeAddress
+		}
+	}
+	if err == nil {
+		m.added[k] = true
+		return nil
 	}
 	if !ours {
 		delete(m.owned, k)
-		if serr := m.save(); serr != nil {
+		if serr := m.saveSoon(); serr != nil {
 			m.log.Warn("VIP state not saved after a failed add", "vip", v.Prefix, "interface", v.Interface, "err", serr)
 		}
 	}
@@ -189,60 +203,63 @@ func (m *VIPManager) Remove(v VIP) error {
 	k := keyOf(v)
 	// Not wanted any more, before the address goes: its deletion must not be undone.
 	delete(m.wanted, k)
-	_, recorded := m.owned[k]
-	found, err := m.lookup(v)
-	switch {
-	case errors.Is(err, ErrNoInterface):
-		// It went with its interface.
-	case err != nil:
-		return fmt.Errorf("netops: remove VIP %v: %w", v, err)
-	case found != nil && !m.isOurs(found):
-		if recorded {
-			// The record is wrong: someone else put this address here since.
-			delete(m.owned, k)
-			if err := m.save(); err != nil {
-				m.log.Warn("VIP state not saved", "error", err)
+	if !m.added[k] {
+		// Not added by this run: remove it only if it is ours, by the kernel's mark (or,
+		// where the kernel keeps none, the state file's record).
+		_, recorded := m.owned[k]
+		found, err := m.lookup(v)
+		switch {
+		case errors.Is(err, ErrNoInterface) || err == nil && found == nil:
+			if recorded {
+				delete(m.owned, k)
+				return m.saveSoon()
 			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("netops: remove VIP %v: %w", v, err)
+		case !m.isOurs(found):
+			if recorded {
+				// The record is wrong: someone else put this address here since.
+				delete(m.owned, k)
+				if err := m.saveSoon(); err != nil {
+					m.log.Warn("VIP state not saved", "error", err)
+				}
+			}
+			return fmt.Errorf("netops: remove VIP %v: %w", v, ErrNodeAddress)
 		}
-		return fmt.Errorf("netops: remove VIP %v: %w", v, ErrNodeAddress)
-	case found == nil && !recorded:
-		return nil
+		m.owned[k] = VIP{Prefix: found.Prefix, Interface: v.Interface, Label: found.Label}
 	}
-	if _, err := m.removeOwned(v); err != nil {
+	if _, err := m.removeOwned(m.owned[k]); err != nil {
 		return fmt.Errorf("netops: remove VIP %v: %w", v, err)
 	}
-	if err := m.save(); err != nil {
+	if err := m.saveSoon(); err != nil {
 		return fmt.Errorf("netops: remove VIP %v: %w", v, err)
 	}
 	return nil
 }
 
-// removeOwned deletes the owned VIP v if it is present and forgets it; the caller
-// saves the state. It reports whether there was an address to delete. m.mu is held.
+// removeOwned deletes the owned VIP v, with the prefix it was added with, and forgets
+// it; the caller saves the state. It reports whether there was an address to delete.
+// No dump first: a thousand VIPs leave in a thousand requests. m.mu is held.
 func (m *VIPManager) removeOwned(v VIP) (bool, error) {
 	k := keyOf(v)
 	link, err := m.link(v.Interface)
 	if errors.Is(err, ErrNoInterface) {
 		// It went with its interface.
 		delete(m.owned, k)
+		delete(m.added, k)
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	found, err := m.find(link, k.addr)
-	if err != nil {
-		return false, err
-	}
-	if found == nil {
-		delete(m.owned, k)
-		return false, nil
-	}
-	err = m.h.AddrDel(link, &netlink.Addr{IPNet: prefixIPNet(found.Prefix)})
+	err = m.rt.delAddr(link, v.Prefix)
 	if err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 		return false, err
 	}
+	m.mirror(link, k.addr, nil)
 	delete(m.owned, k)
+	delete(m.added, k)
 	return err == nil, nil
 }
 
@@ -364,6 +381,7 @@ func (m *VIPManager) HandleEvent(e Event) {
 	why := ""
 	switch e := e.(type) {
 	case AddrEvent:
+		m.observe(e)
 		if !e.Deleted {
 			return
 		}
@@ -374,9 +392,14 @@ func (m *VIPManager) HandleEvent(e Event) {
 		}
 		why = "VIP removed by someone else, restored"
 	case LinkEvent:
+		if e.Deleted {
+			delete(m.addrs, e.Index)
+		}
 		if e.Deleted || !e.Up {
 			return
 		}
+		// A re-created interface, or one that comes up, may have lost addresses.
+		delete(m.addrs, e.Index)
 		for k := range m.wanted {
 			if k.ifname == e.Name {
 				check = append(check, m.owned[k])
@@ -398,6 +421,23 @@ func (m *VIPManager) HandleEvent(e Event) {
 	}
 }
 
+// observe brings the mirror of addresses up to date with an address event. The
+// manager's own changes are there already; others' are not marked ours. m.mu is held.
+func (m *VIPManager) observe(e AddrEvent) {
+	known := m.addrs[e.Index]
+	if known == nil {
+		return
+	}
+	a := e.Prefix.Addr()
+	ka, ok := known[a]
+	switch {
+	case e.Deleted && ok && ka.Prefix == e.Prefix:
+		delete(known, a)
+	case !e.Deleted && (!ok || ka.Prefix != e.Prefix):
+		known[a] = kernelAddr{Prefix: e.Prefix, Index: e.Index}
+	}
+}
+
 // Owned returns the VIPs this manager holds as vrrpd's, sorted.
 func (m *VIPManager) Owned() []VIP {
 	m.mu.Lock()
@@ -409,6 +449,12 @@ func (m *VIPManager) Owned() []VIP {
 func (m *VIPManager) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.saving {
+		m.saving = false
+		if err := m.save(); err != nil {
+			m.log.Error("VIP state not saved", "error", err)
+		}
+	}
 	if m.h != nil {
 		m.h.Close()
 		m.rt.close()
@@ -417,38 +463,47 @@ func (m *VIPManager) Close() error {
 	return nil
 }
 
-// link looks name up in the manager's namespace. m.mu is held.
-func (m *VIPManager) link(name string) (netlink.Link, error) {
+// link returns the index of the interface name in the manager's namespace. m.mu is held.
+func (m *VIPManager) link(name string) (int, error) {
 	if m.h == nil {
-		return nil, net.ErrClosed
+		return 0, net.ErrClosed
 	}
-	l, err := m.h.LinkByName(name)
-	var nf netlink.LinkNotFoundError
-	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("%w: %s", ErrNoInterface, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look up interface %s: %w", name, err)
-	}
-	return l, nil
+	return ifIndex(m.rt.fd(), name)
 }
 
-// find returns the address a of link as the kernel has it, or nil. m.mu is held.
-func (m *VIPManager) find(link netlink.Link, a netip.Addr) (*kernelAddr, error) {
-	family := unix.AF_INET
-	if a.Is6() {
-		family = unix.AF_INET6
-	}
-	addrs, err := m.rt.listAddrs(family, link.Attrs().Index)
-	if err != nil {
-		return nil, fmt.Errorf("list addresses of %s: %w", link.Attrs().Name, err)
-	}
-	for i := range addrs {
-		if addrs[i].Prefix.Addr() == a {
-			return &addrs[i], nil
+// find returns the address a of link as the kernel has it, or nil: from the mirror of
+// the interface's addresses, made by a dump the first time. m.mu is held.
+func (m *VIPManager) find(index int, a netip.Addr) (*kernelAddr, error) {
+	known := m.addrs[index]
+	if known == nil {
+		list, err := m.rt.listAddrs(unix.AF_UNSPEC, index)
+		if err != nil {
+			return nil, fmt.Errorf("list addresses of interface %d: %w", index, err)
 		}
+		known = make(map[netip.Addr]kernelAddr, len(list))
+		for _, ka := range list {
+			known[ka.Prefix.Addr()] = ka
+		}
+		m.addrs[index] = known
+	}
+	if ka, ok := known[a]; ok {
+		return &ka, nil
 	}
 	return nil, nil
+}
+
+// mirror records what became of an address of the interface with index i: present as
+// ka, or gone when ka is nil. m.mu is held.
+func (m *VIPManager) mirror(i int, a netip.Addr, ka *kernelAddr) {
+	known := m.addrs[i]
+	if known == nil {
+		return // never looked at: the first find dumps it
+	}
+	if ka == nil {
+		delete(known, a)
+		return
+	}
+	known[a] = *ka
 }
 
 // prefixIPNet is p as netlink takes it.
@@ -463,6 +518,44 @@ func sortedVIPs(owned map[vipKey]VIP) []VIP {
 		return cmp.Or(cmp.Compare(a.Interface, b.Interface), a.Prefix.Addr().Compare(b.Prefix.Addr()))
 	})
 	return vs
+}
+
+// saveSoon writes the state file: within saveDelay, coalesced, where the kernel keeps
+// marks; at once otherwise, since the file is then the only record of what is ours.
+// m.mu is held.
+func (m *VIPManager) saveSoon() error {
+	if !m.marks {
+		return m.save()
+	}
+	if !m.saving {
+		m.saving = true
+		time.AfterFunc(saveDelay, m.saveNow)
+	}
+	return nil
+}
+
+// Sync writes the state file now if a write is pending.
+func (m *VIPManager) Sync() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.saving {
+		return nil
+	}
+	m.saving = false
+	return m.save()
+}
+
+// saveNow writes a scheduled state file.
+func (m *VIPManager) saveNow() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.saving {
+		return
+	}
+	m.saving = false
+	if err := m.save(); err != nil {
+		m.log.Error("VIP state not saved", "error", err)
+	}
 }
 
 // save writes the state file atomically: a reader, or the next run after a crash,

@@ -111,8 +111,12 @@ func address(t *testing.T, ns *netnstest.NS, a netip.Addr) (netnstest.Address, b
 	return netnstest.Address{}, false
 }
 
-func readState(t *testing.T, path string) []VIP {
+// readState writes m's pending state, then reads the state file at path.
+func readState(t *testing.T, m *VIPManager, path string) []VIP {
 	t.Helper()
+	if err := m.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +155,7 @@ func TestVIPAddRemoveInKernel(t *testing.T) {
 			t.Fatalf("%v landed in the host's namespace", v)
 		}
 	}
-	if got := readState(t, state); len(got) != 2 || got[0] != vip4 || got[1] != vip6 {
+	if got := readState(t, m, state); len(got) != 2 || got[0] != vip4 || got[1] != vip6 {
 		t.Fatalf("state file: %+v", got)
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o755 {
@@ -171,7 +175,7 @@ func TestVIPAddRemoveInKernel(t *testing.T) {
 			t.Fatalf("node address %v removed", p)
 		}
 	}
-	if got := readState(t, state); len(got) != 0 {
+	if got := readState(t, m, state); len(got) != 0 {
 		t.Fatalf("state file after Remove: %+v", got)
 	}
 	// Nothing but the state file: temporary files were renamed or removed.
@@ -271,7 +275,7 @@ func TestVIPCleanStale(t *testing.T) {
 			t.Fatalf("node address %v removed", p)
 		}
 	}
-	if got := readState(t, state); len(got) != 0 {
+	if got := readState(t, m2, state); len(got) != 0 {
 		t.Fatalf("state after CleanStale: %+v", got)
 	}
 	if removed, err := m2.CleanStale(); err != nil || len(removed) != 0 {
@@ -366,7 +370,7 @@ func TestVIPMarks(t *testing.T) {
 		if err := m.Add(vip4); err != nil {
 			t.Fatalf("state %q: add of a marked VIP: %v", content, err)
 		}
-		if got := readState(t, state); len(got) != 1 || got[0] != vip4 {
+		if got := readState(t, m, state); len(got) != 1 || got[0] != vip4 {
 			t.Fatalf("state %q: after add %+v", content, got)
 		}
 		m.Close()
@@ -382,7 +386,7 @@ func TestVIPMarks(t *testing.T) {
 	if err := m2.Remove(manual); !errors.Is(err, ErrNodeAddress) {
 		t.Fatalf("remove of an unmarked address: %v, want ErrNodeAddress", err)
 	}
-	if got := readState(t, state); len(got) != 0 {
+	if got := readState(t, m2, state); len(got) != 0 {
 		t.Fatalf("the wrong record stayed: %+v", got)
 	}
 	m2.Close()

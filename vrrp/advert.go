@@ -170,12 +170,22 @@ func (a *Advertisement) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = binary.BigEndian.AppendUint16(b, a.Checksum)
 	for _, addr := range a.Addresses {
-		b = append(b, addr.AsSlice()...)
+		b = appendAddr(b, addr)
 	}
 	if a.Version == Version2 {
 		b = append(b, a.AuthData[:]...)
 	}
 	return b, nil
+}
+
+// appendAddr appends the bytes of a without allocating, as AsSlice would.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if a.Is4() {
+		a4 := a.As4()
+		return append(b, a4[:]...)
+	}
+	a16 := a.As16()
+	return append(b, a16[:]...)
 }
 
 // check reports whether the advert can be encoded.

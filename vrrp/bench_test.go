@@ -104,3 +104,15 @@ func TestRouterDropAllocatesNothing(t *testing.T) {
 		t.Fatalf("a dropped packet costs %d allocations", n)
 	}
 }
+
+func TestAppendEncodedAllocatesNothing(t *testing.T) {
+	a, src := benchAdvert()
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := a.AppendEncoded(buf[:0], src, GroupIPv4, ChecksumPseudoHeader); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("encoding an advert into a buffer allocates %v times", n)
+	}
+}

@@ -42,8 +42,9 @@ func Checksum(msg []byte, form ChecksumForm, src, dst netip.Addr) uint16 {
 // pseudoHeaderSum sums the IPv4 (RFC 768) or IPv6 (RFC 8200 section 8.1) pseudo-header.
 func pseudoHeaderSum(src, dst netip.Addr, length int) uint32 {
 	var sum uint32
-	sum = onesSum(sum, src.AsSlice())
-	sum = onesSum(sum, dst.AsSlice())
+	var buf [32]byte
+	sum = onesSum(sum, appendAddr(buf[:0], src))
+	sum = onesSum(sum, appendAddr(buf[:0], dst))
 	// Both forms reduce to the same sum: the length and the protocol in 16-bit words.
 	sum += uint32(length>>16) + uint32(length&0xffff) + IPProtocol
 	return sum
@@ -72,15 +73,23 @@ func fold(sum uint32) uint16 {
 // Encode returns the advert's wire form with its checksum computed for a packet from src
 // to dst. For a multicast advert dst is the group; for unicast, each peer gets its own.
 func (a *Advertisement) Encode(src, dst netip.Addr, form ChecksumForm) ([]byte, error) {
+	return a.AppendEncoded(make([]byte, 0, a.Len()), src, dst, form)
+}
+
+// AppendEncoded is Encode appending to b: with a b of enough capacity, reused from one
+// advert to the next, it allocates nothing.
+func (a *Advertisement) AppendEncoded(b []byte, src, dst netip.Addr, form ChecksumForm) ([]byte, error) {
+	if a.Version == Version3 && (FamilyOf(src) != a.Family() && len(a.Addresses) > 0 || FamilyOf(dst) != FamilyOf(src)) {
+		return b, fmt.Errorf("vrrp: encode: %w: %v -> %v for an %v advert", ErrFamily, src, dst, a.Family())
+	}
+	start := len(b)
 	c := *a
 	c.Checksum = 0
-	b, err := c.MarshalBinary()
+	b, err := c.AppendBinary(b)
 	if err != nil {
-		return nil, err
+		return b, err
 	}
-	if a.Version == Version3 && (FamilyOf(src) != a.Family() && len(a.Addresses) > 0 || FamilyOf(dst) != FamilyOf(src)) {
-		return nil, fmt.Errorf("vrrp: encode: %w: %v -> %v for an %v advert", ErrFamily, src, dst, a.Family())
-	}
-	binary.BigEndian.PutUint16(b[6:8], Checksum(b, form, src, dst))
+	msg := b[start:]
+	binary.BigEndian.PutUint16(msg[6:8], Checksum(msg, form, src, dst))
 	return b, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,9 +100,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer ctl.Close()
+	cfg.ForgetPositions()
 	if err := d.Start(); err != nil {
 		log.Error("some instances did not start", "error", err)
 	}
+	// Starting a thousand instances leaves garbage behind: give it back to the system
+	// now rather than over minutes.
+	debug.FreeOSMemory()
 	log.Info("vrrpd started", "version", version, "config", cfg.File, "instances", len(cfg.Instances))
 	notify(log, sd.SdNotifyReady)
 	stopWatchdog := watchdog(log, d)
@@ -112,6 +117,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		case syscall.SIGHUP:
 			notify(log, sd.SdNotifyReloading+"\nMONOTONIC_USEC="+monotonicUsec())
 			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned})
+			debug.FreeOSMemory()
 			notify(log, sd.SdNotifyReady)
 		default:
 			log.Info("stopping", "signal", sig.String())
@@ -141,6 +147,7 @@ func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host) {
 		}
 		return
 	}
+	cfg.ForgetPositions()
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	if err := d.Reload(ctx, cfg); err != nil {

@@ -88,18 +88,24 @@ func (h *Host) Open(ifname string, family vrrp.Family) (netops.Socket, error) {
 	if ifc == nil {
 		return nil, fmt.Errorf("fake: socket on %s: no such interface", ifname)
 	}
-	s := &Socket{ifc: ifc, family: family, in: make(chan netops.Packet, 256), closed: make(chan struct{})}
+	s := &Socket{ifc: ifc, family: family, in: make(chan packet, 256), closed: make(chan struct{})}
 	ifc.mu.Lock()
 	ifc.socks = append(ifc.socks, s)
 	ifc.mu.Unlock()
 	return s, nil
 }
 
+// packet is one packet on its way to a fake socket.
+type packet struct {
+	data []byte
+	meta vrrp.Meta
+}
+
 // Socket is a fake netops.Socket.
 type Socket struct {
 	ifc    *Interface
 	family vrrp.Family
-	in     chan netops.Packet
+	in     chan packet
 	once   sync.Once
 	closed chan struct{}
 	// queued counts the packets put in in; done, the packets the reader is finished
@@ -117,7 +123,7 @@ func (s *Socket) Read(b []byte) (int, vrrp.Meta, error) {
 		return 0, vrrp.Meta{}, fmt.Errorf("fake: read: %w", net.ErrClosed)
 	case p := <-s.in:
 		s.returned++
-		return copy(b, p.Data), p.Meta, nil
+		return copy(b, p.data), p.meta, nil
 	}
 }
 
@@ -189,7 +195,7 @@ func (s *Socket) Write(pkt []byte, src, dst netip.Addr) error {
 			if rs.family != s.family {
 				continue
 			}
-			p := netops.Packet{Data: slices.Clone(pkt), Meta: vrrp.Meta{Src: src, Dst: dst, TTL: ttl, IfIndex: ifc.Index}}
+			p := packet{data: slices.Clone(pkt), meta: vrrp.Meta{Src: src, Dst: dst, TTL: ttl, IfIndex: ifc.Index}}
 			rs.queued.Add(1)
 			select {
 			case rs.in <- p:
