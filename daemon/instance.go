@@ -31,7 +31,7 @@ type instance struct {
 	// it is, for the daemon's event dispatch to read without asking the instance.
 	waiting     string
 	needsSource atomic.Bool
-	linkUp  bool
+	linkUp      bool
 	// missing are the VIPs that could not be added while master, retried until
 	// vipDeadline, when the instance goes to FAULT.
 	missing     map[netops.VIP]error
