@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/tracker"
 	"github.com/vrrpd/vrrpd/vrrp"
@@ -206,13 +207,13 @@ func (d *Daemon) instancesOn(ifname string) []*instance {
 }
 
 // Status returns a snapshot of every instance.
-func (d *Daemon) Status() Status {
+func (d *Daemon) Status() control.Status {
 	d.mu.Lock()
-	st := Status{Node: d.cfg.Node, Version: d.version, Started: d.started, Config: d.cfg.File}
+	st := control.Status{Node: d.cfg.Node, Version: d.version, Started: d.started, Config: d.cfg.File}
 	instances := slices.Clone(d.instances)
 	d.mu.Unlock()
 	for _, in := range instances {
-		var s InstanceStatus
+		var s control.InstanceStatus
 		if !in.do(func() { s = in.status() }) {
 			continue
 		}
@@ -232,7 +233,7 @@ func (d *Daemon) Status() Status {
 }
 
 // Events subscribes to transitions; call the returned function to stop.
-func (d *Daemon) Events() (<-chan Event, func()) { return d.events.subscribe() }
+func (d *Daemon) Events() (<-chan control.Event, func()) { return d.events.subscribe() }
 
 // Stop shuts every instance down at once: masters send priority 0 and release their
 // VIPs, stop hooks run (until ctx ends), sockets close.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/control"
 )
 
 // commands are every subcommand, each with a command line of one argument too many.
@@ -181,10 +181,10 @@ func fakeDaemon(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	status := daemon.Status{Node: "lb1", Instances: []daemon.InstanceStatus{
+	status := control.Status{Node: "lb1", Instances: []control.InstanceStatus{
 		{Name: "web", State: "MASTER", VRID: 51}, {Name: "db", State: "BACKUP", VRID: 52},
 	}}
-	events := []daemon.Event{
+	events := []control.Event{
 		{Type: "transition", Node: "lb1", Instance: "web", From: "BACKUP", To: "MASTER"},
 		{Type: "transition", Node: "lb1", Instance: "db", From: "INIT", To: "BACKUP"},
 		{Type: "tracker", Node: "lb1", Tracker: "chk", Kind: "script", State: "FAILING"},

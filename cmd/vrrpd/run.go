@@ -9,15 +9,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
-	"golang.org/x/sys/unix"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/daemon"
 )
 
@@ -93,7 +92,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
-	ctl, err := daemon.Listen(d, cfg.Socket)
+	ctl, err := control.Listen(cfg.Socket, d, control.Options{Group: cfg.SocketGroup})
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
@@ -110,7 +109,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:
-			notify(log, sd.SdNotifyReloading+"\nMONOTONIC_USEC="+monotonicUsec())
+			notify(log, sd.SdNotifyReloading+"\n"+sd.SdNotifyMonotonicUsec())
 			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned})
 			notify(log, sd.SdNotifyReady)
 		default:
@@ -191,13 +190,4 @@ func watchdog(log *slog.Logger, d *daemon.Daemon) func() {
 		}
 	}()
 	return func() { close(done) }
-}
-
-// monotonicUsec is CLOCK_MONOTONIC in microseconds, which systemd wants with RELOADING.
-func monotonicUsec() string {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return "0"
-	}
-	return strconv.FormatInt(ts.Sec*1_000_000+ts.Nsec/1000, 10)
 }

@@ -16,7 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vrrpd/vrrpd/config"
-	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/control"
 )
 
 func show(args []string, stdout, stderr io.Writer) int {
@@ -41,13 +41,13 @@ func show(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := daemon.QueryStatus(ctx, path)
+	st, err := control.QueryStatus(ctx, path)
 	if err != nil {
 		fmt.Fprintln(stderr, "vrrpd:", err)
 		return 1
 	}
 	if name != "" {
-		st.Instances = slices.DeleteFunc(st.Instances, func(in daemon.InstanceStatus) bool { return in.Name != name })
+		st.Instances = slices.DeleteFunc(st.Instances, func(in control.InstanceStatus) bool { return in.Name != name })
 		if len(st.Instances) == 0 {
 			fmt.Fprintf(stderr, "vrrpd: no instance %q\n", name)
 			return 1
@@ -89,18 +89,18 @@ func followEvents(path, name string, stdout, stderr io.Writer) int {
 	defer stop()
 	if name != "" {
 		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		st, err := daemon.QueryStatus(qctx, path)
+		st, err := control.QueryStatus(qctx, path)
 		cancel()
 		if err != nil {
 			fmt.Fprintln(stderr, "vrrpd:", err)
 			return 1
 		}
-		if !slices.ContainsFunc(st.Instances, func(in daemon.InstanceStatus) bool { return in.Name == name }) {
+		if !slices.ContainsFunc(st.Instances, func(in control.InstanceStatus) bool { return in.Name == name }) {
 			fmt.Fprintf(stderr, "vrrpd: no instance %q\n", name)
 			return 1
 		}
 	}
-	err := daemon.FollowEvents(ctx, path, func(e daemon.Event, raw json.RawMessage) error {
+	err := control.FollowEvents(ctx, path, func(e control.Event, raw json.RawMessage) error {
 		if name != "" && e.Instance != name {
 			return nil
 		}
@@ -135,7 +135,7 @@ func socketPath(flagValue, cfgPath string) string {
 }
 
 // writeStatus prints the status for a person at a terminal: who is master and why first.
-func writeStatus(w io.Writer, st daemon.Status, now time.Time) {
+func writeStatus(w io.Writer, st control.Status, now time.Time) {
 	fmt.Fprintf(w, "node %s · vrrpd %s · up %s · %s\n", st.Node, st.Version, ago(now.Sub(st.Started)), st.Config)
 	for _, in := range st.Instances {
 		fmt.Fprintln(w)
@@ -212,7 +212,7 @@ func writeStatus(w io.Writer, st daemon.Status, now time.Time) {
 	}
 }
 
-func seconds(d daemon.Duration) string {
+func seconds(d control.Duration) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", time.Duration(d).Seconds()), "0"), ".") + " s"
 }
 
