@@ -46,6 +46,7 @@ type Daemon struct {
 	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 
 	holders holders
+	reloads reloads
 
 	mu        sync.Mutex // guards cfg, instances, leaving and links
 	cfg       *config.Config
@@ -229,6 +230,7 @@ func (d *Daemon) Status() control.Status {
 		}
 		st.Instances = append(st.Instances, s)
 	}
+	d.fillDaemonStatus(&st)
 	return st
 }
 
@@ -324,7 +326,8 @@ func identityOf(in config.Instance) identity {
 // Reload applies a new, valid configuration: instances whose identity is unchanged keep
 // their state and VIPs and take the difference; removed instances release their VIPs;
 // new ones start. The caller has validated cfg: a bad file never reaches here.
-func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
+func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
+	defer func() { d.reloads.record(d.clock.Now(), err == nil) }()
 	// Hooks that fail the security check, like the tracker set below, refuse the
 	// reload before anything changes.
 	if err := checkHooks(cfg); err != nil {

@@ -272,6 +272,18 @@ func TestTrackersMoveMastership(t *testing.T) {
 	if st := a.instance(t, "web"); st.PriorityReason != "priority 150" || len(st.Trackers) != 2 {
 		t.Fatalf("a: %q, trackers %+v", st.PriorityReason, st.Trackers)
 	}
+	// The daemon's trackers, each once: the script with its runs.
+	l.until("a's script to run", func() bool {
+		trk := a.d.Status().Trackers
+		return len(trk) == 2 && trk[0].Runs != nil && trk[0].Runs.Results["ok"] > 0
+	})
+	trk := a.d.Status().Trackers
+	if trk[0].Kind != "script" || trk[0].Name != "chk" || trk[0].State != "ok" || trk[1].Kind != "file" || trk[1].Runs != nil {
+		t.Fatalf("trackers %+v", trk)
+	}
+	if r := trk[0].Runs; r.Duration.Count != r.Results["ok"]+r.Results["failed"] || len(r.Duration.Buckets) == 0 {
+		t.Fatalf("runs %+v", r)
+	}
 
 	os.Remove(flag) // the script fails: 150 - 60 = 90 < 100
 	b.waitState(t, "web", "MASTER")

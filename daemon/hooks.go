@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
@@ -64,6 +66,9 @@ type hookRunner struct {
 	timeout time.Duration
 	queue   chan hook
 	done    chan struct{}
+
+	mu      sync.Mutex
+	results map[string]uint64 // hooks by how they ended, see control.InstanceStatus.HookRuns
 }
 
 type hook struct {
@@ -89,8 +94,26 @@ func (h *hookRunner) enqueue(argv, env []string) {
 	select {
 	case h.queue <- hook{argv, env}:
 	default:
+		h.count("dropped")
 		h.log.Error("notify hook dropped: too many waiting", "hook", argv[0])
 	}
+}
+
+// count counts a hook that ended with result.
+func (h *hookRunner) count(result string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.results == nil {
+		h.results = map[string]uint64{}
+	}
+	h.results[result]++
+}
+
+// runs returns the hooks counted by how they ended; nil when none ran.
+func (h *hookRunner) runs() map[string]uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.results)
 }
 
 // close waits for the queued hooks (the stop hook among them) until ctx ends.
@@ -116,6 +139,7 @@ func (h *hookRunner) runOne(hk hook) {
 	attrs := []any{"hook", strings.Join(hk.argv, " ")}
 	u, err := runner.Lookup(h.user())
 	if err != nil {
+		h.count("error")
 		h.log.Error("notify hook not run", append(attrs, "error", fmt.Errorf("script_%w", err))...)
 		return
 	}
@@ -129,16 +153,22 @@ func (h *hookRunner) runOne(hk hook) {
 	}
 	switch {
 	case errors.Is(res.Err, runner.ErrInsecure):
+		h.count("error")
 		h.log.Error("notify hook refused", append(attrs, "error", res.Err)...)
 	case res.Err != nil:
+		h.count("error")
 		h.log.Error("notify hook not run", append(attrs, "error", res.Err)...)
 	case res.TimedOut:
+		h.count("timeout")
 		h.log.Error("notify hook timed out and was killed", append(attrs, "timeout", h.timeout.Seconds())...)
 	case res.Signal != 0:
+		h.count("failed")
 		h.log.Error("notify hook failed", append(attrs, "signal", res.Signal.String())...)
 	case res.ExitCode != 0:
+		h.count("failed")
 		h.log.Error("notify hook failed", append(attrs, "exit", res.ExitCode)...)
 	default:
+		h.count("ok")
 		h.log.Debug("notify hook ran", attrs...)
 	}
 }

@@ -57,6 +57,9 @@ type instance struct {
 	// stopping is the context of a shutdown that waits for the router to release the
 	// VIPs it holds for the next master; nil otherwise.
 	stopping context.Context
+
+	// announced counts the announcements of the VIPs.
+	announced announceCounters
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
@@ -391,6 +394,7 @@ func (in *instance) status() control.InstanceStatus {
 				Weight: c.Weight, Reverse: c.Reverse, Value: c.Value, Delta: c.Delta, Fault: c.Fault, Text: c.Text})
 		}
 	}
+	in.fillCounters(&s)
 	if in.router == nil {
 		s.State, s.Reason = "FAULT", in.waiting
 		s.BasePriority, s.Priority = int(in.cfg.Priority), int(in.cfg.Priority)

@@ -130,6 +130,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host) {
 	cfg, err := loadChecked(path, host)
 	if err != nil {
+		d.ReloadRefused()
 		var probs config.Problems
 		if errors.As(err, &probs) {
 			for _, p := range probs {
