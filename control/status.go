@@ -206,3 +206,13 @@ type Event struct {
 	State    string    `json:"state,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
 }
+
+// The results runs are counted by: the keys of InstanceStatus.HookRuns and of
+// ScriptRuns.Results (dropped is for hooks only).
+const (
+	ResultOK      = "ok"      // exited 0 within the timeout
+	ResultFailed  = "failed"  // exited with another status, or killed by a signal
+	ResultTimeout = "timeout" // ran past the timeout, and its process group was killed
+	ResultError   = "error"   // could not run, or the security check refused it
+	ResultDropped = "dropped" // a hook that found too many waiting
+)

@@ -104,7 +104,8 @@ func (t *trackers) list() []control.Tracker {
 			Detail: st.Detail, Value: st.Value}
 		if r := st.Runs; st.Kind == tracker.KindScript {
 			ct.Runs = &control.ScriptRuns{
-				Results:  map[string]uint64{"ok": r.OK, "failed": r.Failed, "timeout": r.TimedOut, "error": r.NotRun},
+				Results: map[string]uint64{control.ResultOK: r.OK, control.ResultFailed: r.Failed,
+					control.ResultTimeout: r.TimedOut, control.ResultError: r.NotRun},
 				Duration: durationHistogram(&r),
 			}
 		}

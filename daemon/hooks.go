@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/runner"
 )
 
@@ -94,7 +95,7 @@ func (h *hookRunner) enqueue(argv, env []string) {
 	select {
 	case h.queue <- hook{argv, env}:
 	default:
-		h.count("dropped")
+		h.count(control.ResultDropped)
 		h.log.Error("notify hook dropped: too many waiting", "hook", argv[0])
 	}
 }
@@ -139,7 +140,7 @@ func (h *hookRunner) runOne(hk hook) {
 	attrs := []any{"hook", strings.Join(hk.argv, " ")}
 	u, err := runner.Lookup(h.user())
 	if err != nil {
-		h.count("error")
+		h.count(control.ResultError)
 		h.log.Error("notify hook not run", append(attrs, "error", fmt.Errorf("script_%w", err))...)
 		return
 	}
@@ -153,22 +154,22 @@ func (h *hookRunner) runOne(hk hook) {
 	}
 	switch {
 	case errors.Is(res.Err, runner.ErrInsecure):
-		h.count("error")
+		h.count(control.ResultError)
 		h.log.Error("notify hook refused", append(attrs, "error", res.Err)...)
 	case res.Err != nil:
-		h.count("error")
+		h.count(control.ResultError)
 		h.log.Error("notify hook not run", append(attrs, "error", res.Err)...)
 	case res.TimedOut:
-		h.count("timeout")
+		h.count(control.ResultTimeout)
 		h.log.Error("notify hook timed out and was killed", append(attrs, "timeout", h.timeout.Seconds())...)
 	case res.Signal != 0:
-		h.count("failed")
+		h.count(control.ResultFailed)
 		h.log.Error("notify hook failed", append(attrs, "signal", res.Signal.String())...)
 	case res.ExitCode != 0:
-		h.count("failed")
+		h.count(control.ResultFailed)
 		h.log.Error("notify hook failed", append(attrs, "exit", res.ExitCode)...)
 	default:
-		h.count("ok")
+		h.count(control.ResultOK)
 		h.log.Debug("notify hook ran", attrs...)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/metrics"
 )
 
 // stopTimeout bounds a shutdown: priority 0, VIP removal and stop hooks.
@@ -92,7 +93,24 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
-	ctl, err := control.Listen(cfg.Socket, d, control.Options{Group: cfg.SocketGroup})
+	reg, err := metrics.NewRegistry(d.Status, version)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	if m := cfg.Metrics; m != nil {
+		srv, err := metrics.Listen(m.Listen, m.Path, reg, log)
+		if err != nil {
+			log.Error("cannot start", "error", err)
+			return 1
+		}
+		defer srv.Close()
+		log.Info("serving metrics", "address", srv.Addr().String(), "path", m.Path)
+	}
+	ctl, err := control.Listen(cfg.Socket, d, control.Options{
+		Group:   cfg.SocketGroup,
+		Metrics: func(w io.Writer) error { return metrics.WriteText(w, reg) },
+	})
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
@@ -110,7 +128,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		switch sig {
 		case syscall.SIGHUP:
 			notify(log, sd.SdNotifyReloading+"\n"+sd.SdNotifyMonotonicUsec())
-			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned})
+			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned}, cfg)
 			notify(log, sd.SdNotifyReady)
 		default:
 			log.Info("stopping", "signal", sig.String())
@@ -126,8 +144,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 }
 
 // reload validates the file first: a bad one is logged, problem by problem, and the
-// running configuration stays untouched.
-func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host) {
+// running configuration stays untouched. Settings read only at start (the control
+// socket, the metrics endpoint) keep those of started, with a warning if they changed.
+func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host, started *config.Config) {
 	cfg, err := loadChecked(path, host)
 	if err != nil {
 		d.ReloadRefused()
@@ -141,11 +160,25 @@ func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host) {
 		}
 		return
 	}
+	if cfg.Socket != started.Socket || cfg.SocketGroup != started.SocketGroup {
+		log.Warn("socket and socket_group change at the next restart", "socket", started.Socket)
+	}
+	if !sameMetrics(cfg.Metrics, started.Metrics) {
+		log.Warn("metrics change at the next restart")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	if err := d.Reload(ctx, cfg); err != nil {
 		log.Error("reload incomplete", "error", err)
 	}
+}
+
+// sameMetrics reports whether a and b configure the same metrics endpoint.
+func sameMetrics(a, b *config.Metrics) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Listen == b.Listen && a.Path == b.Path
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
