@@ -55,11 +55,15 @@ type metricsReply struct {
 	Metrics string `json:"metrics"`
 }
 
+// writeJSON writes v as one JSON line, with <, > and & as they are: the lines are read
+// by people and scripts, never embedded in HTML.
 func writeJSON(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
+	_, err := w.Write(b.Bytes())
 	return err
 }
