@@ -418,3 +418,19 @@ func TestE2EMetrics(t *testing.T) {
 		t.Error("no transition event from lb2")
 	}
 }
+
+// TestE2EMetricsListenRefused: a metrics address vrrpd cannot listen on stops it at
+// start, before any instance runs: exit 1, the error in the log, no VIP added.
+func TestE2EMetricsListenRefused(t *testing.T) {
+	c := newCluster(t, 1)
+	a := c.nodes[0]
+	// 192.0.2.99 is not an address of the node.
+	a.writeFile("metrics: {listen: \"192.0.2.99:9650\"}\ninstances:\n" + instanceYAML("web", 51, 255, "100ms", vip+"/24"))
+	out, code := a.runOnce("run", "--config", a.config())
+	if code != 1 || !strings.Contains(out, "cannot start") || !strings.Contains(out, "metrics: listen tcp 192.0.2.99:9650") {
+		t.Fatalf("exit %d, want 1 with the listen error:\n%s", code, out)
+	}
+	if a.hasVIP(vip) || strings.Contains(out, "state changed") {
+		t.Fatalf("an instance ran:\n%s", out)
+	}
+}

@@ -40,6 +40,8 @@ func TestCommandLine(t *testing.T) {
 		"  - {name: web, interface: vrrpdtest0, vrid: 51, vips: [192.0.2.100/24]}\n")
 	bad := writeFile(t, dir, "bad.yaml", "instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    accept: false\n"+
 		"    vips: [192.0.2.100/24]\n")
+	badMetrics := writeFile(t, dir, "badmetrics.yaml", "metrics: {listen: 'localhost:9650'}\nnode: n\ninstances:\n"+
+		"  - {name: web, interface: vrrpdtest0, vrid: 51, vips: [192.0.2.100/24]}\n")
 	nogroup := writeFile(t, dir, "nogroup.yaml", "socket_group: vrrpd-no-such-group\nnode: n\ninstances:\n"+
 		"  - {name: web, interface: vrrpdtest0, vrid: 51, vips: [192.0.2.100/24]}\n")
 	sock := fakeDaemon(t, fakeStatus)
@@ -93,6 +95,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "check socket_group offline", args: []string{"check", "--offline", nogroup}, stdout: nogroup + ": OK, 1 instances"},
 		{name: "check --config FILE OTHER", args: []string{"check", "--offline", "--config", good, bad}, code: 2,
 			stderr: "vrrpd check: --config " + good + " and " + bad + " name two files: check one at a time\nusage: vrrpd check"},
+		{name: "check a metrics address that is a host name", args: []string{"check", "--offline", badMetrics}, code: 1,
+			stderr: `badmetrics.yaml:1:19: metrics.listen: "localhost:9650": "localhost" is not an IP address`},
 		{name: "check accept: false", args: []string{"check", bad, "--offline"}, code: 1,
 			stderr: "bad.yaml:5:13: instances[web].accept: accept: false is not supported"},
 
