@@ -7,8 +7,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 
 # Debian packages the privileged tests use: real peers and tools, never mocks. The
 # packaging tests build and lint the .deb and .rpm, and install the .deb in a Debian root.
+# prometheus: promtool checks the alerting rules; the server scrapes vrrpd in a test.
 DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump systemd \
-	go-md2man lintian debootstrap rpm man-db zsh
+	go-md2man lintian debootstrap rpm man-db zsh prometheus
 # What make man, deb and rpm need.
 PKG_PACKAGES ?= go-md2man
 

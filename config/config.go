@@ -57,6 +57,8 @@ type Config struct {
 	Files []File
 	// HAProxy are the named checks of HAProxy's Runtime API (`haproxy:`).
 	HAProxy []HAProxy
+	// Metrics is the Prometheus endpoint; nil when it is off, the default.
+	Metrics *Metrics
 	// Instances are the virtual routers, in file order.
 	Instances []Instance
 	// Warnings are the problems that did not stop the file from loading, such as an
@@ -72,6 +74,19 @@ type Config struct {
 // needs: a thousand instances' worth is megabytes a running daemon has no use for.
 // Check still works after, without lines.
 func (c *Config) ForgetPositions() { c.pos = nil }
+
+// Metrics is the HTTP endpoint Prometheus scrapes (`metrics:`).
+type Metrics struct {
+	// Listen is host:port, the host an IP address, or empty for every address of the
+	// node.
+	Listen string
+	// Path is the URL path of the metrics; default /metrics.
+	Path string
+	Line int
+}
+
+// DefaultMetricsPath is where the metrics are when metrics.path is not set.
+const DefaultMetricsPath = "/metrics"
 
 // Script is a named health check (`scripts:`), run by the tracker.
 type Script struct {

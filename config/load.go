@@ -54,12 +54,13 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "defaults", "scripts", "processes", "files", "haproxy", "instances"}
+	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
 		"vips", "excluded_vips", "track", "notify"}, sharedKeys...)
+	metricsKeys  = []string{"listen", "path"}
 	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply"}
 	scriptKeys   = []string{"exec", "interval", "timeout", "fall", "rise", "user", "init_fail"}
 	processKeys  = []string{"match", "cmdline", "min", "max", "delay"}
@@ -633,6 +634,10 @@ func (p *parser) config(root *yaml.Node) *Config {
 		}
 	}
 
+	if n := top.values["metrics"]; n != nil {
+		cfg.Metrics = p.metrics(top.keys["metrics"], n)
+	}
+
 	defaults := p.shared(p.mapping(top.values["defaults"], "defaults", sharedKeys), "defaults")
 
 	scripts := p.mapping(top.values["scripts"], "scripts", nil)
@@ -813,6 +818,50 @@ func (p *parser) haproxy(key, n *yaml.Node) HAProxy {
 		p.errorf(path+".rule", "write rule: b:BACKEND, or all(b:a,b:b)", "an haproxy check needs rule, the backends and frontends that must be up")
 	}
 	return h
+}
+
+// metrics reads the Prometheus endpoint: listen is required, path has a default.
+func (p *parser) metrics(key, n *yaml.Node) *Metrics {
+	m := p.mapping(n, "metrics", metricsKeys)
+	met := &Metrics{Path: DefaultMetricsPath, Line: key.Line}
+	if v := m.values["listen"]; v != nil {
+		if s, ok := p.str(v, "metrics.listen"); ok {
+			if err := checkListen(s); err != nil {
+				p.errorf("metrics.listen", "write an address and a port: 127.0.0.1:9650, [::1]:9650, or :9650 for every address", "%v", err)
+			} else {
+				met.Listen = s
+			}
+		}
+	} else {
+		p.mark("metrics.listen", key)
+		p.errorf("metrics.listen", "write listen: 127.0.0.1:9650, or remove metrics to leave them off", "metrics needs listen, the address to serve them on")
+	}
+	if v := m.values["path"]; v != nil {
+		if s, ok := p.str(v, "metrics.path"); ok {
+			if !strings.HasPrefix(s, "/") || strings.ContainsAny(s, "?# \t") {
+				p.errorf("metrics.path", "write a URL path such as /metrics", "%q is not a URL path", s)
+			} else {
+				met.Path = s
+			}
+		}
+	}
+	return met
+}
+
+// checkListen checks the address of the metrics endpoint: host:port, the host an IP
+// address or empty, the port 1..65535.
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q: the port %q is not 1..65535", s, port)
+	}
+	if _, err := netip.ParseAddr(host); host != "" && err != nil {
+		return fmt.Errorf("%q: %q is not an IP address", s, host)
+	}
+	return nil
 }
 
 // checkSocket checks an HAProxy stats socket address: an absolute path, or host:port

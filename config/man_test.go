@@ -14,7 +14,7 @@ func TestManPageKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	tables := map[string][]string{
-		"top level": topKeys, "instances": instanceKeys, "garp": garpKeys, "scripts": scriptKeys,
+		"top level": topKeys, "metrics": metricsKeys, "instances": instanceKeys, "garp": garpKeys, "scripts": scriptKeys,
 		"processes": processKeys, "files": fileKeys, "haproxy": haproxyKeys, "unicast": unicastKeys,
 		"peers": peerKeys, "auth": authKeys, "vips": vipKeys, "track": trackKeys, "track entries": trackIfKeys,
 		"notify": notifyKeys,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/tracker"
 	"github.com/vrrpd/vrrpd/vrrp"
@@ -45,6 +46,7 @@ type Daemon struct {
 	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 
 	holders holders
+	reloads reloads
 
 	mu        sync.Mutex // guards cfg, instances, leaving and links
 	cfg       *config.Config
@@ -261,13 +263,13 @@ func (d *Daemon) instancesOn(ifname string) []*instance {
 }
 
 // Status returns a snapshot of every instance.
-func (d *Daemon) Status() Status {
+func (d *Daemon) Status() control.Status {
 	d.mu.Lock()
-	st := Status{Node: d.cfg.Node, Version: d.version, Started: d.started, Config: d.cfg.File}
+	st := control.Status{Node: d.cfg.Node, Version: d.version, Started: d.started, Config: d.cfg.File}
 	instances := slices.Clone(d.instances)
 	d.mu.Unlock()
 	for _, in := range instances {
-		var s InstanceStatus
+		var s control.InstanceStatus
 		if !in.do(func() { s = in.status() }) {
 			continue
 		}
@@ -283,11 +285,12 @@ func (d *Daemon) Status() Status {
 		}
 		st.Instances = append(st.Instances, s)
 	}
+	d.fillDaemonStatus(&st)
 	return st
 }
 
 // Events subscribes to transitions; call the returned function to stop.
-func (d *Daemon) Events() (<-chan Event, func()) { return d.events.subscribe() }
+func (d *Daemon) Events() (<-chan control.Event, func()) { return d.events.subscribe() }
 
 // Stop shuts every instance down at once: masters send priority 0 and release their
 // VIPs, stop hooks run (until ctx ends), sockets close.
@@ -378,7 +381,8 @@ func identityOf(in config.Instance) identity {
 // Reload applies a new, valid configuration: instances whose identity is unchanged keep
 // their state and VIPs and take the difference; removed instances release their VIPs;
 // new ones start. The caller has validated cfg: a bad file never reaches here.
-func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
+func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
+	defer func() { d.reloads.record(d.clock.Now(), err == nil) }()
 	// Hooks that fail the security check, like the tracker set below, refuse the
 	// reload before anything changes.
 	if err := checkHooks(cfg); err != nil {

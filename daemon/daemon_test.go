@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/tracker"
 )
@@ -170,12 +171,12 @@ func TestNotifyHooksInOrder(t *testing.T) {
 func TestControlSocket(t *testing.T) {
 	l, a, b := pair(t)
 	sock := filepath.Join(t.TempDir(), "vrrpd.sock")
-	srv, err := Listen(b.d, sock)
+	srv, err := control.Listen(sock, b.d, control.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	if _, err := Listen(b.d, sock); err == nil {
+	if _, err := control.Listen(sock, b.d, control.Options{}); err == nil {
 		t.Fatal("a second daemon could listen on the same socket")
 	}
 	fi, err := os.Stat(sock)
@@ -184,22 +185,22 @@ func TestControlSocket(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := QueryStatus(ctx, sock)
+	st, err := control.QueryStatus(ctx, sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Node != "b" || len(st.Instances) != 1 || st.Instances[0].State != "BACKUP" || st.Instances[0].Master != "192.0.2.1" {
 		t.Fatalf("status %+v", st)
 	}
-	got := make(chan Event, 4)
-	go FollowEvents(ctx, sock, func(e Event, _ json.RawMessage) error { got <- e; return nil })
+	got := make(chan control.Event, 4)
+	go control.FollowEvents(ctx, sock, func(e control.Event, _ json.RawMessage) error { got <- e; return nil })
 	l.until("the events subscription", func() bool {
 		b.d.events.mu.Lock()
 		defer b.d.events.mu.Unlock()
 		return len(b.d.events.subs) > 0
 	})
 	a.stop(t)
-	var e Event
+	var e control.Event
 	l.until("b's transition event", func() bool {
 		select {
 		case e = <-got:
@@ -271,6 +272,18 @@ func TestTrackersMoveMastership(t *testing.T) {
 	if st := a.instance(t, "web"); st.PriorityReason != "priority 150" || len(st.Trackers) != 2 {
 		t.Fatalf("a: %q, trackers %+v", st.PriorityReason, st.Trackers)
 	}
+	// The daemon's trackers, each once: the script with its runs.
+	l.until("a's script to run", func() bool {
+		trk := a.d.Status().Trackers
+		return len(trk) == 2 && trk[0].Runs != nil && trk[0].Runs.Results["ok"] > 0
+	})
+	trk := a.d.Status().Trackers
+	if trk[0].Kind != "script" || trk[0].Name != "chk" || trk[0].State != "ok" || trk[1].Kind != "file" || trk[1].Runs != nil {
+		t.Fatalf("trackers %+v", trk)
+	}
+	if r := trk[0].Runs; r.Duration.Count != r.Results["ok"]+r.Results["failed"] || len(r.Duration.Buckets) == 0 {
+		t.Fatalf("runs %+v", r)
+	}
 
 	os.Remove(flag) // the script fails: 150 - 60 = 90 < 100
 	b.waitState(t, "web", "MASTER")
@@ -298,7 +311,7 @@ func script(t *testing.T, name string, interval time.Duration, argv ...string) c
 }
 
 // trackerOf returns what an instance's status says of one of its trackers.
-func (n *node) trackerOf(t *testing.T, instance, name string) TrackerStatus {
+func (n *node) trackerOf(t *testing.T, instance, name string) control.TrackerStatus {
 	t.Helper()
 	for _, ts := range n.instance(t, instance).Trackers {
 		if ts.Name == name {
@@ -306,7 +319,7 @@ func (n *node) trackerOf(t *testing.T, instance, name string) TrackerStatus {
 		}
 	}
 	t.Fatalf("%s: %s tracks no %s", n.name, instance, name)
-	return TrackerStatus{}
+	return control.TrackerStatus{}
 }
 
 // TestReloadRemovesFault: a reload that removes the failing weight-0 check an instance

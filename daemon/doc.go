@@ -3,5 +3,5 @@
 // timers and requests, and carries out its actions (send adverts, add and remove VIPs,
 // announce them, run notify hooks) through a System. It also reloads a configuration
 // without touching instances whose identity is unchanged, shuts down without leaking a
-// VIP, and reports status and transitions for `vrrpd show` and `vrrpd events`.
+// VIP, and reports its status and events as a control.Source, for the control socket.
 package daemon

@@ -17,6 +17,8 @@ type dropLog struct {
 	last       [vrrp.NumReasons]time.Time
 	suppressed [vrrp.NumReasons]uint64
 	lastSend   time.Time
+	// sendErrors counts the adverts the kernel refused to send.
+	sendErrors uint64
 }
 
 const dropLogInterval = 10 * time.Second
@@ -41,7 +43,10 @@ func (l *dropLog) report(log *slog.Logger, now time.Time, r *vrrp.Router) {
 	log.Warn(fmt.Sprintf("adverts from %v dropped: %s", d.From, d.Detail), attrs...)
 }
 
+// sendFailed counts an advert that could not be sent, and logs it at most once per
+// interval.
 func (l *dropLog) sendFailed(log *slog.Logger, now time.Time, dst netip.Addr, err error) {
+	l.sendErrors++
 	if now.Sub(l.lastSend) < dropLogInterval {
 		return
 	}

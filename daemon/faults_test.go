@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
 )
 
@@ -177,7 +178,7 @@ func TestSplitBrainHealedEvent(t *testing.T) {
 	b.waitState(t, "web", "MASTER")
 	l.Mend(a.host)
 	b.waitState(t, "web", "BACKUP")
-	var heal Event
+	var heal control.Event
 	l.until("the split brain event", func() bool {
 		for {
 			select {

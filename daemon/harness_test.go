@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/netops/fake"
 	"github.com/vrrpd/vrrpd/tracker"
@@ -355,7 +356,7 @@ func (n *node) barrier() bool {
 	return handled
 }
 
-func (n *node) instance(t *testing.T, name string) InstanceStatus {
+func (n *node) instance(t *testing.T, name string) control.InstanceStatus {
 	t.Helper()
 	for _, in := range n.d.Status().Instances {
 		if in.Name == name {
@@ -363,7 +364,7 @@ func (n *node) instance(t *testing.T, name string) InstanceStatus {
 		}
 	}
 	t.Fatalf("%s: no instance %s", n.name, name)
-	return InstanceStatus{}
+	return control.InstanceStatus{}
 }
 
 func (n *node) waitState(t *testing.T, instance, state string) {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/runner"
 )
 
@@ -69,6 +71,7 @@ type hookRunner struct {
 	running bool          // a goroutine runs the queue; none while it is empty
 	idle    chan struct{} // closed when that goroutine ends
 	closed  bool
+	results map[string]uint64 // hooks by how they ended, see control.InstanceStatus.HookRuns
 }
 
 type hook struct {
@@ -98,6 +101,7 @@ func (h *hookRunner) enqueue(argv, env []string) {
 		return
 	}
 	if len(h.queue) >= hookQueue {
+		h.countLocked(control.ResultDropped)
 		h.log.Error("notify hook dropped: too many waiting", "hook", argv[0])
 		return
 	}
@@ -106,6 +110,28 @@ func (h *hookRunner) enqueue(argv, env []string) {
 		h.running, h.idle = true, make(chan struct{})
 		go h.run(h.idle)
 	}
+}
+
+// count counts a hook that ended with result.
+func (h *hookRunner) count(result string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.countLocked(result)
+}
+
+// countLocked is count with h.mu held.
+func (h *hookRunner) countLocked(result string) {
+	if h.results == nil {
+		h.results = map[string]uint64{}
+	}
+	h.results[result]++
+}
+
+// runs returns the hooks counted by how they ended; nil when none ran.
+func (h *hookRunner) runs() map[string]uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.results)
 }
 
 // close waits for the queued hooks (the stop hook among them) until ctx ends; no hook
@@ -147,6 +173,7 @@ func (h *hookRunner) runOne(hk hook) {
 	attrs := []any{"hook", strings.Join(hk.argv, " ")}
 	u, err := runner.Lookup(h.user())
 	if err != nil {
+		h.count(control.ResultError)
 		h.log.Error("notify hook not run", append(attrs, "error", fmt.Errorf("script_%w", err))...)
 		return
 	}
@@ -160,16 +187,22 @@ func (h *hookRunner) runOne(hk hook) {
 	}
 	switch {
 	case errors.Is(res.Err, runner.ErrInsecure):
+		h.count(control.ResultError)
 		h.log.Error("notify hook refused", append(attrs, "error", res.Err)...)
 	case res.Err != nil:
+		h.count(control.ResultError)
 		h.log.Error("notify hook not run", append(attrs, "error", res.Err)...)
 	case res.TimedOut:
+		h.count(control.ResultTimeout)
 		h.log.Error("notify hook timed out and was killed", append(attrs, "timeout", h.timeout.Seconds())...)
 	case res.Signal != 0:
+		h.count(control.ResultFailed)
 		h.log.Error("notify hook failed", append(attrs, "signal", res.Signal.String())...)
 	case res.ExitCode != 0:
+		h.count(control.ResultFailed)
 		h.log.Error("notify hook failed", append(attrs, "exit", res.ExitCode)...)
 	default:
+		h.count(control.ResultOK)
 		h.log.Debug("notify hook ran", attrs...)
 	}
 }

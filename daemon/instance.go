@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/tracker"
 	"github.com/vrrpd/vrrpd/vrrp"
@@ -60,6 +61,9 @@ type instance struct {
 	// stopping is the context of a shutdown that waits for the router to release the
 	// VIPs it holds for the next master; nil otherwise.
 	stopping context.Context
+
+	// announced counts the announcements of the VIPs.
+	announced announceCounters
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
@@ -200,7 +204,7 @@ func (in *instance) setTracked(p tracker.Priority) {
 	}
 	if prev == nil || prev.Explanation != p.Explanation {
 		in.log.Info("effective priority", "priority", p.Priority, "why", p.Explanation)
-		in.d.events.publish(Event{Type: "priority", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
+		in.d.events.publish(control.Event{Type: "priority", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
 			Priority: int(p.Priority), Reason: p.Explanation})
 	}
 	if in.router != nil && in.router.Status().Priority != p.Priority {
@@ -241,7 +245,7 @@ func (in *instance) source() (netip.Addr, error) {
 func (in *instance) splitBrainHealed(a vrrp.SplitBrainHealed) {
 	why := fmt.Sprintf("split brain with %v healed: it was master at priority %d, below ours; VIPs announced", a.Peer, a.Priority)
 	in.log.Warn(why)
-	in.d.events.publish(Event{Type: "split_brain", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
+	in.d.events.publish(control.Event{Type: "split_brain", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
 		Priority: int(a.Priority), Reason: why})
 }
 
@@ -282,7 +286,7 @@ func (in *instance) transitioned(t vrrp.Transition) {
 	if t.To == vrrp.Initialize {
 		state = "STOP"
 	}
-	in.d.events.publish(Event{
+	in.d.events.publish(control.Event{
 		Type: "transition", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
 		From: t.From.String(), To: t.To.String(), Priority: int(st.Priority), Reason: t.Reason,
 	})
@@ -397,8 +401,8 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 }
 
 // status returns the instance's status; it runs in the instance's goroutine.
-func (in *instance) status() InstanceStatus {
-	s := InstanceStatus{
+func (in *instance) status() control.InstanceStatus {
+	s := control.InstanceStatus{
 		Name:      in.cfg.Name,
 		Interface: in.cfg.Interface,
 		VRID:      int(in.cfg.VRID),
@@ -414,16 +418,17 @@ func (in *instance) status() InstanceStatus {
 		}
 	}
 	for _, v := range in.vips() {
-		s.VIPs = append(s.VIPs, VIPStatus{Address: v.Prefix.String(), Interface: v.Interface,
+		s.VIPs = append(s.VIPs, control.VIPStatus{Address: v.Prefix.String(), Interface: v.Interface,
 			Excluded: !slices.ContainsFunc(in.cfg.VIPs, func(c config.VIP) bool { return c.Prefix == v.Prefix })})
 	}
 	if in.tracked != nil {
 		s.PriorityReason = in.tracked.Explanation
 		for _, c := range in.tracked.Contributions {
-			s.Trackers = append(s.Trackers, TrackerStatus{Kind: string(c.Kind), Name: c.Name, State: c.State.String(),
+			s.Trackers = append(s.Trackers, control.TrackerStatus{Kind: string(c.Kind), Name: c.Name, State: c.State.String(),
 				Weight: c.Weight, Reverse: c.Reverse, Value: c.Value, Delta: c.Delta, Fault: c.Fault, Text: c.Text})
 		}
 	}
+	in.fillCounters(&s)
 	if in.router == nil {
 		s.State, s.Reason = "FAULT", in.waiting
 		s.BasePriority, s.Priority = int(in.cfg.Priority), int(in.cfg.Priority)

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/tracker"
 )
@@ -127,7 +128,7 @@ func (t *trackers) report() {
 		}
 		t.last[key] = st
 		t.d.log.Info("tracker changed", "tracker", st.Name, "kind", string(st.Kind), "state", st.State.String(), "detail", st.Detail)
-		t.d.events.publish(Event{Type: "tracker", Time: t.d.clock.Now(), Node: t.d.node(),
+		t.d.events.publish(control.Event{Type: "tracker", Time: t.d.clock.Now(), Node: t.d.node(),
 			Tracker: st.Name, Kind: string(st.Kind), State: st.State.String(), Detail: st.Detail})
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 	"github.com/vrrpd/vrrpd/internal/systemdtest"
 )
@@ -100,10 +100,10 @@ func TestSystemdUnit(t *testing.T) {
 
 	m.Systemctl("start", "haproxy-standin.service")
 	m.Systemctl("start", "vrrpd.service")
-	show := func() (daemon.InstanceStatus, error) {
+	show := func() (control.InstanceStatus, error) {
 		out, err := m.Exec(inside("vrrpd"), "show", "--json")
 		if err != nil {
-			return daemon.InstanceStatus{}, fmt.Errorf("vrrpd show: %w: %s", err, out)
+			return control.InstanceStatus{}, fmt.Errorf("vrrpd show: %w: %s", err, out)
 		}
 		return webOf(out)
 	}
@@ -135,7 +135,7 @@ func TestSystemdUnit(t *testing.T) {
 			}
 		}
 		// The tracker counts the stand-in, by its PID in the manager.
-		tracker := func() daemon.TrackerStatus {
+		tracker := func() control.TrackerStatus {
 			st, err := show()
 			if err != nil {
 				t.Fatal(err)
@@ -146,7 +146,7 @@ func TestSystemdUnit(t *testing.T) {
 				}
 			}
 			t.Fatalf("no standin tracker in %+v", st.Trackers)
-			return daemon.TrackerStatus{}
+			return control.TrackerStatus{}
 		}
 		if tr := tracker(); tr.State != "ok" || !strings.HasSuffix(tr.Detail, ": "+standinPID) {
 			t.Fatalf("standin tracker %s (%s), want ok with PID %s", tr.State, tr.Detail, standinPID)
@@ -212,7 +212,7 @@ type restart struct {
 
 // killAndWait kills lb1's vrrpd with SIGKILL and waits until both nodes are back in
 // their roles.
-func killAndWait(t *testing.T, m *systemdtest.Manager, vips *vipLog, show, peer func() (daemon.InstanceStatus, error)) restart {
+func killAndWait(t *testing.T, m *systemdtest.Manager, vips *vipLog, show, peer func() (control.InstanceStatus, error)) restart {
 	t.Helper()
 	// Five starts in ten seconds is systemd's default start limit; each restart here is
 	// one, and the test's are closer together than crashes would be.
@@ -250,9 +250,9 @@ func killAndWait(t *testing.T, m *systemdtest.Manager, vips *vipLog, show, peer 
 }
 
 // waitRoles waits until lb1 is master with the VIP and the peer its backup.
-func waitRoles(t *testing.T, show, peer func() (daemon.InstanceStatus, error)) {
+func waitRoles(t *testing.T, show, peer func() (control.InstanceStatus, error)) {
 	t.Helper()
-	var a, b daemon.InstanceStatus
+	var a, b control.InstanceStatus
 	netnstest.Eventually(t, 5*time.Second, func() bool {
 		var err1, err2 error
 		a, err1 = show()
@@ -270,7 +270,7 @@ func (l lazy) String() string { return l() }
 
 // startPeer runs lb2's vrrpd, the backup, directly in its namespace, and returns how to
 // read its instance.
-func startPeer(t *testing.T, ns *netnstest.NS, bin string) func() (daemon.InstanceStatus, error) {
+func startPeer(t *testing.T, ns *netnstest.NS, bin string) func() (control.InstanceStatus, error) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "vrrpd.yaml")
@@ -300,33 +300,33 @@ instances:
 			t.Logf("lb2's vrrpd:\n%s", out)
 		}
 	})
-	return func() (daemon.InstanceStatus, error) {
+	return func() (control.InstanceStatus, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		st, err := daemon.QueryStatus(ctx, sock)
+		st, err := control.QueryStatus(ctx, sock)
 		if err != nil {
-			return daemon.InstanceStatus{}, err
+			return control.InstanceStatus{}, err
 		}
 		b, err := json.Marshal(st)
 		if err != nil {
-			return daemon.InstanceStatus{}, err
+			return control.InstanceStatus{}, err
 		}
 		return webOf(string(b))
 	}
 }
 
 // webOf returns the instance web from `vrrpd show --json`.
-func webOf(js string) (daemon.InstanceStatus, error) {
-	var st daemon.Status
+func webOf(js string) (control.InstanceStatus, error) {
+	var st control.Status
 	if err := json.Unmarshal([]byte(js), &st); err != nil {
-		return daemon.InstanceStatus{}, fmt.Errorf("vrrpd show --json: %w: %s", err, js)
+		return control.InstanceStatus{}, fmt.Errorf("vrrpd show --json: %w: %s", err, js)
 	}
 	for _, in := range st.Instances {
 		if in.Name == "web" {
 			return in, nil
 		}
 	}
-	return daemon.InstanceStatus{}, fmt.Errorf("no instance web in %s", js)
+	return control.InstanceStatus{}, fmt.Errorf("no instance web in %s", js)
 }
 
 // vipLog records when the VIP comes and goes on each node, as the kernel reports it.

@@ -26,7 +26,7 @@ import (
 	"github.com/mdlayher/packet"
 	"golang.org/x/sys/unix"
 
-	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
@@ -378,23 +378,23 @@ func (g *vrrpdNode) start(s side) {
 	}
 }
 
-func (g *vrrpdNode) status() (daemon.InstanceStatus, error) {
+func (g *vrrpdNode) status() (control.InstanceStatus, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	st, err := daemon.QueryStatus(ctx, g.socket())
+	st, err := control.QueryStatus(ctx, g.socket())
 	if err != nil {
-		return daemon.InstanceStatus{}, err
+		return control.InstanceStatus{}, err
 	}
 	for _, in := range st.Instances {
 		if in.Name == "vi" {
 			return in, nil
 		}
 	}
-	return daemon.InstanceStatus{}, errors.New("no instance vi")
+	return control.InstanceStatus{}, errors.New("no instance vi")
 }
 
 // mustStatus is status that fails the test on error.
-func (g *vrrpdNode) mustStatus() daemon.InstanceStatus {
+func (g *vrrpdNode) mustStatus() control.InstanceStatus {
 	g.t.Helper()
 	st, err := g.status()
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
@@ -228,7 +228,7 @@ func proofRound(t *testing.T, sc proofScenario, kabin string, keepalivedOn int) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := daemon.QueryStatus(ctx, vrSocket)
+	st, err := control.QueryStatus(ctx, vrSocket)
 	if err != nil {
 		t.Fatal(err)
 	}

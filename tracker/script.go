@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/runner"
@@ -53,7 +54,7 @@ func (t *scriptTracker) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		t.record(res)
+		t.record(res, t.env.Clock().Sub(started))
 		wait := max(t.cfg.Interval-t.env.Clock().Sub(started), 0)
 		select {
 		case <-ctx.Done():
@@ -63,10 +64,13 @@ func (t *scriptTracker) run(ctx context.Context) {
 	}
 }
 
-// record counts a result and reports the state.
-func (t *scriptTracker) record(res ScriptResult) {
+// record counts a result of a run that took d, and reports the state.
+func (t *scriptTracker) record(res ScriptResult, d time.Duration) {
 	ok := res.Success()
 	t.count.add(ok)
+	t.mu.Lock()
+	t.st.Runs.add(res, d)
+	t.mu.Unlock()
 	t.set(t.count.state, 0, res.describe(t.cfg.Timeout)+t.count.progress(ok))
 	if !ok {
 		t.log.Debug("script failed", "result", res.describe(t.cfg.Timeout))

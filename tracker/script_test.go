@@ -249,6 +249,48 @@ instances:
 	if st := statusOf(s, KindScript, "chk"); !st.Since.Equal(c.Now().Add(-4 * time.Second)) {
 		t.Errorf("Since = %v, want the failure 4 s ago (%v)", st.Since, c.Now().Add(-4*time.Second))
 	}
+
+	// Every run is counted by how it ended and how long it took: six took no time on
+	// the fake clock, one 0.5 s.
+	runs := statusOf(s, KindScript, "chk").Runs
+	var durations [len(ScriptRunBounds) + 1]uint64
+	durations[0], durations[6] = 6, 1 // ScriptRunBounds[6] is 500 ms
+	want := ScriptRuns{OK: 3, Failed: 3, TimedOut: 1, Durations: durations, Total: 500 * time.Millisecond}
+	if runs != want {
+		t.Errorf("runs %+v, want %+v", runs, want)
+	}
+}
+
+// TestScriptRunsBuckets: a run lands in the first bucket whose bound it does not
+// exceed, and past the last bound in the last bucket.
+func TestScriptRunsBuckets(t *testing.T) {
+	tests := []struct {
+		name   string
+		res    ScriptResult
+		d      time.Duration
+		bucket int
+		ok     ScriptRuns // the result counters only
+	}{
+		{"instant success", ScriptResult{}, 0, 0, ScriptRuns{OK: 1}},
+		{"on a bound", ScriptResult{ExitCode: 1}, 10 * time.Millisecond, 1, ScriptRuns{Failed: 1}},
+		{"just above a bound", ScriptResult{Signal: 9, ExitCode: -1}, 10*time.Millisecond + 1, 2, ScriptRuns{Failed: 1}},
+		{"timed out", ScriptResult{TimedOut: true, ExitCode: -1}, 2 * time.Second, 8, ScriptRuns{TimedOut: 1}},
+		{"longer than every bound", ScriptResult{}, time.Minute, len(ScriptRunBounds), ScriptRuns{OK: 1}},
+		{"not run", ScriptResult{Err: errors.New("refused")}, 0, 0, ScriptRuns{NotRun: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r ScriptRuns
+			r.add(tt.res, tt.d)
+			if r.Durations[tt.bucket] != 1 || r.Total != tt.d {
+				t.Errorf("durations %v total %v, want bucket %d", r.Durations, r.Total, tt.bucket)
+			}
+			r.Durations, r.Total = [len(ScriptRunBounds) + 1]uint64{}, 0
+			if r != tt.ok {
+				t.Errorf("counted %+v, want %+v", r, tt.ok)
+			}
+		})
+	}
 }
 
 // TestScriptInitFail: with init_fail the script fails from the start, before any run.

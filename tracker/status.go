@@ -66,6 +66,8 @@ type Status struct {
 	// instance that has just started out of MASTER, as keepalived's INIT state of a
 	// script does.
 	Awaiting bool
+	// Runs counts a script's runs; zero for the other kinds.
+	Runs ScriptRuns
 }
 
 // tracker is one running check. status is safe for concurrent use; start is called

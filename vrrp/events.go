@@ -115,6 +115,8 @@ const (
 	Backup
 	Master
 	Fault
+	// NumStates is the number of states, for counter arrays.
+	NumStates
 )
 
 // String returns the state as keepalived names it to notify scripts: INIT, BACKUP,

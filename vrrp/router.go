@@ -388,6 +388,7 @@ func (r *Router) shutdown(now time.Time) []Action {
 func (r *Router) transition(now time.Time, to State, why string) Transition {
 	t := Transition{From: r.state, To: to, Reason: why}
 	r.state, r.since, r.reason = to, now, why
+	r.stats.Transitions[to]++
 	return t
 }
 

@@ -602,3 +602,27 @@ func TestMasterAnswersAFloodWithinBounds(t *testing.T) {
 			answers, announces)
 	}
 }
+
+// TestTransitionsCounted: the router counts its state changes by the state entered, as
+// they happened: backup at start, master when its master crashed, backup when preempted.
+func TestTransitionsCounted(t *testing.T) {
+	s := newSim(t, 1)
+	hi := s.add("hi", node("192.0.2.1", 200))
+	lo := s.add("lo", node("192.0.2.2", 100))
+	s.start(hi)
+	s.start(lo)
+	s.run(10 * time.Second)
+	s.crash(hi)
+	s.run(10 * time.Second)
+	s.start(hi)
+	s.run(10 * time.Second)
+	s.checkOneMaster(hi)
+	var want [NumStates]uint64
+	for _, tr := range lo.transitions {
+		want[tr.To]++
+	}
+	got := lo.r.Status().Stats.Transitions
+	if got != want || got[Backup] != 2 || got[Master] != 1 {
+		t.Fatalf("transitions counted %v, happened %v (want 2 to BACKUP, 1 to MASTER)", got, want)
+	}
+}

@@ -23,6 +23,8 @@ type Stats struct {
 	// AdvertLatenessMax is the most a master's periodic advert went out after its
 	// Adver_Timer was due: how late the daemon got to it (a loaded CPU, a pause).
 	AdvertLatenessMax time.Duration
+	// Transitions counts the state changes by the state entered.
+	Transitions [NumStates]uint64
 }
 
 // Dropped returns the number of discarded packets, whatever the reason.

@@ -74,7 +74,7 @@ func TestDocsCoverCommandLine(t *testing.T) {
 func TestBashCompletion(t *testing.T) {
 	netnstest.RequireCommand(t, "bash")
 	bin := plainVrrpd.Path(t)
-	sock := fakeDaemon(t)
+	sock := fakeDaemon(t, fakeStatus)
 	file, err := filepath.Abs("../../deploy/completion/vrrpd.bash")
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +83,11 @@ func TestBashCompletion(t *testing.T) {
 		line string // the words typed, the last one being completed
 		want []string
 	}{
-		{"vrrpd ''", []string{"run", "check", "show", "events", "convert", "cleanup", "version", "help", "--help", "--version"}},
+		{"vrrpd ''", []string{"run", "check", "show", "events", "is-master", "metrics", "convert", "cleanup", "version", "help", "--help", "--version"}},
 		{"vrrpd ch", []string{"check"}},
-		{"vrrpd show --", []string{"--config", "--socket", "--json", "--watch", "--help"}},
+		{"vrrpd show --", []string{"--config", "--socket", "--json", "--detail", "--watch", "--help"}},
+		{"vrrpd events --", []string{"--config", "--socket", "--json", "--help"}},
+		{"vrrpd is-master --", []string{"--config", "--socket", "--help"}},
 		{"vrrpd check --", []string{"--offline", "--config", "--help"}},
 		{"vrrpd run --log-level ''", []string{"debug", "info", "warn", "error"}},
 		{"vrrpd run --log-format j", []string{"json"}},
@@ -96,6 +98,8 @@ func TestBashCompletion(t *testing.T) {
 		{"vrrpd show --socket " + sock + " --json ''", []string{"web", "db"}},
 		{"vrrpd show --socket " + sock + " --j", []string{"--json"}},
 		{"vrrpd events --socket " + sock + " w", []string{"web"}},
+		{"vrrpd is-master --socket " + sock + " ''", []string{"web", "db"}},
+		{"vrrpd metrics --socket " + sock + " ''", nil},
 		{"vrrpd show --socket /nonexistent/vrrpd.sock ''", nil},
 	}
 	for _, tt := range tests {
@@ -123,7 +127,7 @@ func TestBashCompletion(t *testing.T) {
 func TestZshCompletion(t *testing.T) {
 	netnstest.RequireCommand(t, "zsh")
 	bin := plainVrrpd.Path(t)
-	sock := fakeDaemon(t)
+	sock := fakeDaemon(t, fakeStatus)
 	dir, err := filepath.Abs("../../deploy/completion")
 	if err != nil {
 		t.Fatal(err)
@@ -132,20 +136,22 @@ func TestZshCompletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := []string{"run", "check", "show", "events", "convert", "cleanup", "version", "help"}
+	all := []string{"run", "check", "show", "events", "is-master", "metrics", "convert", "cleanup", "version", "help"}
 	tests := []struct {
 		line string
 		want []string
 	}{
 		{"vrrpd ", all},
 		{"vrrpd sh", []string{"show"}},
-		{"vrrpd show --", []string{"--config", "--socket", "--json", "--watch", "--help"}},
+		{"vrrpd show --", []string{"--config", "--socket", "--json", "--detail", "--watch", "--help"}},
+		{"vrrpd is-master --", []string{"--config", "--socket", "--help"}},
 		{"vrrpd check --", []string{"--offline", "--config", "--help"}},
 		{"vrrpd convert --", []string{"--config-id", "--help"}},
 		{"vrrpd run --log-level ", []string{"debug", "info", "warn", "error"}},
 		{"vrrpd help ", all},
 		{"vrrpd show --socket " + sock + " ", []string{"web", "db"}},
 		{"vrrpd events --socket " + sock + " w", []string{"web"}},
+		{"vrrpd is-master --socket " + sock + " ", []string{"web", "db"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {

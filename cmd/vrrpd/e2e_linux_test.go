@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
@@ -189,13 +189,13 @@ func (nd *e2eNode) reload() {
 	_ = nd.cmd.Process.Signal(syscall.SIGHUP)
 }
 
-func (nd *e2eNode) status() (daemon.Status, error) {
+func (nd *e2eNode) status() (control.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return daemon.QueryStatus(ctx, nd.socket())
+	return control.QueryStatus(ctx, nd.socket())
 }
 
-func (nd *e2eNode) instance(name string) daemon.InstanceStatus {
+func (nd *e2eNode) instance(name string) control.InstanceStatus {
 	nd.t.Helper()
 	st, err := nd.status()
 	if err != nil {
@@ -207,7 +207,7 @@ func (nd *e2eNode) instance(name string) daemon.InstanceStatus {
 		}
 	}
 	nd.t.Fatalf("%s has no instance %s", nd.name, name)
-	return daemon.InstanceStatus{}
+	return control.InstanceStatus{}
 }
 
 func (nd *e2eNode) waitState(instance, state string, within time.Duration) {

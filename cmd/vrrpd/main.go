@@ -1,14 +1,16 @@
 // Command vrrpd is a VRRP daemon (VRRPv2 RFC 3768, VRRPv3 RFC 5798/9568) that floats
 // virtual IP addresses between Linux nodes and speaks the same protocol as keepalived.
 //
-//	vrrpd run     [--config FILE] [--log-level LEVEL] [--log-format text|json]
-//	vrrpd check   [--offline] [--config FILE | FILE]
-//	vrrpd show    [--config FILE] [--socket PATH] [--json] [--watch] [INSTANCE]
-//	vrrpd events  [--config FILE] [--socket PATH] [INSTANCE]
-//	vrrpd convert [--config-id ID] [keepalived.conf]
-//	vrrpd cleanup [--config FILE]
+//	vrrpd run       [--config FILE] [--log-level LEVEL] [--log-format text|json]
+//	vrrpd check     [--offline] [--config FILE | FILE]
+//	vrrpd show      [--config FILE] [--socket PATH] [--json] [--detail] [--watch] [INSTANCE]
+//	vrrpd events    [--config FILE] [--socket PATH] [--json] [INSTANCE]
+//	vrrpd is-master [--config FILE] [--socket PATH] [INSTANCE]
+//	vrrpd metrics   [--config FILE] [--socket PATH]
+//	vrrpd convert   [--config-id ID] [keepalived.conf]
+//	vrrpd cleanup   [--config FILE]
 //	vrrpd version
-//	vrrpd help    [COMMAND]
+//	vrrpd help      [COMMAND]
 //
 // Flags may come before or after the other arguments; -h or --help prints a command's
 // usage. An argument a command does not take is refused with exit status 2.
@@ -49,6 +51,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return show(rest, stdout, stderr)
 	case "events":
 		return events(rest, stdout, stderr)
+	case "is-master":
+		return isMaster(rest, stdout, stderr)
+	case "metrics":
+		return printMetrics(rest, stdout, stderr)
 	case "convert":
 		return convert(rest, stdout, stderr)
 	case "cleanup":
@@ -84,7 +90,7 @@ func help(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	switch cmds[0] {
-	case "run", "check", "show", "events", "convert", "cleanup", "version", "help":
+	case "run", "check", "show", "events", "is-master", "metrics", "convert", "cleanup", "version", "help":
 		return run([]string{cmds[0], "--help"}, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "vrrpd help: unknown command %q\n", cmds[0])
@@ -96,14 +102,16 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: vrrpd <command> [flags]
 
 commands:
-  run       run the daemon in the foreground (needs CAP_NET_ADMIN and CAP_NET_RAW)
-  check     validate the configuration and exit 0, or print every problem
-  show      show each instance: state, why, priority, master, VIPs, counters
-  events    follow transitions, priority and tracker changes as JSON lines (show --watch)
-  convert   translate a keepalived.conf into a vrrpd.yaml on standard output
-  cleanup   remove the VIPs a vrrpd that is no longer running left behind
-  version   print the version
-  help      print this, or with a command its usage: vrrpd help show
+  run        run the daemon in the foreground (needs CAP_NET_ADMIN and CAP_NET_RAW)
+  check      validate the configuration and exit 0, or print every problem
+  show       show each instance: state, priority and why, master, VIPs; one in full
+  events     follow transitions, priority and tracker changes (show --watch)
+  is-master  exit 0 when this node is master (of an instance, or of every one), else 1
+  metrics    print the metrics in the Prometheus text format
+  convert    translate a keepalived.conf into a vrrpd.yaml on standard output
+  cleanup    remove the VIPs a vrrpd that is no longer running left behind
+  version    print the version
+  help       print this, or with a command its usage: vrrpd help show
 
 Run 'vrrpd <command> --help' for a command's flags.
 `)

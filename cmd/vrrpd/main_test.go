@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/control"
 )
 
 // commands are every subcommand, each with a command line of one argument too many.
@@ -23,6 +23,8 @@ var commands = []struct {
 	{"check", []string{"check", "a.yaml", "b.yaml"}, "b.yaml"},
 	{"show", []string{"show", "web", "db"}, "db"},
 	{"events", []string{"events", "web", "db"}, "db"},
+	{"is-master", []string{"is-master", "web", "db"}, "db"},
+	{"metrics", []string{"metrics", "web"}, "web"},
 	{"convert", []string{"convert", "a.conf", "b.conf"}, "b.conf"},
 	{"cleanup", []string{"cleanup", "vrrpd.yaml"}, "vrrpd.yaml"},
 	{"version", []string{"version", "now"}, "now"},
@@ -38,9 +40,14 @@ func TestCommandLine(t *testing.T) {
 		"  - {name: web, interface: vrrpdtest0, vrid: 51, vips: [192.0.2.100/24]}\n")
 	bad := writeFile(t, dir, "bad.yaml", "instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    accept: false\n"+
 		"    vips: [192.0.2.100/24]\n")
+	badMetrics := writeFile(t, dir, "badmetrics.yaml", "metrics: {listen: 'localhost:9650'}\nnode: n\ninstances:\n"+
+		"  - {name: web, interface: vrrpdtest0, vrid: 51, vips: [192.0.2.100/24]}\n")
 	nogroup := writeFile(t, dir, "nogroup.yaml", "socket_group: vrrpd-no-such-group\nnode: n\ninstances:\n"+
 		"  - {name: web, interface: vrrpdtest0, vrid: 51, vips: [192.0.2.100/24]}\n")
-	sock := fakeDaemon(t)
+	sock := fakeDaemon(t, fakeStatus)
+	allMaster := fakeDaemon(t, control.Status{Node: "lb1", Instances: []control.InstanceStatus{
+		{Name: "web", State: "MASTER", VRID: 51}, {Name: "db", State: "MASTER", VRID: 52},
+	}})
 
 	type test struct {
 		name   string
@@ -88,6 +95,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "check socket_group offline", args: []string{"check", "--offline", nogroup}, stdout: nogroup + ": OK, 1 instances"},
 		{name: "check --config FILE OTHER", args: []string{"check", "--offline", "--config", good, bad}, code: 2,
 			stderr: "vrrpd check: --config " + good + " and " + bad + " name two files: check one at a time\nusage: vrrpd check"},
+		{name: "check a metrics address that is a host name", args: []string{"check", "--offline", badMetrics}, code: 1,
+			stderr: `badmetrics.yaml:1:19: metrics.listen: "localhost:9650": "localhost" is not an IP address`},
 		{name: "check accept: false", args: []string{"check", bad, "--offline"}, code: 1,
 			stderr: "bad.yaml:5:13: instances[web].accept: accept: false is not supported"},
 
@@ -96,7 +105,13 @@ func TestCommandLine(t *testing.T) {
 		{name: "show --json INSTANCE", args: []string{"show", "--socket", sock, "--json", "web"}, stdout: `"name": "web"`, absent: `"db"`},
 		{name: "show INSTANCE", args: []string{"show", "web", "--socket", sock}, stdout: "web  MASTER  VRID 51", absent: "db"},
 		{name: "show -- INSTANCE", args: []string{"show", "--socket", sock, "--", "web"}, stdout: "web  MASTER  VRID 51", absent: "db"},
-		{name: "show", args: []string{"show", "--socket", sock}, stdout: "db  BACKUP  VRID 52"},
+		{name: "show", args: []string{"show", "--socket", sock},
+			stdout: "INSTANCE  STATE   VRID  PRIORITY                MASTER         VIPS\n" +
+				"web       MASTER  51    150                     this node      192.0.2.100/24 present\n" +
+				"db        BACKUP  52    90 (chk failing (-10))  fe80::1 (100)  2001:db8::52/64 absent, 2001:db8::53/64 absent\n"},
+		{name: "show --detail", args: []string{"show", "--socket", sock, "--detail"}, stdout: "db  BACKUP  VRID 52  v3 IPv6 multicast\n"},
+		{name: "show --json", args: []string{"show", "--socket", sock, "--json"}, stdout: `"priority_reason": "priority 100 -> 90: chk failing (-10)"`},
+		{name: "show without a daemon", args: []string{"show", "--socket", "/nonexistent/vrrpd.sock"}, code: 1, stderr: "cannot reach vrrpd at /nonexistent/vrrpd.sock (is it running?)"},
 		{name: "show an unknown instance", args: []string{"show", "www", "--socket", sock}, code: 1, stderr: `vrrpd: no instance "www"`},
 		// The fake daemon hangs up after its events, as a daemon that stops does.
 		{name: "events", args: []string{"events", "--socket", sock}, code: 1, stdout: `"instance":"db"`, stderr: "EOF"},
@@ -105,6 +120,19 @@ func TestCommandLine(t *testing.T) {
 		{name: "show --watch INSTANCE", args: []string{"show", "web", "--watch", "--socket", sock}, code: 1,
 			stdout: `"instance":"web"`, stderr: "EOF", absent: "db"},
 		{name: "events an unknown instance", args: []string{"events", "--socket", sock, "www"}, code: 1, stderr: `vrrpd: no instance "www"`},
+		{name: "events --json", args: []string{"events", "--json", "--socket", sock}, code: 1, stdout: `{"type":"tracker","time":"0001-01-01T00:00:00Z","node":"lb1","tracker":"chk","kind":"script","state":"FAILING"}`, stderr: "EOF"},
+
+		// is-master answers with its exit status only.
+		{name: "is-master of the master", args: []string{"is-master", "web", "--socket", sock}},
+		{name: "is-master of a backup", args: []string{"is-master", "--socket", sock, "db"}, code: 1},
+		{name: "is-master of every instance", args: []string{"is-master", "--socket", sock}, code: 1},
+		{name: "is-master of every instance, all master", args: []string{"is-master", "--socket", allMaster}},
+		{name: "is-master an unknown instance", args: []string{"is-master", "--socket", sock, "www"}, code: 2, stderr: `vrrpd: no instance "www"`},
+		{name: "is-master without a daemon", args: []string{"is-master", "--socket", "/nonexistent/vrrpd.sock"}, code: 2, stderr: "cannot reach vrrpd"},
+
+		// metrics prints what the daemon answers.
+		{name: "metrics", args: []string{"metrics", "--socket", sock}, stdout: "# TYPE vrrpd_events_dropped_total counter\nvrrpd_events_dropped_total 0\n"},
+		{name: "metrics without a daemon", args: []string{"metrics", "--socket", "/nonexistent/vrrpd.sock"}, code: 1, stderr: "cannot reach vrrpd"},
 
 		// convert takes its flag after the file too.
 		{name: "convert FILE --config-id", args: []string{"convert", filepath.Join(fixtures, "conditional.conf"), "--config-id", "lb2"},
@@ -165,9 +193,19 @@ func writeFile(t *testing.T, dir, name, text string) string {
 	return path
 }
 
-// fakeDaemon serves the control protocol on a unix socket, with instances web and db:
-// their status, and a few events, after which it hangs up. It returns the socket's path.
-func fakeDaemon(t *testing.T) string {
+// fakeStatus is a daemon master of web, and backup of db, whose priority a tracker
+// lowered, with IPv6 VIPs.
+var fakeStatus = control.Status{Node: "lb1", Instances: []control.InstanceStatus{
+	{Name: "web", State: "MASTER", VRID: 51, Version: 3, Family: "IPv4", Mode: "multicast", Priority: 150, BasePriority: 150,
+		PriorityReason: "priority 150", VIPs: []control.VIPStatus{{Address: "192.0.2.100/24", Interface: "eth0", Present: true}}},
+	{Name: "db", State: "BACKUP", VRID: 52, Version: 3, Family: "IPv6", Mode: "multicast", Priority: 90, BasePriority: 100,
+		PriorityReason: "priority 100 -> 90: chk failing (-10)", Master: "fe80::1", MasterPriority: 100,
+		VIPs: []control.VIPStatus{{Address: "2001:db8::52/64", Interface: "eth0"}, {Address: "2001:db8::53/64", Interface: "eth0"}}},
+}}
+
+// fakeDaemon serves the control protocol on a unix socket: status, a few events after
+// which it hangs up, and metrics. It returns the socket's path.
+func fakeDaemon(t *testing.T, status control.Status) string {
 	t.Helper()
 	// A short directory: a unix socket's path is limited to 107 bytes.
 	dir, err := os.MkdirTemp("", "vrrpd")
@@ -181,10 +219,7 @@ func fakeDaemon(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	status := daemon.Status{Node: "lb1", Instances: []daemon.InstanceStatus{
-		{Name: "web", State: "MASTER", VRID: 51}, {Name: "db", State: "BACKUP", VRID: 52},
-	}}
-	events := []daemon.Event{
+	events := []control.Event{
 		{Type: "transition", Node: "lb1", Instance: "web", From: "BACKUP", To: "MASTER"},
 		{Type: "transition", Node: "lb1", Instance: "db", From: "INIT", To: "BACKUP"},
 		{Type: "tracker", Node: "lb1", Tracker: "chk", Kind: "script", State: "FAILING"},
@@ -205,6 +240,8 @@ func fakeDaemon(t *testing.T) string {
 			for _, e := range events {
 				_ = enc.Encode(e)
 			}
+		case "metrics":
+			_ = enc.Encode(map[string]string{"metrics": "# TYPE vrrpd_events_dropped_total counter\nvrrpd_events_dropped_total 0\n"})
 		}
 	}
 	go func() {

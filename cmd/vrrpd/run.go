@@ -10,16 +10,16 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
-	"golang.org/x/sys/unix"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/metrics"
 )
 
 // stopTimeout bounds a shutdown: priority 0, VIP removal and stop hooks.
@@ -94,7 +94,24 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
-	ctl, err := daemon.Listen(d, cfg.Socket)
+	reg, err := metrics.NewRegistry(d.Status, version)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	if m := cfg.Metrics; m != nil {
+		srv, err := metrics.Listen(m.Listen, m.Path, reg, log)
+		if err != nil {
+			log.Error("cannot start", "error", err)
+			return 1
+		}
+		defer srv.Close()
+		log.Info("serving metrics", "address", srv.Addr().String(), "path", m.Path)
+	}
+	ctl, err := control.Listen(cfg.Socket, d, control.Options{
+		Group:   cfg.SocketGroup,
+		Metrics: func(w io.Writer) error { return metrics.WriteText(w, reg) },
+	})
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
@@ -115,8 +132,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:
-			notify(log, sd.SdNotifyReloading+"\nMONOTONIC_USEC="+monotonicUsec())
-			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned})
+			notify(log, sd.SdNotifyReloading+"\n"+sd.SdNotifyMonotonicUsec())
+			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned}, cfg)
 			debug.FreeOSMemory()
 			notify(log, sd.SdNotifyReady)
 		default:
@@ -133,10 +150,12 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 }
 
 // reload validates the file first: a bad one is logged, problem by problem, and the
-// running configuration stays untouched.
-func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host) {
+// running configuration stays untouched. Settings read only at start (the control
+// socket, the metrics endpoint) keep those of started, with a warning if they changed.
+func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host, started *config.Config) {
 	cfg, err := loadChecked(path, host)
 	if err != nil {
+		d.ReloadRefused()
 		var probs config.Problems
 		if errors.As(err, &probs) {
 			for _, p := range probs {
@@ -147,12 +166,26 @@ func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host) {
 		}
 		return
 	}
+	if cfg.Socket != started.Socket || cfg.SocketGroup != started.SocketGroup {
+		log.Warn("socket and socket_group change at the next restart", "socket", started.Socket)
+	}
+	if !sameMetrics(cfg.Metrics, started.Metrics) {
+		log.Warn("metrics change at the next restart")
+	}
 	cfg.ForgetPositions()
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	if err := d.Reload(ctx, cfg); err != nil {
 		log.Error("reload incomplete", "error", err)
 	}
+}
+
+// sameMetrics reports whether a and b configure the same metrics endpoint.
+func sameMetrics(a, b *config.Metrics) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Listen == b.Listen && a.Path == b.Path
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -198,13 +231,4 @@ func watchdog(log *slog.Logger, d *daemon.Daemon) func() {
 		}
 	}()
 	return func() { close(done) }
-}
-
-// monotonicUsec is CLOCK_MONOTONIC in microseconds, which systemd wants with RELOADING.
-func monotonicUsec() string {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return "0"
-	}
-	return strconv.FormatInt(ts.Sec*1_000_000+ts.Nsec/1000, 10)
 }

@@ -7,26 +7,29 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
-	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vrrpd/vrrpd/config"
-	"github.com/vrrpd/vrrpd/daemon"
+	"github.com/vrrpd/vrrpd/control"
 )
 
 func show(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("show", "vrrpd show [--config FILE] [--socket PATH] [--json] [--watch] [INSTANCE]",
-		"Shows each instance of the running daemon, or the one named: state, why, priority, master, VIPs,\n"+
-			"counters. With --watch, follows the events instead, as vrrpd events does.", stderr)
+	fs := newFlagSet("show", "vrrpd show [--config FILE] [--socket PATH] [--json] [--detail] [--watch] [INSTANCE]",
+		"Shows the instances of the running daemon, one line each: state, VRID, priority and why, master,\n"+
+			"VIPs. With INSTANCE or --detail, each in full: state and why, priority, trackers, master, timers,\n"+
+			"VIPs, counters; a daemon of one instance shows it in full. With --watch, follows the events\n"+
+			"instead, as vrrpd events does.", stderr)
 	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`, to find the control socket")
 	socket := fs.String("socket", "", "control socket `path` (default: from the configuration)")
-	asJSON := fs.Bool("json", false, "print JSON: one status, or one event per line with --watch")
-	watch := fs.Bool("watch", false, "follow the events as they happen (JSON lines)")
+	asJSON := fs.Bool("json", false, "print JSON: the status, or one event per line with --watch")
+	detail := fs.Bool("detail", false, "show every instance in full")
+	watch := fs.Bool("watch", false, "follow the events as they happen, as vrrpd events does")
 	names, code, ok := parseArgs(fs, args, 1, stdout)
 	if !ok {
 		return code
@@ -37,17 +40,17 @@ func show(args []string, stdout, stderr io.Writer) int {
 	}
 	path := socketPath(*socket, *cfgPath)
 	if *watch {
-		return followEvents(path, name, stdout, stderr)
+		return followEvents(path, name, *asJSON, stdout, stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := daemon.QueryStatus(ctx, path)
+	st, err := control.QueryStatus(ctx, path)
 	if err != nil {
 		fmt.Fprintln(stderr, "vrrpd:", err)
 		return 1
 	}
 	if name != "" {
-		st.Instances = slices.DeleteFunc(st.Instances, func(in daemon.InstanceStatus) bool { return in.Name != name })
+		st.Instances = slices.DeleteFunc(st.Instances, func(in control.InstanceStatus) bool { return in.Name != name })
 		if len(st.Instances) == 0 {
 			fmt.Fprintf(stderr, "vrrpd: no instance %q\n", name)
 			return 1
@@ -56,60 +59,17 @@ func show(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(st); err != nil {
 			return 1
 		}
 		return 0
 	}
-	writeStatus(stdout, st, time.Now())
-	return 0
-}
-
-func events(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("events", "vrrpd events [--config FILE] [--socket PATH] [INSTANCE]",
-		"Follows the events of the running daemon as JSON lines: transitions, priority changes and tracker\n"+
-			"changes; with INSTANCE, that instance's transitions and priority changes only.", stderr)
-	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`, to find the control socket")
-	socket := fs.String("socket", "", "control socket `path` (default: from the configuration)")
-	names, code, ok := parseArgs(fs, args, 1, stdout)
-	if !ok {
-		return code
-	}
-	name := ""
-	if len(names) == 1 {
-		name = names[0]
-	}
-	return followEvents(socketPath(*socket, *cfgPath), name, stdout, stderr)
-}
-
-// followEvents prints the events from the control socket at path, one JSON line each,
-// until interrupted; with a name, only the events of that instance, which must exist.
-func followEvents(path, name string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if name != "" {
-		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		st, err := daemon.QueryStatus(qctx, path)
-		cancel()
-		if err != nil {
-			fmt.Fprintln(stderr, "vrrpd:", err)
-			return 1
-		}
-		if !slices.ContainsFunc(st.Instances, func(in daemon.InstanceStatus) bool { return in.Name == name }) {
-			fmt.Fprintf(stderr, "vrrpd: no instance %q\n", name)
-			return 1
-		}
-	}
-	err := daemon.FollowEvents(ctx, path, func(e daemon.Event, raw json.RawMessage) error {
-		if name != "" && e.Instance != name {
-			return nil
-		}
-		_, err := fmt.Fprintf(stdout, "%s\n", raw)
-		return err
-	})
-	if err != nil {
-		fmt.Fprintln(stderr, "vrrpd:", err)
-		return 1
+	pal := newPalette(stdout)
+	if *detail || len(st.Instances) == 1 {
+		writeStatus(stdout, st, time.Now(), pal)
+	} else {
+		writeSummary(stdout, st, time.Now(), pal)
 	}
 	return 0
 }
@@ -134,17 +94,85 @@ func socketPath(flagValue, cfgPath string) string {
 	return peek.Socket
 }
 
-// writeStatus prints the status for a person at a terminal: who is master and why first.
-func writeStatus(w io.Writer, st daemon.Status, now time.Time) {
-	fmt.Fprintf(w, "node %s · vrrpd %s · up %s · %s\n", st.Node, st.Version, ago(now.Sub(st.Started)), st.Config)
+// writeHeader prints the line about the daemon that show starts with.
+func writeHeader(w io.Writer, st control.Status, now time.Time, pal palette) {
+	fmt.Fprintf(w, "node %s · vrrpd %s · up %s · %s", st.Node, st.Version, ago(now.Sub(st.Started)), st.Config)
+	if st.Reloads.LastFailed {
+		fmt.Fprint(w, " · ", pal.paint(sgrRed, "the last reload failed: the file is not what runs"))
+	}
+	fmt.Fprintln(w)
+}
+
+// writeSummary prints one line per instance, in columns that tabwriter aligns whatever
+// the length of the addresses. In colour, every cell of a column but the last is
+// painted, so that each carries the same escape bytes.
+func writeSummary(w io.Writer, st control.Status, now time.Time, pal palette) {
+	writeHeader(w, st, now, pal)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	bold := func(s string) string { return pal.paint(sgrBold, s) }
+	fmt.Fprintln(tw, strings.Join([]string{bold("INSTANCE"), bold("STATE"), bold("VRID"), bold("PRIORITY"), bold("MASTER"), bold("VIPS")}, "\t"))
+	for _, in := range st.Instances {
+		plain := func(s string) string { return pal.paint(sgrPlain, s) }
+		fmt.Fprintln(tw, strings.Join([]string{plain(in.Name), pal.state(in.State), plain(strconv.Itoa(in.VRID)),
+			plain(priorityWhy(in)), plain(masterOf(in)), vipList(in, pal)}, "\t"))
+	}
+	tw.Flush()
+}
+
+// priorityWhy is the effective priority and, when the trackers moved it, why:
+// "90 (chk_haproxy failing (-60))".
+func priorityWhy(in control.InstanceStatus) string {
+	p := strconv.Itoa(in.Priority)
+	if in.Priority == in.BasePriority {
+		return p
+	}
+	if _, why, ok := strings.Cut(in.PriorityReason, ": "); ok {
+		return p + " (" + why + ")"
+	}
+	return fmt.Sprintf("%s (base %d)", p, in.BasePriority)
+}
+
+// masterOf says who is master: this node, the address and priority heard, or nobody.
+func masterOf(in control.InstanceStatus) string {
+	switch {
+	case in.State == "MASTER":
+		return "this node"
+	case in.Master != "":
+		return fmt.Sprintf("%s (%d)", in.Master, in.MasterPriority)
+	}
+	return "none heard"
+}
+
+// vipList lists the VIPs and whether the kernel has them; in colour, one that is where
+// it should not be, or missing where it should be, is red.
+func vipList(in control.InstanceStatus, pal palette) string {
+	var parts []string
+	for _, v := range in.VIPs {
+		s := v.Address + " absent"
+		if v.Present {
+			s = v.Address + " present"
+		}
+		if v.Present != (in.State == "MASTER" || in.Holding) {
+			s = pal.paint(sgrRed, s)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeStatus prints every instance in full, for a person at a terminal: who is master
+// and why first.
+func writeStatus(w io.Writer, st control.Status, now time.Time, pal palette) {
+	writeHeader(w, st, now, pal)
 	for _, in := range st.Instances {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "%s  %s  VRID %d  v%d %s %s\n", in.Name, in.State, in.VRID, in.Version, in.Family, in.Mode)
+		fmt.Fprintf(w, "%s  %s  VRID %d  v%d %s %s\n", pal.paint(sgrBold, in.Name), pal.state(in.State), in.VRID, in.Version, in.Family, in.Mode)
 		since := ""
 		if !in.Since.IsZero() {
 			since = fmt.Sprintf(" since %s (%s ago)", in.Since.Local().Format("2006-01-02 15:04:05"), ago(now.Sub(in.Since)))
 		}
-		fmt.Fprintf(w, "  state     %s%s\n", in.State, since)
+		fmt.Fprintf(w, "  state     %s%s\n", pal.state(in.State), since)
 		fmt.Fprintf(w, "  why       %s\n", in.Reason)
 		prio := fmt.Sprint(in.Priority)
 		if in.Priority != in.BasePriority {
@@ -198,22 +226,33 @@ func writeStatus(w io.Writer, st daemon.Status, now time.Time) {
 		if in.PriorityZeroSent+in.PriorityZeroReceived > 0 {
 			fmt.Fprintf(w, " (priority 0: sent %d, received %d)", in.PriorityZeroSent, in.PriorityZeroReceived)
 		}
+		if in.AdvertSendErrors > 0 {
+			fmt.Fprintf(w, ", %s", pal.paint(sgrRed, fmt.Sprintf("%d could not be sent", in.AdvertSendErrors)))
+		}
 		fmt.Fprintln(w)
 		if len(in.Drops) > 0 {
-			var parts []string
-			for _, r := range slices.Sorted(maps.Keys(in.Drops)) {
-				parts = append(parts, fmt.Sprintf("%s %d", r, in.Drops[r]))
-			}
-			fmt.Fprintf(w, "  dropped   %s\n", strings.Join(parts, ", "))
+			fmt.Fprintf(w, "  dropped   %s\n", counts(in.Drops))
 		}
 		if d := in.LastDrop; d != nil {
 			fmt.Fprintf(w, "  last drop from %s %s ago: %s\n", d.From, ago(now.Sub(d.Time)), d.Detail)
 		}
+		if len(in.HookRuns) > 0 {
+			fmt.Fprintf(w, "  hooks     %s\n", counts(in.HookRuns))
+		}
 	}
 }
 
-func seconds(d daemon.Duration) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", time.Duration(d).Seconds()), "0"), ".") + " s"
+// counts lists counters by name: "auth 1, version 7".
+func counts(m map[string]uint64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func seconds(d control.Duration) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", d.Seconds()), "0"), ".") + " s"
 }
 
 // ago formats an elapsed time compactly: 4s, 3m12s, 5h3m, 2d4h.

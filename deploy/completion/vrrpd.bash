@@ -1,5 +1,5 @@
 # bash completion for vrrpd: commands, each command's flags, configuration files, and
-# the instance names of the running daemon for show and events.
+# the instance names of the running daemon for show, events and is-master.
 
 # _vrrpd_instances prints the names of the running daemon's instances: the keys "name"
 # at the instances' depth in `vrrpd show --json`. It prints nothing, at once, when the
@@ -20,7 +20,7 @@ _vrrpd() {
     local cur prev cmd
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="run check show events convert cleanup version help"
+    local commands="run check show events is-master metrics convert cleanup version help"
 
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -59,8 +59,10 @@ _vrrpd() {
     case $cmd in
     run) flags="--config --log-level --log-format" ;;
     check) flags="--offline --config" ;;
-    show) flags="--config --socket --json --watch" ;;
-    events) flags="--config --socket" ;;
+    show) flags="--config --socket --json --detail --watch" ;;
+    events) flags="--config --socket --json" ;;
+    is-master) flags="--config --socket" ;;
+    metrics) flags="--config --socket" ;;
     convert) flags="--config-id" ;;
     cleanup) flags="--config" ;;
     help)
@@ -85,7 +87,7 @@ _vrrpd() {
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -f -- "$cur"))
         ;;
-    show | events)
+    show | events | is-master)
         COMPREPLY=($(compgen -W "$(_vrrpd_instances)" -- "$cur"))
         ;;
     esac

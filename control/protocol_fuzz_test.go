@@ -1,4 +1,4 @@
-package daemon
+package control
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 // accepts re-encodes to a request it accepts again.
 func FuzzParseRequest(f *testing.F) {
 	for _, s := range []string{
-		`{"command":"show"}` + "\n", `{"command":"events"}`, `{"command":"stop"}`, `{}`, `[]`, `null`,
+		`{"command":"show"}` + "\n", `{"command":"events"}`, `{"command":"metrics"}`, `{"command":"stop"}`, `{}`, `[]`, `null`,
 		`{"command":"show"}{"command":"show"}`, `{"command":"show","x":1}`, `{"command":1}`, "\xff", "",
 	} {
 		f.Add([]byte(s))
@@ -20,7 +20,7 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if req.Command != commandShow && req.Command != commandEvents {
+		if req.Command != commandShow && req.Command != commandEvents && req.Command != commandMetrics {
 			t.Fatalf("accepted %q", req.Command)
 		}
 		b, err := json.Marshal(req)
@@ -40,6 +40,7 @@ func TestParseRequest(t *testing.T) {
 	}{
 		{`{"command":"show"}` + "\n", true},
 		{`{"command":"events"}`, true},
+		{`{"command":"metrics"}`, true},
 		{`{"command":"stop"}`, false},
 		{`{"command":"show","extra":true}`, false},
 		{`{"command":"show"} {"command":"events"}`, false},
