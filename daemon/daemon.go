@@ -13,6 +13,7 @@ import (
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/rhi"
 	"github.com/vrrpd/vrrpd/tracker"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
@@ -29,6 +30,8 @@ type Options struct {
 	// TrackerEnv is what health trackers need of the system; the zero value is the
 	// real system. The daemon fills in the link events.
 	TrackerEnv tracker.Env
+	// Speaker stands for GoBGP in tests.
+	Speaker rhi.Speaker
 }
 
 // Daemon runs the instances of one configuration.
@@ -45,6 +48,8 @@ type Daemon struct {
 	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 
 	holders holders
+	speaker rhi.Speaker
+	bgp     *bgp // nil without a bgp section
 
 	mu        sync.Mutex // guards cfg, instances, leaving and links
 	cfg       *config.Config
@@ -93,6 +98,8 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.mux = netops.NewMux(sys.Open, d.log)
+	d.speaker = opts.Speaker
+	d.bgp = newBGP(d, cfg.BGP, d.speaker)
 	return d, nil
 }
 
@@ -121,6 +128,9 @@ func (d *Daemon) Start() error {
 	d.mu.Unlock()
 	if d.sys.Events != nil {
 		go d.follow(d.sys.Events)
+	}
+	if err := d.bgp.start(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -228,7 +238,14 @@ func (d *Daemon) Status() Status {
 		}
 		st.Instances = append(st.Instances, s)
 	}
+	st.BGP = d.bgpNow().status()
 	return st
+}
+
+func (d *Daemon) bgpNow() *bgp {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.bgp
 }
 
 // Events subscribes to transitions; call the returned function to stop.
@@ -247,8 +264,12 @@ func (d *Daemon) Stop(ctx context.Context) {
 	leaving := slices.Clone(d.leaving)
 	d.instances = nil
 	d.mu.Unlock()
-	d.trk.close()
+	// Routes drain while the instances stop.
+	bgpDone := make(chan struct{})
+	go func() { d.bgpNow().stop(ctx); close(bgpDone) }()
 	stopAll(ctx, instances)
+	<-bgpDone
+	d.trk.close()
 	for _, in := range leaving {
 		select {
 		case <-in.done:
@@ -387,6 +408,16 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)
+	d.mu.Unlock()
+	d.mu.Lock()
+	b := d.bgp
+	d.mu.Unlock()
+	b, err := reloadBGP(ctx, d, b, cfg.BGP, d.speaker)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	d.mu.Lock()
+	d.bgp = b
 	d.mu.Unlock()
 	d.log.Info("configuration reloaded", "kept", len(kept), "started", len(started), "removed", len(removed))
 	return errors.Join(errs...)

@@ -18,6 +18,7 @@ type Status struct {
 	Started   time.Time        `json:"started"`
 	Config    string           `json:"config"`
 	Instances []InstanceStatus `json:"instances"`
+	BGP       *BGPStatus       `json:"bgp,omitempty"`
 }
 
 // InstanceStatus describes one virtual router.
@@ -161,7 +162,8 @@ func addrString(a netip.Addr) string {
 
 // Event is one line of `vrrpd events`. Type says which fields it has: "transition"
 // (Instance, From, To, Priority, Reason), "priority" (Instance, Priority, Reason: the
-// effective priority changed) or "tracker" (Tracker, Kind, State, Detail).
+// effective priority changed), "tracker" (Tracker, Kind, State, Detail), "route" (Route,
+// State, Reason) or "peer" (Peer, State, Detail: the last error).
 type Event struct {
 	Type     string    `json:"type"`
 	Time     time.Time `json:"time"`
@@ -175,6 +177,8 @@ type Event struct {
 	Kind     string    `json:"kind,omitempty"`
 	State    string    `json:"state,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
+	Route    string    `json:"route,omitempty"`
+	Peer     string    `json:"peer,omitempty"`
 }
 
 // broadcaster hands events to every subscriber; a subscriber that falls behind loses

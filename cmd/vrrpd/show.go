@@ -210,6 +210,7 @@ func writeStatus(w io.Writer, st daemon.Status, now time.Time) {
 			fmt.Fprintf(w, "  last drop from %s %s ago: %s\n", d.From, ago(now.Sub(d.Time)), d.Detail)
 		}
 	}
+	writeBGP(w, st.BGP, now)
 }
 
 func seconds(d daemon.Duration) string {
