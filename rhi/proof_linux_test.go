@@ -97,15 +97,15 @@ type node struct {
 }
 
 type lab struct {
-	t      *testing.T
-	router *netnstest.NS
-	client *netnstest.NS
-	nodes  []*node
-	kind   string // bird or frr
-	dir    string
-	rprocs []*exec.Cmd
-	rdone  chan struct{}
-	extra  string // more routes of each node
+	t         *testing.T
+	router    *netnstest.NS
+	client    *netnstest.NS
+	nodes     []*node
+	kind      string // bird or frr
+	dir       string
+	rprocs    []*exec.Cmd
+	rdone     chan struct{}
+	extra     string // more routes of each node
 	peerExtra string // more settings of the IPv4 peer: ", bfd: {...}"
 }
 

@@ -30,7 +30,7 @@ protocol kernel { ipv6 { export all; import none; }; merge paths on; }
 filter gshut { if (65535,0) ~ bgp_community then bgp_local_pref = 0; accept; }
 `)
 	if o.bfd {
-		b.WriteString("protocol bfd { interface \"*\" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }\n")
+		b.WriteString("protocol bfd { interface \"*\" { min rx interval 100 ms; min tx interval 100 ms; idle tx interval 100 ms; multiplier 3; }; }\n")
 	}
 	for _, nd := range l.nodes {
 		extra := fmt.Sprintf("hold time %d; connect retry time 1;", o.hold)
