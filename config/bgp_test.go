@@ -3,10 +3,10 @@ package config
 import (
 	"errors"
 	"net/netip"
-	"strconv"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
