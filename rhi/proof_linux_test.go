@@ -221,15 +221,6 @@ func (nd *node) status() (daemon.Status, error) {
 
 func (nd *node) signal(sig syscall.Signal) { nd.cmd.Process.Signal(sig) }
 
-func (nd *node) exited() bool {
-	select {
-	case <-nd.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // nexthops returns the next hops of the router's kernel route to dst, sorted.
 func (l *lab) nexthops(dst string) []string {
 	args := []string{"-n", l.router.Name, "-j", "route", "show", dst}

@@ -116,15 +116,6 @@ func proveECMP(t *testing.T, kind string) {
 	}
 }
 
-// readFile is os.ReadFile for a path in the lab.
-func readFile(t *testing.T, dir, name string) string {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // TestRouteHealthInjectionFailures, against BIRD: a router restart, a reload that adds
 // a route without resetting the session, a refused reload, and a hung vrrpd (SIGSTOP)
 // seen after the hold time.
