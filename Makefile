@@ -8,7 +8,8 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 # Debian packages the privileged tests use: real peers and tools, never mocks. The
 # packaging tests build and lint the .deb and .rpm, and install the .deb in a Debian root.
 # prometheus: promtool checks the alerting rules; the server scrapes vrrpd in a test.
-DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump systemd \
+# bird2 and frr: the routers the BGP announcements are proved against.
+DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr bird2 haproxy tcpdump systemd \
 	go-md2man lintian debootstrap rpm man-db zsh prometheus
 # What make man, deb and rpm need.
 PKG_PACKAGES ?= go-md2man
@@ -37,7 +38,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz bench systemd-figures demo clean interop-doc man stage deb rpm
+.PHONY: all build test test-deps lint fuzz bench bench-bgp systemd-figures demo clean interop-doc man stage deb rpm
 
 all: lint test build
 
@@ -101,6 +102,12 @@ lint:
 # Speed and memory figures: per-advert costs and a simulated minute of a busy network.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./vrrp/ ./netops/...
+
+# As root: route health injection against BIRD and FRR: backend down -> route gone from
+# the router's kernel table, kill -9 -> route gone, SIGSTOP -> hold time, router restart.
+bench-bgp: test-deps
+	@out=$$($(GO) test -count=1 -v -run '^TestRouteHealthInjection' ./rhi/ 2>&1); status=$$?; \
+	echo "$$out" | grep -E ' -> |connections' || echo "$$out"; exit $$status
 
 # As root: vrrpd under a real systemd, killed five times with SIGKILL: how soon the
 # stale VIP goes (ExecStopPost) and vrrpd is back (READY=1), against the Master_Down_Interval

@@ -61,6 +61,9 @@ type Config struct {
 	Metrics *Metrics
 	// Instances are the virtual routers, in file order.
 	Instances []Instance
+	// BGP announces routes to upstream routers while they are healthy; nil without a
+	// bgp section.
+	BGP *BGP
 	// Warnings are the problems that did not stop the file from loading, such as an
 	// auth password longer than 8 characters, sorted by line. Nil when there are none.
 	Warnings Problems

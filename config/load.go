@@ -54,7 +54,7 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances"}
+	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "bgp"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"checksum", "garp"}
@@ -667,8 +667,9 @@ func (p *parser) config(root *yaml.Node) *Config {
 		}
 		items = append(items, it)
 	}
-	if len(items) == 0 && !p.failed("instances") {
-		p.errorf("instances", "see docs/configuration.md", "at least one instance is required")
+	cfg.BGP = p.bgp(top.values["bgp"])
+	if len(items) == 0 && cfg.BGP == nil && !p.failed("instances") {
+		p.errorf("instances", "see docs/configuration.md; a node that only announces routes needs a bgp section instead", "at least one instance is required")
 	}
 	names := make([]string, len(items))
 	for i, it := range items {

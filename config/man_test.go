@@ -17,7 +17,8 @@ func TestManPageKeys(t *testing.T) {
 		"top level": topKeys, "metrics": metricsKeys, "instances": instanceKeys, "garp": garpKeys, "scripts": scriptKeys,
 		"processes": processKeys, "files": fileKeys, "haproxy": haproxyKeys, "unicast": unicastKeys,
 		"peers": peerKeys, "auth": authKeys, "vips": vipKeys, "track": trackKeys, "track entries": trackIfKeys,
-		"notify": notifyKeys,
+		"notify": notifyKeys, "bgp": bgpKeys, "bgp peers": bgpPeerKeys, "bfd": bfdKeys, "routes": routeKeys,
+		"route address": routeAddrKeys, "on_failure": onFailureKeys,
 	}
 	for table, keys := range tables {
 		for _, k := range keys {

@@ -228,6 +228,7 @@ func validate(cfg *Config, r *reporter) {
 	for _, p := range cfg.Processes {
 		validateProcess(r, p)
 	}
+	validateBGP(r, cfg, defined, tracked)
 	for _, d := range defined {
 		for _, name := range d.names {
 			if name != "" && !tracked[d.key][name] {

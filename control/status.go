@@ -20,6 +20,8 @@ type Status struct {
 	Reloads  Reloads   `json:"reloads"`
 	// EventsDropped counts the events that subscribers too slow to read them lost.
 	EventsDropped uint64 `json:"events_dropped"`
+	// BGP is the BGP speaker's peers and routes; absent without a bgp section.
+	BGP *BGPStatus `json:"bgp,omitempty"`
 }
 
 // InstanceStatus describes one virtual router.
@@ -190,8 +192,9 @@ func (d Duration) Seconds() float64 { return time.Duration(d).Seconds() }
 
 // Event is one line of `vrrpd events --json`. Type says which fields it has:
 // "transition" (Instance, From, To, Priority, Reason), "priority" (Instance, Priority,
-// Reason: the effective priority changed), "split_brain" (Instance, Priority, Reason)
-// or "tracker" (Tracker, Kind, State, Detail).
+// Reason: the effective priority changed), "split_brain" (Instance, Priority, Reason),
+// "tracker" (Tracker, Kind, State, Detail), "route" (Route, State, Reason) or "peer"
+// (Peer, State, Detail: the last error).
 type Event struct {
 	Type     string    `json:"type"`
 	Time     time.Time `json:"time"`
@@ -205,6 +208,8 @@ type Event struct {
 	Kind     string    `json:"kind,omitempty"`
 	State    string    `json:"state,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
+	Route    string    `json:"route,omitempty"`
+	Peer     string    `json:"peer,omitempty"`
 }
 
 // The results runs are counted by: the keys of InstanceStatus.HookRuns and of

@@ -14,6 +14,7 @@ import (
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/rhi"
 	"github.com/vrrpd/vrrpd/tracker"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
@@ -30,6 +31,8 @@ type Options struct {
 	// TrackerEnv is what health trackers need of the system; the zero value is the
 	// real system. The daemon fills in the link events.
 	TrackerEnv tracker.Env
+	// Speaker stands for GoBGP in tests.
+	Speaker rhi.Speaker
 }
 
 // Daemon runs the instances of one configuration.
@@ -47,6 +50,8 @@ type Daemon struct {
 
 	holders holders
 	reloads reloads
+	speaker rhi.Speaker
+	bgp     *bgp // nil without a bgp section
 
 	mu        sync.Mutex // guards cfg, instances, leaving and links
 	cfg       *config.Config
@@ -98,6 +103,8 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.mux = netops.NewMux(sys.Open, d.log)
+	d.speaker = opts.Speaker
+	d.bgp = newBGP(d, cfg.BGP, d.speaker)
 	return d, nil
 }
 
@@ -117,6 +124,9 @@ func (d *Daemon) Start() error {
 	d.mu.Unlock()
 	if d.sys.Events != nil {
 		go d.follow(d.sys.Events)
+	}
+	if berr := d.bgp.start(); berr != nil {
+		err = errors.Join(err, berr)
 	}
 	return err
 }
@@ -286,7 +296,14 @@ func (d *Daemon) Status() control.Status {
 		st.Instances = append(st.Instances, s)
 	}
 	d.fillDaemonStatus(&st)
+	st.BGP = d.bgpNow().status()
 	return st
+}
+
+func (d *Daemon) bgpNow() *bgp {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.bgp
 }
 
 // Events subscribes to transitions; call the returned function to stop.
@@ -305,8 +322,12 @@ func (d *Daemon) Stop(ctx context.Context) {
 	leaving := slices.Clone(d.leaving)
 	d.instances = nil
 	d.mu.Unlock()
-	d.trk.close()
+	// Routes drain while the instances stop.
+	bgpDone := make(chan struct{})
+	go func() { d.bgpNow().stop(ctx); close(bgpDone) }()
 	stopAll(ctx, instances)
+	<-bgpDone
+	d.trk.close()
 	for _, in := range leaving {
 		select {
 		case <-in.done:
@@ -440,6 +461,14 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 	errs := []error{err}
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)
+	b := d.bgp
+	d.mu.Unlock()
+	b, err = reloadBGP(ctx, d, b, cfg.BGP, d.speaker)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	d.mu.Lock()
+	d.bgp = b
 	d.mu.Unlock()
 	d.log.Info("configuration reloaded", "kept", len(kept), "started", len(started), "removed", len(removed))
 	return errors.Join(errs...)

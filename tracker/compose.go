@@ -26,6 +26,35 @@ func Refs(t config.Track) []Ref {
 	return refs
 }
 
+// SectionKind returns the kind of tracker a configuration section defines ("scripts",
+// "interfaces", "processes", "files", "haproxy"): the Kind in the singular.
+func SectionKind(section string) (Kind, bool) {
+	switch section {
+	case "scripts":
+		return KindScript, true
+	case "interfaces":
+		return KindInterface, true
+	case "processes":
+		return KindProcess, true
+	case "files":
+		return KindFile, true
+	case "haproxy":
+		return KindHAProxy, true
+	}
+	return "", false
+}
+
+// ConditionRefs lists the trackers a route's condition names, without weights.
+func ConditionRefs(c config.Condition) []Ref {
+	var refs []Ref
+	for _, it := range c.Items {
+		if k, ok := SectionKind(it.Section); ok {
+			refs = append(refs, Ref{Kind: k, TrackRef: config.TrackRef{Name: it.Name}})
+		}
+	}
+	return refs
+}
+
 // Priority is an instance's effective priority and why.
 type Priority struct {
 	// Base is the configured priority.

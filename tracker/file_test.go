@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestParseValue: numbers read as keepalived's strtol(buf, NULL, 0) reads them.
@@ -139,5 +140,58 @@ instances:
 `, nil)
 	if _, err := NewSet(cfg, Env{}, nil); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("NewSet: %v, want the directory missing", err)
+	}
+}
+
+// TestRouteTrackers: trackers that only a route's condition names run too, and every
+// change of their status is signalled on Changes, with no instance to update; a reload
+// that drops the route stops them.
+func TestRouteTrackers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "maint")
+	bgp := `
+bgp:
+  asn: 65010
+  router_id: 192.0.2.11
+  peers: [{address: 192.0.2.1, asn: 65000}]
+  routes:
+    - {name: web, prefixes: [198.51.100.10/32], when: files:maint}
+`
+	cfg := parseConfig(t, "files:\n  maint: {path: "+path+"}\n"+bgp, nil)
+	s, err := NewSet(cfg, Env{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start(context.Background())
+	defer s.Close()
+	if st := statusOf(s, KindFile, "maint"); st.State != OK || st.Detail != "0 (no file)" {
+		t.Fatalf("at start: %+v", st)
+	}
+	drain := func() {
+		for {
+			select {
+			case <-s.Changes():
+			default:
+				return
+			}
+		}
+	}
+	drain()
+	if err := os.WriteFile(path, []byte("-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Changes():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change signalled after the file changed")
+	}
+	eventually(t, func() bool { return statusOf(s, KindFile, "maint").Value == -1 }, "the file's number read")
+
+	if err := s.Reconfigure(parseConfig(t, "files:\n  maint: {path: "+path+"}\n"+
+		"instances:\n  - {name: v, interface: eth0, vrid: 1, vips: [192.0.2.100/24]}\n", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); len(st) != 0 {
+		t.Fatalf("after the route is gone: %+v", st)
 	}
 }

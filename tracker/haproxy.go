@@ -39,10 +39,13 @@ func (t *haproxyTracker) start(ctx context.Context, wg *sync.WaitGroup) {
 func (t *haproxyTracker) run(ctx context.Context) {
 	for {
 		started := t.env.Clock()
-		state, detail := t.poll(ctx)
+		state, detail, objects := t.poll(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		t.mu.Lock()
+		t.st.Objects = objects
+		t.mu.Unlock()
 		t.set(state, 0, detail)
 		wait := max(t.cfg.Interval-t.env.Clock().Sub(started), 0)
 		select {
@@ -56,19 +59,34 @@ func (t *haproxyTracker) run(ctx context.Context) {
 // haproxyAnswerMax bounds the answer read: `show stat` of a few thousand servers.
 const haproxyAnswerMax = 16 << 20
 
-// poll asks for the stats and evaluates the rule.
-func (t *haproxyTracker) poll(ctx context.Context) (State, string) {
+// poll asks for the stats and evaluates the rule, with the state of each object.
+func (t *haproxyTracker) poll(ctx context.Context) (State, string, []ObjectStatus) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
 	answer, err := showStat(ctx, t.cfg.Socket)
 	if err != nil {
-		return Failing, err.Error()
+		return Failing, err.Error(), t.allDown(err.Error())
 	}
 	stats, err := parseShowStat(answer)
 	if err != nil {
-		return Failing, err.Error()
+		return Failing, err.Error(), t.allDown(err.Error())
 	}
-	return evaluate(t.cfg.Rule, stats)
+	state, detail := evaluate(t.cfg.Rule, stats)
+	objects := make([]ObjectStatus, len(t.cfg.Rule.Objects))
+	for i, o := range t.cfg.Rule.Objects {
+		up, why := objectUp(o, stats[o.Name])
+		objects[i] = ObjectStatus{Object: o, Up: up, Detail: why}
+	}
+	return state, detail, objects
+}
+
+// allDown is every object of the rule, down for the reason given.
+func (t *haproxyTracker) allDown(why string) []ObjectStatus {
+	objects := make([]ObjectStatus, len(t.cfg.Rule.Objects))
+	for i, o := range t.cfg.Rule.Objects {
+		objects[i] = ObjectStatus{Object: o, Detail: why}
+	}
+	return objects
 }
 
 // showStat sends `show stat` to the Runtime API at socket (a unix socket path or

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -177,6 +178,13 @@ instances:
 	h.set(statsDown)
 	c.AdvanceAndWait(t, time.Second)
 	check(Failing, "be_app DOWN (0/2 UP), be_static UP (1/1 UP)")
+	wantObjects := []ObjectStatus{
+		{Object: config.HAProxyObject{Name: "be_app"}, Detail: "be_app DOWN (0/2 UP)"},
+		{Object: config.HAProxyObject{Name: "be_static"}, Up: true, Detail: "be_static UP (1/1 UP)"},
+	}
+	if got := statusOf(s, KindHAProxy, "lb").Objects; !reflect.DeepEqual(got, wantObjects) {
+		t.Fatalf("objects %+v, want %+v", got, wantObjects)
+	}
 	eventually(t, func() bool {
 		p, _ := s.Priority("web")
 		return p.Explanation == "priority 150 -> 50: lb failing (-100)"
@@ -189,7 +197,8 @@ instances:
 
 	h.ln.Close()
 	c.AdvanceAndWait(t, time.Second)
-	if st := statusOf(s, KindHAProxy, "lb"); st.State != Failing || !strings.HasPrefix(st.Detail, "cannot connect to "+sock+": ") {
+	if st := statusOf(s, KindHAProxy, "lb"); st.State != Failing || !strings.HasPrefix(st.Detail, "cannot connect to "+sock+": ") ||
+		len(st.Objects) != 2 || st.Objects[0].Up || st.Objects[1].Up || st.Objects[1].Detail != st.Detail {
 		t.Fatalf("with the socket gone: %+v", st)
 	}
 }

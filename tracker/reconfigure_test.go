@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -213,7 +214,7 @@ scripts:
 	if err := s.Reconfigure(next); err != nil {
 		t.Fatal(err)
 	}
-	if got := statusOf(s, KindScript, "a"); got != a {
+	if got := statusOf(s, KindScript, "a"); !reflect.DeepEqual(got, a) {
 		t.Fatalf("a after the reload: %+v, want %+v", got, a)
 	}
 	if b := statusOf(s, KindScript, "b"); b.State != Unknown || b.Detail != "" || !b.Since.Equal(c.Now()) || !b.Awaiting {
@@ -347,7 +348,7 @@ instances:
 			t.Errorf("the error does not say %q:\n%v", want, err)
 		}
 	}
-	if after := s.Status(); len(after) != 1 || after[0] != before[0] {
+	if after := s.Status(); len(after) != 1 || !reflect.DeepEqual(after[0], before[0]) {
 		t.Fatalf("status after a refused reload: %+v, want %+v", after, before)
 	}
 	if p := priorityOf(t, s, "web"); p.Priority != 90 {

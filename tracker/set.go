@@ -68,6 +68,7 @@ type Set struct {
 	pending   map[string]Priority // Priorities not yet delivered
 	queue     []string            // instances with a pending Priority, in order
 	wake      chan struct{}       // tells dispatch that queue is not empty
+	changes   chan struct{}       // see Changes
 
 	wg        sync.WaitGroup // dispatch and the link watcher
 	closeOnce sync.Once
@@ -166,6 +167,7 @@ func NewSet(cfg *config.Config, env Env, log *slog.Logger) (*Set, error) {
 		current:  make(map[string]Priority),
 		pending:  make(map[string]Priority),
 		wake:     make(chan struct{}, 1),
+		changes:  make(chan struct{}, 1),
 		updates:  make(chan Update, len(cfg.Instances)),
 	}
 	if env.Links != nil {
@@ -224,6 +226,33 @@ func (s *Set) plan(cfg *config.Config) (*plan, error) {
 			p.order = append(p.order, k)
 			if it, ok := e.t.(*ifTracker); ok {
 				p.links = append(p.links, it)
+			}
+		}
+	}
+	// Trackers that only routes follow run too; their states are read with Status.
+	if cfg.BGP != nil {
+		for _, rt := range cfg.BGP.Routes {
+			for _, r := range ConditionRefs(rt.When) {
+				k := keyOf(r)
+				if p.trackers[k] != nil || failed[k] {
+					continue
+				}
+				e, err := b.entry(r)
+				if err != nil {
+					failed[k] = true
+					errs = append(errs, fmt.Errorf("tracker: %s %s: %w", r.Kind, r.Name, err))
+					continue
+				}
+				if old := s.trackers[k]; old != nil && reflect.DeepEqual(old.def, e.def) {
+					e = old
+				} else {
+					p.fresh = append(p.fresh, e)
+				}
+				p.trackers[k] = e
+				p.order = append(p.order, k)
+				if it, ok := e.t.(*ifTracker); ok {
+					p.links = append(p.links, it)
+				}
 			}
 		}
 	}
@@ -554,7 +583,16 @@ func (s *Set) recompute(all bool) {
 	case s.wake <- struct{}{}:
 	default:
 	}
+	select {
+	case s.changes <- struct{}{}:
+	default:
+	}
 }
+
+// Changes receives a value after any tracker's Status changed, and after Start and
+// Reconfigure: read Status then. Changes faster than the reader coalesce into one.
+// It is never closed.
+func (s *Set) Changes() <-chan struct{} { return s.changes }
 
 // dispatch delivers the queued Priorities until ctx ends.
 func (s *Set) dispatch(ctx context.Context) {

@@ -2,6 +2,8 @@ package tracker
 
 import (
 	"context"
+
+	"github.com/vrrpd/vrrpd/config"
 	"log/slog"
 	"sync"
 	"time"
@@ -68,6 +70,18 @@ type Status struct {
 	Awaiting bool
 	// Runs counts a script's runs; zero for the other kinds.
 	Runs ScriptRuns
+	// Objects are an haproxy check's backends and frontends, in the order of its rule,
+	// as its last answer had them: all down when HAProxy did not answer. Nil for the
+	// other kinds.
+	Objects []ObjectStatus
+}
+
+// ObjectStatus is one backend or frontend of an haproxy check.
+type ObjectStatus struct {
+	Object config.HAProxyObject
+	Up     bool
+	// Detail is what the answer said: "be_app DOWN (0/2 UP)".
+	Detail string
 }
 
 // tracker is one running check. status is safe for concurrent use; start is called

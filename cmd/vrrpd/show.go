@@ -240,6 +240,7 @@ func writeStatus(w io.Writer, st control.Status, now time.Time, pal palette) {
 			fmt.Fprintf(w, "  hooks     %s\n", counts(in.HookRuns))
 		}
 	}
+	writeBGP(w, st.BGP, now)
 }
 
 // counts lists counters by name: "auth 1, version 7".

@@ -1,0 +1,167 @@
+package rhi_test
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vrrpd/vrrpd/internal/netnstest"
+)
+
+// TestRouteHealthInjection runs the proof against BIRD and against FRR.
+func TestRouteHealthInjection(t *testing.T) {
+	for _, kind := range []string{"bird", "frr"} {
+		t.Run(kind, func(t *testing.T) { proveECMP(t, kind) })
+	}
+}
+
+func proveECMP(t *testing.T, kind string) {
+	l := newLab(t, kind, 3)
+	l.startRouter(routerOpts{hold: 9})
+	for _, nd := range l.nodes {
+		l.startNode(nd)
+	}
+	// 1. Sessions, one multipath route per family with three next hops.
+	l.waitNexthops(svc4, 3, 20*time.Second)
+	l.waitNexthops(svc6, 3, 20*time.Second)
+	st, err := l.nodes[0].status()
+	if err != nil || st.BGP == nil || len(st.BGP.Peers) != 2 || st.BGP.Peers[0].State != "established" || !st.BGP.Routes[0].Announced {
+		t.Fatalf("n1's status: %+v %v", st.BGP, err)
+	}
+	if !l.nodes[0].ns.HasAddress("lo", netip.MustParseAddr(svc4)) {
+		t.Fatal("the service address is not on n1's lo")
+	}
+
+	// 2. ECMP spreads 300 connections about evenly.
+	count := l.spread(300)
+	t.Logf("300 connections: %v", count)
+	for _, nd := range l.nodes {
+		if c := count[nd.name]; c < 60 || c > 140 {
+			t.Errorf("%s got %d of 300 connections, want about 100", nd.name, c)
+		}
+	}
+
+	// 3. be_app down on n1: withdrawn, no new connection reaches it; back up: back.
+	n1 := l.nodes[0]
+	changed := n1.stats.set(statsDown)
+	gone := l.waitNexthops(svc4, 2, 5*time.Second)
+	t.Logf("be_app down -> route to n1 gone from the router's kernel table: %v", gone.Sub(changed).Round(time.Millisecond))
+	if c := l.spread(60); c["n1"] > 0 {
+		t.Errorf("after the withdraw n1 still got %d connections", c["n1"])
+	}
+	st, _ = n1.status()
+	if r := st.BGP.Routes[0]; r.Announced || r.State != "withdrawn" || !strings.Contains(r.Reason, "be_app DOWN (0/2 UP)") {
+		t.Errorf("n1's route while be_app is down: %+v", r)
+	}
+	if n1.ns.HasAddress("lo", netip.MustParseAddr(svc4)) {
+		t.Error("the service address stayed on n1's lo after the withdraw")
+	}
+	n1.stats.set(statsUp)
+	l.waitNexthops(svc4, 3, 5*time.Second)
+
+	// 4. kill -9: the kernel closes the session; the route goes at once.
+	n3 := l.nodes[2]
+	killed := time.Now()
+	n3.signal(syscall.SIGKILL)
+	gone = l.waitNexthops(svc4, 2, 5*time.Second)
+	t.Logf("kill -9 -> route gone from the router's kernel table: %v", gone.Sub(killed).Round(time.Millisecond))
+	if d := gone.Sub(killed); d > time.Second {
+		t.Errorf("the route of a killed vrrpd went after %v, want within 1s", d)
+	}
+
+	// 5. Graceful stop of n2 while the client connects: no connection fails.
+	n2 := l.nodes[1]
+	stop := make(chan struct{})
+	failed, total := 0, 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := l.connect(svc4); err != nil {
+				failed++
+			}
+			total++
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	n2.signal(syscall.SIGTERM)
+	select {
+	case <-n2.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("n2 did not stop")
+	}
+	l.waitNexthops(svc4, 1, 5*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	<-done
+	t.Logf("graceful stop of n2: %d of %d connections failed", failed, total)
+	if failed > 0 {
+		t.Errorf("%d of %d connections failed while n2 left gracefully", failed, total)
+	}
+	if n2.ns.HasAddress("lo", netip.MustParseAddr(svc4)) {
+		t.Error("the service address stayed on n2's lo after a graceful stop")
+	}
+	if !strings.Contains(n2.out.String(), "graceful shutdown: draining") {
+		t.Error("n2 did not drain")
+	}
+}
+
+// TestRouteHealthInjectionFailures, against BIRD: a router restart, a reload that adds
+// a route without resetting the session, a refused reload, and a hung vrrpd (SIGSTOP)
+// seen after the hold time.
+func TestRouteHealthInjectionFailures(t *testing.T) {
+	l := newLab(t, "bird", 2)
+	l.startRouter(routerOpts{hold: 3})
+	n1, n2 := l.nodes[0], l.nodes[1]
+	l.startNode(n1)
+	l.startNode(n2)
+	l.waitNexthops(svc4, 2, 20*time.Second)
+
+	// The router restarts: vrrpd connects again and announces again.
+	l.stopRouter()
+	restarted := time.Now()
+	l.startRouter(routerOpts{hold: 3})
+	l.waitNexthops(svc4, 2, 20*time.Second)
+	t.Logf("router restart -> both routes back: %v", time.Since(restarted).Round(time.Millisecond))
+
+	// A reload adds a route; the session stays up.
+	before, _ := n2.status()
+	l.extra = "    - {name: api, prefixes: [198.51.100.20/32], when: haproxy:lb}\n"
+	os.WriteFile(filepath.Join(n2.dir, "vrrpd.yaml"), []byte(l.config(n2)), 0o644)
+	n2.signal(syscall.SIGHUP)
+	l.waitNexthops("198.51.100.20", 1, 10*time.Second)
+	after, _ := n2.status()
+	if !after.BGP.Peers[0].Since.Equal(before.BGP.Peers[0].Since) {
+		t.Errorf("the reload reset the session: established since %v, then %v", before.BGP.Peers[0].Since, after.BGP.Peers[0].Since)
+	}
+	// A bad reload keeps everything.
+	os.WriteFile(filepath.Join(n2.dir, "vrrpd.yaml"), []byte(strings.Replace(l.config(n2), "asn: 65010", "asn: 0", 1)), 0o644)
+	n2.signal(syscall.SIGHUP)
+	netnstest.Eventually(t, 5*time.Second, func() bool { return strings.Contains(n2.out.String(), "reload refused") }, "the bad reload was not refused")
+	if len(l.nexthops("198.51.100.20")) != 1 {
+		t.Error("a refused reload changed the routes")
+	}
+
+	// Hung without BFD: the route goes when the hold time (3 s) expires.
+	hung := time.Now()
+	n2.signal(syscall.SIGSTOP)
+	gone := l.waitNexthops(svc4, 1, 10*time.Second)
+	t.Logf("SIGSTOP, hold time 3s -> route gone: %v", gone.Sub(hung).Round(time.Millisecond))
+	// The hold timer runs from the last keepalive, sent up to a third of it before.
+	if d := gone.Sub(hung); d < time.Second || d > 4*time.Second {
+		t.Errorf("the hung node's route went after %v, want about the hold time of 3s", d)
+	}
+	// BIRD keeps a peer whose hold timer expired off for its error wait time (60 s and
+	// more): the test ends here.
+	n2.signal(syscall.SIGCONT)
+}
