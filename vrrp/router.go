@@ -181,8 +181,10 @@ type Router struct {
 	// holdUntil is when a router that left mastership on purpose releases the VIPs it
 	// kept (MakeBeforeBreak) if no other master appeared; zero when it holds none.
 	holdUntil time.Time
-	// fastFrom is the master whose lowered priority armed a FastHandover.
-	fastFrom netip.Addr
+	// fastFrom is the master whose priority below ours armed a FastHandover, and
+	// fastLowered says it was our master at a priority not below ours before.
+	fastFrom    netip.Addr
+	fastLowered bool
 
 	stats   Stats
 	dropped uint64   // packets discarded, for Dropped
@@ -461,8 +463,11 @@ func (r *Router) expireState(now time.Time) []Action {
 func (r *Router) takeoverReason(now time.Time) string {
 	waited := now.Sub(r.downFrom)
 	switch {
-	case r.downSkewOnly && r.fastFrom.IsValid():
+	case r.downSkewOnly && r.fastFrom.IsValid() && r.fastLowered:
 		return fmt.Sprintf("master %v lowered its priority to %d, below ours %d: took over after skew time %s",
+			r.fastFrom, r.lowerPriority, r.priority, seconds(waited))
+	case r.downSkewOnly && r.fastFrom.IsValid():
+		return fmt.Sprintf("preempted %v: its priority %d is below ours %d (took over after skew time %s)",
 			r.fastFrom, r.lowerPriority, r.priority, seconds(waited))
 	case r.downSkewOnly:
 		return fmt.Sprintf("master %v left (priority 0), took over after skew time %s", r.leaving, seconds(waited))
@@ -557,6 +562,9 @@ func (r *Router) backupReceive(now time.Time, adv Received, m Meta) []Action {
 		// orders several backups. Armed once, so that its next adverts do not push the
 		// takeover back.
 		if r.fastFrom != m.Src {
+			// Lowered: we followed it at a priority at or above ours. Else it is a master
+			// that never outranked us, preempted as fast.
+			r.fastLowered = m.Src == r.master && r.masterPriority >= r.priority
 			r.fastFrom = m.Src
 			r.leaving = m.Src
 			r.armDownTimer(now, true)

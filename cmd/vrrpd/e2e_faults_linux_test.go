@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
@@ -204,59 +205,96 @@ func TestE2ECleanupAfterKill(t *testing.T) {
 	}
 }
 
-// TestE2EEarlySignal: signals in the first milliseconds neither kill vrrpd nor get lost:
-// a SIGHUP while starting is a reload once started, a SIGTERM a clean stop.
+// TestE2EEarlySignal: signals that come before vrrpd has even read its configuration
+// neither kill it nor get lost: a SIGHUP is a reload once started, a SIGTERM a clean stop.
+// The configuration is a named pipe, so that vrrpd waits at that point for as long as
+// the test wants.
 func TestE2EEarlySignal(t *testing.T) {
 	c := newCluster(t, 1)
 	a := c.nodes[0]
 	a.writeConfig(instanceYAML("web", 51, 150, "100ms", vip+"/24"))
-	// The binary as shipped: the race detector's runtime takes about 10 ms to reach main.
-	bin := plainVrrpd.Path(t)
-	// From 2 ms after exec: the Go runtime starts in less, before main can ask for them.
-	for _, delay := range []time.Duration{2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond} {
-		cmd := a.ns.Command(bin, "run", "--config", a.config())
-		out := &netnstest.Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		waitExec(t, cmd.Process.Pid, bin)
-		time.Sleep(delay)
-		_ = cmd.Process.Signal(syscall.SIGHUP)
-		a.cmd = cmd
-		netnstest.Eventually(t, 10*time.Second, func() bool {
-			_, err := a.status()
-			return err == nil
-		}, "SIGHUP %v after start: vrrpd did not come up:\n%s", delay, out)
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("SIGHUP %v after start, then SIGTERM: %v\n%s", delay, err, out)
-			}
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Fatalf("SIGHUP %v after start: vrrpd did not stop on SIGTERM\n%s", delay, out)
-		}
-	}
-	// SIGTERM at once: a clean exit 0 with no VIP left.
-	cmd := a.ns.Command(bin, "run", "--config", a.config())
-	out := &netnstest.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	cfg, err := os.ReadFile(a.config())
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitExec(t, cmd.Process.Pid, bin)
-	time.Sleep(2 * time.Millisecond)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("SIGTERM at start: %v\n%s", err, out)
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			fifo := filepath.Join(t.TempDir(), "vrrpd.yaml")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := a.ns.Command(vrrpdBinary(t), "run", "--config", fifo)
+			out := &netnstest.Buffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-done
+			})
+			waitExec(t, cmd.Process.Pid, vrrpdBinary(t))
+			// vrrpd waits in open(2) for the pipe's other end: past the Go runtime's start,
+			// before anything else it does.
+			netnstest.Eventually(t, 10*time.Second, func() bool { return inOpen(cmd.Process.Pid) },
+				"vrrpd never opened its configuration:\n%s", out)
+			_ = cmd.Process.Signal(sig)
+			// feed writes the configuration into the pipe once vrrpd opens it, failing if it
+			// does not within 10 s (it died of the signal).
+			feed := func() {
+				t.Helper()
+				var f *os.File
+				netnstest.Eventually(t, 10*time.Second, func() bool {
+					var err error
+					f, err = os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0)
+					return err == nil
+				}, "vrrpd does not read its configuration (dead of the %v?):\n%s", sig, out)
+				defer f.Close()
+				if _, err := f.Write(cfg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			feed()
+			if sig == syscall.SIGHUP {
+				a.cmd = cmd
+				netnstest.Eventually(t, 10*time.Second, func() bool {
+					_, err := a.status()
+					return err == nil
+				}, "vrrpd did not come up:\n%s", out)
+				feed() // the reload reads the file again
+				netnstest.Eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "configuration reloaded") },
+					"the early SIGHUP did not reload:\n%s", out)
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("%v: %v\n%s", sig, err, out)
+				}
+				done <- nil // for the cleanup
+			case <-time.After(15 * time.Second):
+				t.Fatalf("%v: vrrpd did not stop\n%s", sig, out)
+			}
+			if a.hasVIP(vip) {
+				t.Fatal("a stop left the VIP")
+			}
+		})
 	}
-	if a.hasVIP(vip) {
-		t.Fatal("SIGTERM at start left the VIP")
+}
+
+// inOpen reports whether a thread of process pid is in openat(2), from
+// /proc/PID/task/*/syscall (its first field is the system call number).
+func inOpen(pid int) bool {
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/syscall")
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.HasPrefix(string(b), strconv.Itoa(unix.SYS_OPENAT)+" ") {
+			return true
+		}
 	}
+	return false
 }
 
 // waitExec waits until process pid runs bin: `ip netns exec` execs it in the same
