@@ -45,7 +45,9 @@ func at(ms int) time.Time { return testT0.Add(time.Duration(ms) * time.Milliseco
 
 func ev(kind EventKind, node int) Event { return Event{Kind: kind, Node: node} }
 
-func addr(kind EventKind, node int, a netip.Addr) Event { return Event{Kind: kind, Node: node, Addr: a} }
+func addr(kind EventKind, node int, a netip.Addr) Event {
+	return Event{Kind: kind, Node: node, Addr: a}
+}
 
 func text(kind EventKind, node int, t string) Event { return Event{Kind: kind, Node: node, Text: t} }
 
