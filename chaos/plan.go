@@ -113,10 +113,10 @@ type Plan struct {
 
 // What the plan draws from.
 var (
-	lossPercents   = []int{10, 30, 60}
-	delays         = []time.Duration{20 * time.Millisecond, 80 * time.Millisecond, 200 * time.Millisecond}
-	priorities     = []int{25, 75, 100, 125, 175, 200} // 100 ties with the second node of a cluster
-	overlapPercent = 30
+	lossPercents     = []int{10, 30, 60}
+	delays           = []time.Duration{20 * time.Millisecond, 80 * time.Millisecond, 200 * time.Millisecond}
+	reloadPriorities = []int{25, 75, 100, 125, 175, 200} // 100 ties with the second node of a cluster
+	overlapPercent   = 30
 )
 
 // holdRange is how long a fault of kind k is held. A reload that changes something is
@@ -159,7 +159,7 @@ func NewPlan(seed uint64, cycles, nodes int) Plan {
 		case Delay:
 			f.Delay = delays[rng.IntN(len(delays))]
 		case ReloadPriority:
-			f.Priority = priorities[rng.IntN(len(priorities))]
+			f.Priority = reloadPriorities[rng.IntN(len(reloadPriorities))]
 		}
 		return f
 	}

@@ -3,6 +3,8 @@ package chaos
 import (
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -66,5 +68,26 @@ func (r Report) Write(w io.Writer) {
 func (r Report) String() string {
 	var b strings.Builder
 	r.Write(&b)
+	return b.String()
+}
+
+// FormatTimeline writes a whole timeline, one event a line, its times counted from its
+// first event, each cycle headed by its faults.
+func FormatTimeline(s Setup, p Plan, events []Event) string {
+	events = slices.Clone(events)
+	sort.SliceStable(events, func(i, j int) bool { return events[i].At.Before(events[j].At) })
+	var b strings.Builder
+	if len(events) == 0 {
+		return ""
+	}
+	start := events[0].At
+	for _, e := range events {
+		if e.Kind == CycleStart && e.Cycle >= 1 && e.Cycle <= len(p.Cycles) {
+			for _, f := range p.Cycles[e.Cycle-1].Faults {
+				fmt.Fprintf(&b, "# cycle %d: %v\n", e.Cycle, f)
+			}
+		}
+		fmt.Fprintln(&b, e.format(s, start))
+	}
 	return b.String()
 }
