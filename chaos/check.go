@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vrrpd/vrrpd/vrrp"
@@ -267,27 +268,27 @@ func (c *checker) intervals() {
 
 // points checks what must hold at given moments.
 func (c *checker) points() {
-	for _, e := range c.events {
+	for i, e := range c.events {
+		seg := c.tl.segs[c.tl.after[i]]
 		switch e.Kind {
 		case Settled:
-			c.election(e.At, fmt.Sprintf("after the quiet period of cycle %d", e.Cycle), false)
+			c.election(e.At, seg.w, fmt.Sprintf("after the quiet period of cycle %d", e.Cycle), false)
 		case HoldEnd:
-			seg := c.tl.at(e.At)
-			if seg.w.connected() && e.At.Sub(seg.lastChange) >= c.s.Settle {
-				c.election(e.At, fmt.Sprintf("at the end of the hold of cycle %d (%.2f s after the last change)",
+			if !seg.w.impaired() && e.At.Sub(seg.lastChange) >= c.s.Settle {
+				c.election(e.At, seg.w, fmt.Sprintf("at the end of the hold of cycle %d (%.2f s after the last change)",
 					e.Cycle, e.At.Sub(seg.lastChange).Seconds()), true)
 			}
 		case Final:
-			w := c.tl.at(e.At).w
+			w := seg.w
 			for i := range w {
 				if len(w[i].holds) > 0 {
 					c.report(VIPAfterStop, e.At, 0, "%s still holds %v after every daemon stopped gracefully", c.s.Nodes[i].Name, w[i].holds)
 				}
 			}
 		case DaemonExited:
-			c.exited(e)
+			c.exited(e, seg.w)
 		case DaemonUp:
-			c.restarted(e)
+			c.restarted(e, seg.w)
 		case SecondRunDone:
 			c.secondRun(e)
 		case Snapshot:
@@ -307,16 +308,19 @@ func (c *checker) nodeName(i int) string {
 	return "harness"
 }
 
-// election checks that every VIP sits on exactly the node the election must pick. With
-// runningOnly, a stopped node's leftovers are not counted.
-func (c *checker) election(at time.Time, when string, runningOnly bool) {
-	w := c.tl.at(at).w
+// election checks that every VIP sits on exactly the nodes the election must pick: the
+// winner among the nodes on the LAN, and every node cut off from it that could be
+// master (it hears no one, so it is master of its island). Nodes whose link is down are
+// not judged. With runningOnly, a stopped node's leftovers are not counted either.
+func (c *checker) election(at time.Time, w world, when string, runningOnly bool) {
 	for _, vip := range c.universe() {
 		var want []int
-		if win := w.winner(c.s, vip); win >= 0 {
-			want = []int{win}
+		for n := range w {
+			if n == w.winner(c.s, vip) || w[n].cut && w[n].running && !w[n].linkDown && !w.inFault(n) && w.configured(n, vip) {
+				want = append(want, n)
+			}
 		}
-		got := w.holders(vip, func(n int) bool { return !runningOnly || w[n].running })
+		got := w.holders(vip, func(n int) bool { return (!runningOnly || w[n].running) && !w[n].linkDown })
 		if !slices.Equal(got, want) {
 			c.report(WrongHolder, at, 0, "%s: %v on %s, want %s (%s)", when, vip, c.s.names(got), c.s.names(want), w.describe(c.s))
 		}
@@ -324,12 +328,11 @@ func (c *checker) election(at time.Time, when string, runningOnly bool) {
 }
 
 // exited checks a daemon's exit: expected, and after a graceful stop with no VIP left.
-func (c *checker) exited(e Event) {
+func (c *checker) exited(e Event, w world) {
 	if e.Text != "expected" {
 		c.report(DaemonFailed, e.At, 0, "%s exited with status %d: %s", c.nodeName(e.Node), e.Code, e.Text)
 		return
 	}
-	w := c.tl.at(e.At).w
 	if w[e.Node].lastStop != "term" {
 		return
 	}
@@ -341,8 +344,7 @@ func (c *checker) exited(e Event) {
 
 // restarted checks that a daemon restarted after a kill removes, within StaleLimit, the
 // VIPs it left.
-func (c *checker) restarted(e Event) {
-	w := c.tl.at(e.At).w
+func (c *checker) restarted(e Event, w world) {
 	if w[e.Node].lastStop != "kill" {
 		return
 	}
@@ -384,10 +386,18 @@ func (c *checker) secondRun(e Event) {
 		c.report(SecondRunChanged, e.At, d, "a second daemon on %s: %s", name, e.Text)
 	}
 	end := e.Until.Add(secondRunGrace)
+	var changes []string
+	var first time.Time
 	for _, x := range c.events {
 		if (x.Kind == AddrAdded || x.Kind == AddrRemoved) && !x.At.Before(e.At) && !x.At.After(end) {
-			c.report(SecondRunChanged, x.At, 0, "while a second daemon ran on %s: %s %s %v", name, c.nodeName(x.Node), x.Kind, x.Addr)
+			if first.IsZero() {
+				first = x.At
+			}
+			changes = append(changes, fmt.Sprintf("%s %s %v", c.nodeName(x.Node), x.Kind, x.Addr))
 		}
+	}
+	if len(changes) > 0 {
+		c.report(SecondRunChanged, first, end.Sub(first), "while a second daemon ran on %s, the kernel changed: %s", name, strings.Join(changes, ", "))
 	}
 }
 

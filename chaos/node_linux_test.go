@@ -414,7 +414,7 @@ func (n *node) secondRunState() string {
 		if err != nil {
 			return name + ": " + err.Error()
 		}
-		return name + ": " + strings.TrimSpace(string(b))
+		return name + ": " + strings.Join(strings.Fields(string(b)), " ")
 	}
 	if n.daemon == keepalivedDaemon {
 		return read("keepalived.pid") + ", " + read("vrrp.pid")

@@ -148,6 +148,16 @@ func (w world) connected() bool {
 	return true
 }
 
+// impaired reports whether frames are lost or delayed somewhere.
+func (w world) impaired() bool {
+	for _, n := range w {
+		if n.impaired {
+			return true
+		}
+	}
+	return false
+}
+
 // reachable reports whether node i is on the LAN: its link up and its port not cut.
 func (w world) reachable(i int) bool { return !w[i].linkDown && !w[i].cut }
 
@@ -259,6 +269,9 @@ type timeline struct {
 	start time.Time
 	end   time.Time
 	segs  []segment
+	// after is, for each event, the segment in force once it was applied: events of
+	// the same time keep their order.
+	after []int
 }
 
 // replay builds the world's states from events, which must be sorted by time.
@@ -275,6 +288,7 @@ func replay(s Setup, events []Event) *timeline {
 		tl.end = maxTime(tl.end, e.At, e.Until)
 		changed, cond := w.apply(e)
 		if !changed {
+			tl.after = append(tl.after, len(tl.segs)-1)
 			continue
 		}
 		if cond {
@@ -286,6 +300,7 @@ func replay(s Setup, events []Event) *timeline {
 		} else {
 			tl.segs = append(tl.segs, seg)
 		}
+		tl.after = append(tl.after, len(tl.segs)-1)
 	}
 	return tl
 }
