@@ -75,11 +75,11 @@ func runChaos(t *testing.T, daemons []string, cycles int, seed uint64) {
 			t.Error(err)
 		}
 	}
-	if len(r.Violations) > 0 {
+	if r.Failed() > 0 {
 		for _, n := range c.nodes {
 			t.Logf("last lines of %s (%s):\n%s", n.name, n.daemon, n.log)
 		}
-		t.Errorf("%d violations (seed %d, nodes %s): see the report above", len(r.Violations), seed, strings.Join(daemons, ","))
+		t.Errorf("%d violations (seed %d, nodes %s): see the report above", r.Failed(), seed, strings.Join(daemons, ","))
 	}
 }
 

@@ -73,6 +73,9 @@ type Violation struct {
 	Text  string
 	// Excerpt is the timeline around it.
 	Excerpt []string
+	// Excused says why the violation does not count, or is empty: a stall of the whole
+	// machine near it, which the protocol's timers cannot survive.
+	Excused string
 }
 
 // KindFigures sums up the cycles that had a kind of fault. A cycle with two faults
@@ -80,7 +83,8 @@ type Violation struct {
 type KindFigures struct {
 	Kind       Kind
 	Faults     int
-	Violations int
+	Violations int // not excused
+	Excused    int
 	// Outage is the time the client got no answer from a VIP, summed over the cycles
 	// and the VIPs probed; Longest is the longest such gap.
 	Outage  time.Duration
@@ -98,6 +102,20 @@ type Report struct {
 	Violations []Violation
 	Kinds      []KindFigures
 	Total      KindFigures
+	// Stalls are the machine's stalls the harness measured; Longest the longest.
+	Stalls       int
+	LongestStall time.Duration
+}
+
+// Failed counts the violations that are not excused.
+func (r Report) Failed() int {
+	n := 0
+	for _, v := range r.Violations {
+		if v.Excused == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Check replays the timeline and checks every invariant. It is a pure function: the
@@ -120,11 +138,42 @@ func Check(s Setup, p Plan, events []Event) Report {
 	sort.SliceStable(c.out, func(i, j int) bool { return c.out[i].At.Before(c.out[j].At) })
 	for i := range c.out {
 		c.out[i].Cycle = c.cycleAt(c.out[i].At)
+		c.out[i].Excused = c.excuse(c.out[i])
 		c.out[i].Excerpt = c.excerpt(c.out[i])
 	}
 	r := Report{Setup: s, Plan: p, Start: tl.start, End: tl.end, Cycles: len(c.cycleStarts), Violations: c.out}
 	r.Kinds, r.Total = c.figures()
+	for _, e := range events {
+		if e.Kind == Stall {
+			r.Stalls++
+			r.LongestStall = max(r.LongestStall, e.Until.Sub(e.At))
+		}
+	}
 	return r
+}
+
+// excuse returns why v does not count, or "": a stall of the machine that began
+// between a window (or a settling time, for a check of the election) before v and its
+// end. Only the invariants that depend on timers are excused; a crash, a second run's
+// changes, the timeline's agreement with the kernel and the harness's own failures
+// never are.
+func (c *checker) excuse(v Violation) string {
+	var before time.Duration
+	switch v.Rule {
+	case TwoHolders, NoHolder, Unconfigured, StaleAfterKill:
+		before = c.s.Window()
+	case WrongHolder:
+		before = c.s.Settle
+	default:
+		return ""
+	}
+	lo, hi := v.At.Add(-before), v.At.Add(v.For)
+	for _, e := range c.events {
+		if e.Kind == Stall && !e.Until.Before(lo) && !e.At.After(hi) {
+			return fmt.Sprintf("the machine stalled for %.3f s at %.3f s", e.Until.Sub(e.At).Seconds(), e.At.Sub(c.tl.start).Seconds())
+		}
+	}
+	return ""
 }
 
 type checker struct {
@@ -469,8 +518,13 @@ func (c *checker) figures() ([]KindFigures, KindFigures) {
 	byKind := map[Kind]*KindFigures{}
 	total := KindFigures{Kind: "all"}
 	violations := make([]int, len(c.cycleStarts)+1)
+	excused := make([]int, len(c.cycleStarts)+1)
 	for _, v := range c.out {
-		violations[v.Cycle]++
+		if v.Excused != "" {
+			excused[v.Cycle]++
+		} else {
+			violations[v.Cycle]++
+		}
 	}
 	for i, start := range c.cycleStarts {
 		end := c.final
@@ -510,11 +564,18 @@ func (c *checker) figures() ([]KindFigures, KindFigures) {
 				}
 			}
 			f.Violations += violations[i+1]
+			f.Excused += excused[i+1]
 			f.Outage += outage
 			f.Longest = max(f.Longest, longest)
 		}
 	}
-	total.Violations = len(c.out)
+	for _, v := range c.out {
+		if v.Excused != "" {
+			total.Excused++
+		} else {
+			total.Violations++
+		}
+	}
 	var out []KindFigures
 	for _, k := range Kinds {
 		if f := byKind[k]; f != nil {

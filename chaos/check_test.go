@@ -506,3 +506,33 @@ func TestWindow(t *testing.T) {
 		t.Errorf("window %v, want %v", got, want)
 	}
 }
+
+func TestCheckExcusesTimersAfterAStallOnly(t *testing.T) {
+	s := started()
+	// The machine stalls 0.8 s; n2 takes over, the VIP is on both for 0.6 s.
+	s.add(1200, Event{Kind: Stall, Node: -1})
+	(*s)[len(*s)-1].Until = at(2000)
+	s.add(2000, addr(AddrAdded, 1, testVIP)).add(2600, addr(AddrRemoved, 1, testVIP))
+	// Later, with no stall: a daemon dies, and two holders for 0.6 s again.
+	s.add(5000, Event{Kind: DaemonExited, Node: 2, Code: 2, Text: "unexpected"})
+	s.add(6000, addr(AddrAdded, 1, testVIP)).add(6600, addr(AddrRemoved, 1, testVIP))
+	s.add(8000, mark(Settled, 1))
+	r := Check(testSetup(), killPlan(), *s)
+	var excused, counted []Rule
+	for _, v := range r.Violations {
+		if v.Excused != "" {
+			excused = append(excused, v.Rule)
+		} else {
+			counted = append(counted, v.Rule)
+		}
+	}
+	if !slices.Equal(excused, []Rule{TwoHolders}) || !slices.Equal(counted, []Rule{DaemonFailed, TwoHolders}) || r.Failed() != 2 {
+		t.Errorf("excused %v, counted %v:\n%s", excused, counted, r)
+	}
+	if r.Stalls != 1 || r.LongestStall != 800*time.Millisecond || r.Total.Excused != 1 || r.Total.Violations != 2 {
+		t.Errorf("stalls %d, longest %v, total %+v", r.Stalls, r.LongestStall, r.Total)
+	}
+	if out := r.String(); !strings.Contains(out, "EXCUSED: the machine stalled for 0.800 s at 1.200 s") {
+		t.Errorf("the report does not say what was excused:\n%s", out)
+	}
+}

@@ -102,6 +102,7 @@ func newNetwork(t *testing.T, daemons []string, ipv6 bool) *cluster {
 		}
 	}
 
+	watchStalls(t, c.rec)
 	c.lan = netnstest.NewLAN(t)
 	t.Cleanup(func() {
 		for _, r := range c.relays {

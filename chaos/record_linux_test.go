@@ -100,6 +100,32 @@ func watchAddresses(t *testing.T, rec *recorder, n *node) {
 	})
 }
 
+// watchStalls records, until the test ends, every time the harness could not run for
+// longer than StallThreshold: it wakes every few milliseconds, and a late wake-up means
+// the machine was busy elsewhere.
+func watchStalls(t *testing.T, rec *recorder) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				now := time.Now()
+				if now.Sub(last) > StallThreshold {
+					rec.add(Event{Kind: Stall, Node: -1, At: last, Until: now})
+				}
+				last = now
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
 // respond answers every UDP datagram to port 7 of n, on any address, with n's name.
 func respond(t *testing.T, n *node) {
 	t.Helper()

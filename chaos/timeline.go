@@ -62,6 +62,9 @@ const (
 	// the harness itself.
 	DaemonProblem  EventKind = "daemon-problem"
 	HarnessProblem EventKind = "harness-problem"
+	// Stall: the harness, which wakes every few milliseconds, did not run from At to
+	// Until: the machine stalled, and the daemons on it likely did too.
+	Stall EventKind = "stall"
 )
 
 // Event is one entry of a timeline.
@@ -120,6 +123,8 @@ func (e Event) format(s Setup, start time.Time) string {
 	case Snapshot:
 		node()
 		fmt.Fprintf(&b, "ip addr: %v", e.Addrs)
+	case Stall:
+		fmt.Fprintf(&b, "    -- the machine stalled for %.3f s", e.Until.Sub(e.At).Seconds())
 	case Answers:
 		node()
 		fmt.Fprintf(&b, "answered %d probes of %v until %.3f", e.Count, e.Addr, e.Until.Sub(start).Seconds())
