@@ -16,6 +16,17 @@ const (
 	DefaultScriptUser = "vrrpd-script"
 )
 
+// Shortest durations a file may set; 0 stays allowed where it means none or off.
+const (
+	// MinTimer bounds every interval, timeout and delay: 10 ms, the unit of VRRPv3's
+	// advert interval. Shorter is a slip of the unit (1ms for 1s), or a check run faster
+	// than any failover could follow it.
+	MinTimer = 10 * time.Millisecond
+	// MinGARPRefresh bounds garp.refresh: Linux neighbours ignore ARP updates within 1 s
+	// of the last (locktime), so refreshing more often only adds traffic.
+	MinGARPRefresh = time.Second
+)
+
 // Config is one node's configuration, validated and with every default filled in.
 type Config struct {
 	// File is the path the configuration was read from.
@@ -118,8 +129,6 @@ type Instance struct {
 	// Preempt: default true. PreemptDelay: default 0.
 	Preempt      bool
 	PreemptDelay time.Duration
-	// Accept is Accept_Mode; default true, as in keepalived.
-	Accept bool
 	// DownTimerAdverts: 1..100, default 3.
 	DownTimerAdverts int
 	// LowerPriorityNoAdvert: default false (answer lower-priority adverts at once).

@@ -17,10 +17,13 @@
 // to 40.95 s for VRRPv3 (RFC 5798 section 5.2.7), one address family per instance and
 // IPv4 only for VRRPv2, no more VIPs than one advert of a 1500-byte packet carries
 // (RFC 5798 section 5.2.5), and authentication for VRRPv2 only (RFC 3768 section 5.3.6;
-// RFC 5798 section 9 removed it). What interoperates with keepalived is its default:
-// accept mode on, the checksum with the IPv4 pseudo-header, GARP bursts of 5 repeated
-// after 5 s. The one default that differs is the version: vrrpd's is 3, keepalived's
-// is 2 for IPv4.
+// RFC 5798 section 9 removed it). Every other duration is at least MinTimer, or 0 where
+// 0 means none or off, and garp.refresh at least MinGARPRefresh: shorter is a slip of
+// the unit. What interoperates with keepalived is its default:
+// the checksum with the IPv4 pseudo-header, GARP bursts of 5 repeated after 5 s. The one
+// default that differs is the version: vrrpd's is 3, keepalived's is 2 for IPv4. Accept
+// mode is always on, as the services behind the VIPs need: accept: false is refused,
+// since vrrpd does not install the firewall rules with which keepalived drops traffic.
 //
 // Check runs the checks that need the machine, through the small Host interface: the
 // interfaces exist, no VIP is one of the node's own addresses, no unicast peer is

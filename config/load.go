@@ -113,7 +113,13 @@ var keepalivedKeys = map[string]string{
 	"full_command":               "write cmdline: true",
 	"fork_delay":                 "write delay: 1s (it delays both directions)",
 	"terminate_delay":            "write delay: 1s (it delays both directions)",
+	"no_accept":                  "remove it: vrrpd always accepts traffic for its VIPs; keepalived drops it with firewall rules vrrpd does not install",
+	"strict_mode":                strictHint,
+	"vrrp_strict":                strictHint,
 }
+
+// strictHint answers keepalived's strict mode keys.
+const strictHint = "vrrpd has no strict mode: write lower_prio_no_advert: true; vrrpd always accepts traffic for its VIPs and installs no firewall rules"
 
 // parser turns the YAML node tree into a Config, reporting every value that is the wrong
 // type, out of range or unknown. Rules between values are validate's.
@@ -415,9 +421,23 @@ func (p *parser) boolean(n *yaml.Node, path string) (bool, bool) {
 	return v, true
 }
 
-// duration reads a Go duration such as 100ms or 1s, in lo..hi. A bare number is
+// span is the values a duration may take: lo..hi, and 0 too when zero is set, where 0
+// means none or off. hi = math.MaxInt64 means no maximum.
+type span struct {
+	lo, hi time.Duration
+	zero   bool
+}
+
+// The spans of the durations in a file.
+var (
+	anyDuration = span{lo: 0, hi: math.MaxInt64} // checked later, such as advert_interval
+	period      = span{lo: MinTimer, hi: math.MaxInt64}
+	delay       = span{lo: MinTimer, hi: math.MaxInt64, zero: true}
+)
+
+// duration reads a Go duration such as 100ms or 1s, within sp. A bare number is
 // refused: keepalived counts seconds where vrrpd users may think milliseconds.
-func (p *parser) duration(n *yaml.Node, path string, lo, hi time.Duration) (time.Duration, bool) {
+func (p *parser) duration(n *yaml.Node, path string, sp span) (time.Duration, bool) {
 	if !p.scalar(n, path, "a duration such as 1s") {
 		return 0, false
 	}
@@ -438,17 +458,22 @@ func (p *parser) duration(n *yaml.Node, path string, lo, hi time.Duration) (time
 			return 0, false
 		}
 	}
+	var least string // the hint below the minimum
 	switch {
-	case d >= lo && d <= hi:
-		return d, true
+	case sp.zero && sp.lo > 0:
+		least = fmt.Sprintf("write 0s for none, or %v or more", sp.lo)
+	case sp.lo > 0:
+		least = fmt.Sprintf("write %v or more", sp.lo)
+	}
+	switch {
+	case d > sp.hi:
+		p.errorf(path, fmt.Sprintf("write %v or less", sp.hi), "%v is above the maximum %v", d, sp.hi)
 	case d < 0:
-		p.errorf(path, "", "%v is negative", d)
-	case lo == time.Nanosecond && d == 0:
-		p.errorf(path, "", "%v is too short: it must be more than 0s", d)
-	case hi == math.MaxInt64:
-		p.errorf(path, "", "%v is below the minimum %v", d, lo)
+		p.errorf(path, least, "%v is negative", d)
+	case d >= sp.lo || d == 0 && sp.zero:
+		return d, true
 	default:
-		p.errorf(path, "", "%v is out of range %v..%v", d, lo, hi)
+		p.errorf(path, least, "%v is below the minimum %v", d, sp.lo)
 	}
 	return 0, false
 }
@@ -667,13 +692,13 @@ func (p *parser) script(key, n *yaml.Node, user string) Script {
 		p.errorf(path+".exec", "write exec: [/path/to/check, arg, ...]", "a script needs exec, the command to run")
 	}
 	if v := m.values["interval"]; v != nil {
-		if d, ok := p.duration(v, path+".interval", time.Nanosecond, math.MaxInt64); ok {
+		if d, ok := p.duration(v, path+".interval", period); ok {
 			s.Interval = d
 		}
 	}
 	s.Timeout = s.Interval
 	if v := m.values["timeout"]; v != nil {
-		if d, ok := p.duration(v, path+".timeout", time.Nanosecond, math.MaxInt64); ok {
+		if d, ok := p.duration(v, path+".timeout", period); ok {
 			s.Timeout = d
 		}
 	}
@@ -720,7 +745,7 @@ func (p *parser) process(key, n *yaml.Node) Process {
 		pr.Max, _ = p.integer(v, path+".max", 0, math.MaxInt)
 	}
 	if v := m.values["delay"]; v != nil {
-		pr.Delay, _ = p.duration(v, path+".delay", 0, math.MaxInt64)
+		pr.Delay, _ = p.duration(v, path+".delay", delay)
 	}
 	return pr
 }
@@ -760,13 +785,13 @@ func (p *parser) haproxy(key, n *yaml.Node) HAProxy {
 		p.errorf(path+".socket", "write socket: /run/haproxy/admin.sock (HAProxy's stats socket)", "an haproxy check needs socket")
 	}
 	if v := m.values["interval"]; v != nil {
-		if d, ok := p.duration(v, path+".interval", time.Nanosecond, math.MaxInt64); ok {
+		if d, ok := p.duration(v, path+".interval", period); ok {
 			h.Interval = d
 		}
 	}
 	h.Timeout = h.Interval
 	if v := m.values["timeout"]; v != nil {
-		if d, ok := p.duration(v, path+".timeout", time.Nanosecond, math.MaxInt64); ok {
+		if d, ok := p.duration(v, path+".timeout", period); ok {
 			h.Timeout = d
 		}
 	}
@@ -834,7 +859,6 @@ type shared struct {
 	advertInterval    setting[time.Duration]
 	preempt           setting[bool]
 	preemptDelay      setting[time.Duration]
-	accept            setting[bool]
 	downTimerAdverts  setting[int]
 	lowerPrioNoAdvert setting[bool]
 	checksum          setting[vrrp.ChecksumForm]
@@ -852,7 +876,6 @@ func (s shared) or(d shared) shared {
 		advertInterval:    s.advertInterval.or(d.advertInterval),
 		preempt:           s.preempt.or(d.preempt),
 		preemptDelay:      s.preemptDelay.or(d.preemptDelay),
-		accept:            s.accept.or(d.accept),
 		downTimerAdverts:  s.downTimerAdverts.or(d.downTimerAdverts),
 		lowerPrioNoAdvert: s.lowerPrioNoAdvert.or(d.lowerPrioNoAdvert),
 		checksum:          s.checksum.or(d.checksum),
@@ -876,7 +899,6 @@ func (s shared) positions() map[string]position {
 	add("advert_interval", s.advertInterval.set, s.advertInterval.pos)
 	add("preempt", s.preempt.set, s.preempt.pos)
 	add("preempt_delay", s.preemptDelay.set, s.preemptDelay.pos)
-	add("accept", s.accept.set, s.accept.pos)
 	add("down_timer_adverts", s.downTimerAdverts.set, s.downTimerAdverts.pos)
 	add("lower_prio_no_advert", s.lowerPrioNoAdvert.set, s.lowerPrioNoAdvert.pos)
 	add("checksum", s.checksum.set, s.checksum.pos)
@@ -904,17 +926,25 @@ func (p *parser) shared(m mapping, path string) shared {
 	// The interval's range depends on the version, which may be set elsewhere:
 	// validate checks it.
 	if n := m.values["advert_interval"]; n != nil {
-		if d, ok := p.duration(n, path+".advert_interval", 0, math.MaxInt64); ok {
+		if d, ok := p.duration(n, path+".advert_interval", anyDuration); ok {
 			s.advertInterval = newSetting(d, n)
 		}
 	}
 	s.preempt = p.boolSetting(m, path, "preempt")
 	if n := m.values["preempt_delay"]; n != nil {
-		if d, ok := p.duration(n, path+".preempt_delay", 0, maxPreemptDelay); ok {
+		if d, ok := p.duration(n, path+".preempt_delay", span{lo: MinTimer, hi: maxPreemptDelay, zero: true}); ok {
 			s.preemptDelay = newSetting(d, n)
 		}
 	}
-	s.accept = p.boolSetting(m, path, "accept")
+	// accept: true says what vrrpd always does; a master that dropped the traffic for
+	// its VIPs could not serve them.
+	if n := m.values["accept"]; n != nil {
+		if v, ok := p.boolean(n, path+".accept"); ok && !v {
+			p.errorf(path+".accept", "remove the line: vrrpd always accepts traffic for its VIPs; "+
+				"keepalived's vrrp_strict and no_accept drop it with firewall rules vrrpd does not install",
+				"accept: false is not supported: a master must accept the traffic for its VIPs that the services behind them serve")
+		}
+	}
 	s.downTimerAdverts = p.intSetting(m, path, "down_timer_adverts", 1, 100)
 	s.lowerPrioNoAdvert = p.boolSetting(m, path, "lower_prio_no_advert")
 	if n := m.values["checksum"]; n != nil {
@@ -934,12 +964,12 @@ func (p *parser) shared(m mapping, path string) shared {
 	g := p.mapping(m.values["garp"], gpath, garpKeys)
 	s.garpRepeat = p.intSetting(g, gpath, "repeat", 1, 100)
 	if n := g.values["delay"]; n != nil {
-		if d, ok := p.duration(n, gpath+".delay", 0, math.MaxInt64); ok {
+		if d, ok := p.duration(n, gpath+".delay", delay); ok {
 			s.garpDelay = newSetting(d, n)
 		}
 	}
 	if n := g.values["refresh"]; n != nil {
-		if d, ok := p.duration(n, gpath+".refresh", 0, math.MaxInt64); ok {
+		if d, ok := p.duration(n, gpath+".refresh", span{lo: MinGARPRefresh, hi: math.MaxInt64, zero: true}); ok {
 			s.garpRefresh = newSetting(d, n)
 		}
 	}
@@ -1007,7 +1037,6 @@ func (p *parser) instance(n *yaml.Node, path, name string, defaults shared) Inst
 	in.AdvertInterval = s.advertInterval.get(time.Second)
 	in.Preempt = s.preempt.get(true)
 	in.PreemptDelay = s.preemptDelay.get(0)
-	in.Accept = s.accept.get(true)
 	in.DownTimerAdverts = s.downTimerAdverts.get(3)
 	in.LowerPriorityNoAdvert = s.lowerPrioNoAdvert.get(false)
 	in.Checksum = s.checksum.get(vrrp.ChecksumPseudoHeader)
@@ -1164,10 +1193,10 @@ func (p *parser) trackRefs(n *yaml.Node, path string, known []string, defaultWei
 				ref.Reverse, _ = p.boolean(v, ipath+".reverse")
 			}
 			if v := m.values["down_delay"]; v != nil {
-				ref.DownDelay, _ = p.duration(v, ipath+".down_delay", 0, math.MaxInt64)
+				ref.DownDelay, _ = p.duration(v, ipath+".down_delay", delay)
 			}
 			if v := m.values["up_delay"]; v != nil {
-				ref.UpDelay, _ = p.duration(v, ipath+".up_delay", 0, math.MaxInt64)
+				ref.UpDelay, _ = p.duration(v, ipath+".up_delay", delay)
 			}
 		}
 		switch {

@@ -56,7 +56,7 @@ func TestLoadFull(t *testing.T) {
 		Instances: []Instance{
 			{
 				Name: "web", Interface: "eth0", VRID: 51, Priority: 150, Version: vrrp.Version3,
-				AdvertInterval: 100 * time.Millisecond, Preempt: false, PreemptDelay: 0, Accept: true,
+				AdvertInterval: 100 * time.Millisecond, Preempt: false, PreemptDelay: 0,
 				DownTimerAdverts: 3, LowerPriorityNoAdvert: false, Checksum: vrrp.ChecksumPseudoHeader,
 				Source: addr("192.0.2.1"),
 				Unicast: &Unicast{Source: addr("192.0.2.1"), Peers: []netip.Addr{addr("192.0.2.2"), addr("192.0.2.3")},
@@ -90,7 +90,7 @@ func TestLoadFull(t *testing.T) {
 			},
 			{
 				Name: "legacy", Interface: "eth0", VRID: 52, Priority: 100, Version: vrrp.Version2,
-				AdvertInterval: 3 * time.Second, Preempt: true, PreemptDelay: 10 * time.Second, Accept: false,
+				AdvertInterval: 3 * time.Second, Preempt: true, PreemptDelay: 10 * time.Second,
 				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, Checksum: vrrp.ChecksumMessageOnly,
 				Source: addr("192.0.2.1"),
 				Auth:   &Auth{Type: vrrp.AuthSimple, Password: "secret"},
@@ -100,7 +100,7 @@ func TestLoadFull(t *testing.T) {
 			},
 			{
 				Name: "web6", Interface: "eth0", VRID: 51, Priority: 100, Version: vrrp.Version3,
-				AdvertInterval: 2 * time.Second, Preempt: true, PreemptDelay: 10 * time.Second, Accept: false,
+				AdvertInterval: 2 * time.Second, Preempt: true, PreemptDelay: 10 * time.Second,
 				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, Checksum: vrrp.ChecksumMessageOnly,
 				VIPs: []VIP{
 					{Prefix: prefix("2001:db8::100/64"), Interface: "eth0", Line: 81},
@@ -134,7 +134,7 @@ func TestBuiltinDefaults(t *testing.T) {
 	got := cfg.Instances[0]
 	want := Instance{
 		Name: "web", Interface: "eth0", VRID: 51, Priority: 100, Version: vrrp.Version3,
-		AdvertInterval: time.Second, Preempt: true, Accept: true, DownTimerAdverts: 3,
+		AdvertInterval: time.Second, Preempt: true, DownTimerAdverts: 3,
 		Checksum: vrrp.ChecksumPseudoHeader,
 		VIPs:     []VIP{{Prefix: prefix("192.0.2.100/24"), Interface: "eth0", Line: 5}},
 		GARP:     GARP{Repeat: 5, Delay: 5 * time.Second, RefreshRepeat: 1},
@@ -249,9 +249,18 @@ func TestProblems(t *testing.T) {
 		{"down_timer_adverts 101", minimal + "    down_timer_adverts: 101\n",
 			[]string{"6:25: instances[web].down_timer_adverts: 101 is out of range 1..100"}},
 		{"preempt_delay too long", minimal + "    preempt_delay: 1001s\n",
-			[]string{"6:20: instances[web].preempt_delay: 16m41s is out of range 0s..16m40s"}},
+			[]string{"6:20: instances[web].preempt_delay: 16m41s is above the maximum 16m40s (hint: write 16m40s or less)"}},
 		{"preempt_delay negative", minimal + "    preempt_delay: -1s\n",
 			[]string{"6:20: instances[web].preempt_delay: -1s is negative"}},
+		{"accept false", minimal + "    accept: false\n",
+			[]string{"6:13: instances[web].accept: accept: false is not supported: a master must accept the traffic for its VIPs " +
+				"that the services behind them serve (hint: remove the line: vrrpd always accepts traffic for its VIPs; " +
+				"keepalived's vrrp_strict and no_accept drop it with firewall rules vrrpd does not install)"}},
+		{"accept false under defaults", "defaults: {accept: false}\n" + minimal + "  - {name: db, interface: eth0, vrid: 52, vips: [192.0.2.101]}\n",
+			[]string{"1:20: defaults.accept: accept: false is not supported"}},
+		{"accept true", minimal + "    accept: true\n", nil},
+		{"keepalived no_accept", minimal + "    no_accept: true\n",
+			[]string{`6:5: instances[web].no_accept: unknown key "no_accept" (hint: remove it: vrrpd always accepts traffic for its VIPs`}},
 		{"preempt yes", minimal + "    preempt: yes\n",
 			[]string{`6:14: instances[web].preempt: "yes" is not true or false (hint: write true or false)`}},
 		{"garp repeat 0", minimal + "    garp: {repeat: 0, refresh_repeat: 101}\n",
@@ -432,7 +441,7 @@ func TestProblems(t *testing.T) {
 			[]string{
 				"8:3: haproxy.lb.socket: an haproxy check needs socket",
 				"8:3: haproxy.lb.rule: an haproxy check needs rule",
-				"8:18: haproxy.lb.interval: 0s is too short",
+				"8:18: haproxy.lb.interval: 0s is below the minimum 10ms (hint: write 10ms or more)",
 			}},
 		{"haproxy socket without port", minimal + "    track: {haproxy: [lb]}\nhaproxy:\n  lb: {socket: localhost, rule: 'f:www'}\n",
 			[]string{`8:16: haproxy.lb.socket: "localhost" is neither an absolute path nor host:port`}},
@@ -455,7 +464,7 @@ func TestProblems(t *testing.T) {
 			[]string{`8:16: scripts.chk.exec[0]: "pgrep" is not an absolute path (hint: write the full path (` + "`command -v pgrep`" + ` shows it)`}},
 		{"script zero interval", minimal + "    track: {scripts: [chk]}\nscripts:\n  chk: {exec: [/bin/true], interval: 0s, timeout: 2, fall: 0}\n",
 			[]string{
-				"8:38: scripts.chk.interval: 0s is too short: it must be more than 0s",
+				"8:38: scripts.chk.interval: 0s is below the minimum 10ms (hint: write 10ms or more)",
 				"8:51: scripts.chk.timeout: 2 has no unit (hint: write 2s)",
 				"8:60: scripts.chk.fall: 0 is below the minimum 1",
 			}},

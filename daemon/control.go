@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +20,37 @@ import (
 
 type request struct {
 	Command string `json:"command"`
+}
+
+// Commands of the control protocol.
+const (
+	commandShow   = "show"
+	commandEvents = "events"
+)
+
+// maxRequest bounds a request line: anything longer is not one of ours.
+const maxRequest = 4096
+
+// parseRequest decodes one request line, which anyone allowed to open the socket can
+// send: it must be one JSON object naming a known command.
+func parseRequest(line []byte) (request, error) {
+	if len(line) > maxRequest {
+		return request{}, fmt.Errorf("request of %d bytes, at most %d", len(line), maxRequest)
+	}
+	var req request
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return request{}, fmt.Errorf("bad request: %w", err)
+	}
+	if dec.More() {
+		return request{}, errors.New("bad request: more than one JSON value")
+	}
+	switch req.Command {
+	case commandShow, commandEvents:
+		return req, nil
+	}
+	return request{}, fmt.Errorf("unknown command %q", req.Command)
 }
 
 // ControlServer serves `vrrpd show` and `vrrpd events` on a unix socket.
@@ -34,12 +67,9 @@ func Listen(d *Daemon, path string) (*ControlServer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("control socket %s: %w", path, ErrRunning)
+	if err := removeDeadSocket(path); err != nil {
+		return nil, err
 	}
-	// Nobody answers: a socket file left by a crash.
-	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -51,6 +81,30 @@ func Listen(d *Daemon, path string) (*ControlServer, error) {
 	s := &ControlServer{d: d, ln: ln}
 	go s.serve()
 	return s, nil
+}
+
+// removeDeadSocket removes what is at path when it is a unix socket nobody answers on,
+// which a crash leaves behind. Anything else there is left alone: a socket a daemon
+// answers on is refused with ErrRunning, and a file that is not a socket is an error.
+func removeDeadSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("control socket %s: something other than a socket is there; move it away or set another socket path", path)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("control socket %s: %w", path, ErrRunning)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	return nil
 }
 
 // Close stops serving and removes the socket.
@@ -69,20 +123,20 @@ func (s *ControlServer) serve() {
 func (s *ControlServer) handle(c net.Conn) {
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadBytes('\n')
+	line, err := bufio.NewReader(io.LimitReader(c, maxRequest+1)).ReadBytes('\n')
 	if err != nil && len(line) == 0 {
 		return
 	}
-	var req request
-	if err := json.Unmarshal(line, &req); err != nil {
-		writeJSON(c, map[string]string{"error": "bad request: " + err.Error()})
+	req, err := parseRequest(line)
+	if err != nil {
+		writeJSON(c, map[string]string{"error": err.Error()})
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
 	switch req.Command {
-	case "show":
+	case commandShow:
 		writeJSON(c, s.d.Status())
-	case "events":
+	case commandEvents:
 		events, stop := s.d.Events()
 		defer stop()
 		gone := make(chan struct{})
@@ -97,8 +151,6 @@ func (s *ControlServer) handle(c net.Conn) {
 				return
 			}
 		}
-	default:
-		writeJSON(c, map[string]string{"error": fmt.Sprintf("unknown command %q", req.Command)})
 	}
 }
 

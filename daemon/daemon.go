@@ -23,7 +23,7 @@ type Options struct {
 	Version string
 	Log     *slog.Logger
 	// Clock is the system clock unless a test says otherwise.
-	Clock vrrp.Clock
+	Clock Clock
 	// HookTimeout bounds each notify hook; 30 s by default.
 	HookTimeout time.Duration
 	// TrackerEnv is what health trackers need of the system; the zero value is the
@@ -31,17 +31,12 @@ type Options struct {
 	TrackerEnv tracker.Env
 }
 
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
 // Daemon runs the instances of one configuration.
 type Daemon struct {
 	sys      System
 	log      *slog.Logger
-	clock    vrrp.Clock
+	clock    Clock
 	version  string
-	hookUser *HookUser
 	hookTime time.Duration
 	mux      *netops.Mux
 	trk      *trackers
@@ -54,9 +49,6 @@ type Daemon struct {
 	instances []*instance
 	links     map[string]int // interface name -> index last seen, 0 once deleted
 	stopped   bool
-	// The tracker set prepared by New, started by Start.
-	firstSet   *tracker.Set
-	firstLinks chan netops.Event
 }
 
 // New checks what the configuration needs of the system and returns a daemon ready to
@@ -84,39 +76,15 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 	if d.announce == nil {
 		d.announce = netops.Announce
 	}
-	if err := d.lookupHookUser(cfg); err != nil {
+	if err := checkHooks(cfg); err != nil {
 		return nil, err
 	}
-	d.trk = &trackers{d: d, env: opts.TrackerEnv}
-	set, links, err := d.trk.prepare(cfg)
-	if err != nil {
+	d.trk = &trackers{d: d}
+	if err := d.trk.prepare(cfg, opts.TrackerEnv); err != nil {
 		return nil, err
 	}
-	d.firstSet, d.firstLinks = set, links
 	d.mux = netops.NewMux(sys.Open, d.log)
 	return d, nil
-}
-
-func (d *Daemon) lookupHookUser(cfg *config.Config) error {
-	if !hasHooks(cfg) {
-		return nil
-	}
-	u, err := LookupHookUser(cfg.ScriptUser)
-	if err != nil {
-		return err
-	}
-	d.hookUser = u
-	return nil
-}
-
-func hasHooks(cfg *config.Config) bool {
-	for _, in := range cfg.Instances {
-		n := in.Notify
-		if len(n.Master)+len(n.Backup)+len(n.Fault)+len(n.Stop)+len(n.Any) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // Start starts every instance: an address owner becomes master at once, the others
@@ -126,6 +94,9 @@ func (d *Daemon) Start() error {
 	d.started = d.clock.Now()
 	cfg := d.cfg
 	d.mu.Unlock()
+	// Each instance has its first priority before its router starts.
+	d.trk.start()
+	defer d.trk.refresh()
 	var errs []error
 	var started []*instance
 	for _, ic := range cfg.Instances {
@@ -139,8 +110,6 @@ func (d *Daemon) Start() error {
 	d.mu.Lock()
 	d.instances = append(d.instances, started...)
 	d.mu.Unlock()
-	d.trk.run(cfg, d.firstSet, d.firstLinks)
-	d.firstSet, d.firstLinks = nil, nil
 	if d.sys.Events != nil {
 		go d.follow(d.sys.Events)
 	}
@@ -301,25 +270,17 @@ func identityOf(in config.Instance) identity {
 // their state and VIPs and take the difference; removed instances release their VIPs;
 // new ones start. The caller has validated cfg: a bad file never reaches here.
 func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
-	d.mu.Lock()
-	prev := d.cfg
-	d.mu.Unlock()
-	if !hasHooks(prev) && hasHooks(cfg) || prev.ScriptUser != cfg.ScriptUser {
-		if err := d.lookupHookUser(cfg); err != nil {
-			return fmt.Errorf("reload: %w", err)
-		}
+	// Hooks that fail the security check, like the tracker set below, refuse the
+	// reload before anything changes.
+	if err := checkHooks(cfg); err != nil {
+		return fmt.Errorf("reload: %w", err)
 	}
-	// A tracker set that cannot be built (a script that fails the security check)
-	// refuses the reload before anything changes.
-	newTrackers := d.trk.changed(cfg)
-	var set *tracker.Set
-	var links chan netops.Event
-	if newTrackers {
-		var err error
-		if set, links, err = d.trk.prepare(cfg); err != nil {
-			return fmt.Errorf("reload: %w", err)
-		}
+	// Trackers that cannot be built (a script that fails the security check) refuse
+	// the reload before anything changes.
+	if err := d.trk.reconfigure(cfg); err != nil {
+		return fmt.Errorf("reload: %w", err)
 	}
+	defer d.trk.refresh()
 	d.mu.Lock()
 	old := map[identity]*instance{}
 	for _, in := range d.instances {
@@ -340,6 +301,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		in.do(func() {
 			in.log = d.log.With("instance", ic.Name)
 			in.reconfigure(ic)
+			d.trk.apply(in) // a new base priority resets the router's
 		})
 		kept = append(kept, in)
 	}
@@ -368,9 +330,6 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)
 	d.mu.Unlock()
-	if newTrackers {
-		d.trk.run(cfg, set, links)
-	}
 	d.log.Info("configuration reloaded", "kept", len(kept), "started", len(started), "removed", len(removed))
 	return errors.Join(errs...)
 }

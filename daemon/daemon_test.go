@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,127 +16,15 @@ import (
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
-	"github.com/vrrpd/vrrpd/netops/fake"
-	"github.com/vrrpd/vrrpd/vrrp"
+	"github.com/vrrpd/vrrpd/tracker"
 )
 
-// The daemon on in-memory sockets and addresses: real timers with 20 ms adverts, so
-// every test polls with a deadline.
-
-const interval = 20 * time.Millisecond
-
-type node struct {
-	name  string
-	host  *fake.Host
-	addrs *fake.Addresses
-	ann   *fake.Announcer
-	d     *Daemon
-	cfg   *config.Config
-	links chan netops.Event
-}
-
-// fakeInterfaces reads node addresses from the fake Addresses' seeds.
-type fakeInterfaces struct{ addrs []netip.Addr }
-
-func (f fakeInterfaces) Addrs(string) ([]netip.Addr, error) { return f.addrs, nil }
-
-func instanceCfg(name string, prio uint8, vips ...string) config.Instance {
-	in := config.Instance{
-		Name: name, Interface: "eth0", VRID: 51, Priority: prio, Version: vrrp.Version3,
-		AdvertInterval: interval, Preempt: true, Accept: true, DownTimerAdverts: 3,
-		GARP: config.GARP{Repeat: 2, Delay: 0, RefreshRepeat: 1},
-	}
-	for _, v := range vips {
-		in.VIPs = append(in.VIPs, config.VIP{Prefix: netip.MustParsePrefix(v)})
-	}
-	return in
-}
-
-func newNode(t *testing.T, seg *fake.Segment, name, addr string, instances ...config.Instance) *node {
-	t.Helper()
-	a := netip.MustParseAddr(addr)
-	n := &node{name: name, host: fake.NewHost(name), addrs: fake.NewAddresses(), ann: fake.NewAnnouncer(time.Now),
-		links: make(chan netops.Event, 16)}
-	n.host.Attach("eth0", seg, a)
-	n.addrs.AddInterface("eth0", netip.PrefixFrom(a, 24))
-	n.cfg = &config.Config{Node: name, ScriptUser: currentUser(t), Instances: instances}
-	sys := System{Open: n.host.Open, Addresses: n.addrs, Announcer: n.ann, Interfaces: fakeInterfaces{[]netip.Addr{a}}, Events: n.links}
-	d, err := New(n.cfg, sys, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), HookTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.d = d
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		d.Stop(ctx)
-	})
-	return n
-}
-
-func currentUser(t *testing.T) string {
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Username
-}
-
-func (n *node) start(t *testing.T) {
-	t.Helper()
-	if err := n.d.Start(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (n *node) instance(t *testing.T, name string) InstanceStatus {
-	t.Helper()
-	for _, in := range n.d.Status().Instances {
-		if in.Name == name {
-			return in
-		}
-	}
-	t.Fatalf("%s: no instance %s", n.name, name)
-	return InstanceStatus{}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func (n *node) waitState(t *testing.T, instance, state string) {
-	t.Helper()
-	eventually(t, fmt.Sprintf("%s %s to be %s", n.name, instance, state), func() bool { return n.instance(t, instance).State == state })
-}
-
-func (n *node) hasVIP(vip string) bool {
-	return n.addrs.Has("eth0", netip.MustParseAddr(vip))
-}
-
-func pair(t *testing.T) (*fake.Segment, *node, *node) {
-	seg := fake.NewSegment()
-	a := newNode(t, seg, "a", "192.0.2.1", instanceCfg("web", 150, "192.0.2.100/24"))
-	b := newNode(t, seg, "b", "192.0.2.2", instanceCfg("web", 100, "192.0.2.100/24"))
-	a.start(t)
-	b.start(t)
-	a.waitState(t, "web", "MASTER")
-	b.waitState(t, "web", "BACKUP")
-	return seg, a, b
-}
-
 func TestElection(t *testing.T) {
-	_, a, b := pair(t)
+	l, a, b := pair(t)
 	if !a.hasVIP("192.0.2.100") || b.hasVIP("192.0.2.100") {
 		t.Fatalf("VIP on a: %v, on b: %v", a.hasVIP("192.0.2.100"), b.hasVIP("192.0.2.100"))
 	}
-	eventually(t, "a's announcements", func() bool { return a.ann.Count("eth0", netip.MustParseAddr("192.0.2.100")) >= 2 })
+	l.until("a's announcements", func() bool { return a.ann.Count("eth0", netip.MustParseAddr("192.0.2.100")) >= 2 })
 	st := b.instance(t, "web")
 	if st.Master != "192.0.2.1" || st.MasterPriority != 150 || st.Source != "192.0.2.2" {
 		t.Fatalf("b follows %s at %d from %s", st.Master, st.MasterPriority, st.Source)
@@ -149,13 +36,13 @@ func TestElection(t *testing.T) {
 }
 
 func TestCrashFailover(t *testing.T) {
-	seg, a, b := pair(t)
-	seg.Cut(a.host) // the master falls silent without a word
+	l, a, b := pair(t)
+	l.Cut(a.host) // the master falls silent without a word
 	b.waitState(t, "web", "MASTER")
 	if !strings.HasPrefix(b.instance(t, "web").Reason, "master down timer expired") {
 		t.Fatalf("reason %q", b.instance(t, "web").Reason)
 	}
-	seg.Mend(a.host) // back: the lower priority yields to the higher at once
+	l.Mend(a.host) // back: the lower priority yields to the higher at once
 	b.waitState(t, "web", "BACKUP")
 	if b.hasVIP("192.0.2.100") || !a.hasVIP("192.0.2.100") {
 		t.Fatal("the VIP did not follow the master back")
@@ -164,9 +51,7 @@ func TestCrashFailover(t *testing.T) {
 
 func TestStopHandsOverAndReleases(t *testing.T) {
 	_, a, b := pair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	a.d.Stop(ctx)
+	a.stop(t)
 	if a.hasVIP("192.0.2.100") {
 		t.Fatal("the stopped master kept its VIP")
 	}
@@ -177,7 +62,7 @@ func TestStopHandsOverAndReleases(t *testing.T) {
 }
 
 func TestReloadChangesVIPsWithoutTransition(t *testing.T) {
-	_, a, b := pair(t)
+	l, a, b := pair(t)
 	events, stop := a.d.Events()
 	defer stop()
 	next := *a.cfg
@@ -190,14 +75,14 @@ func TestReloadChangesVIPsWithoutTransition(t *testing.T) {
 	if a.hasVIP("192.0.2.100") || !a.hasVIP("192.0.2.101") || !a.hasVIP("198.51.100.7") {
 		t.Fatalf("after reload: .100 %v, .101 %v, excluded %v", a.hasVIP("192.0.2.100"), a.hasVIP("192.0.2.101"), a.hasVIP("198.51.100.7"))
 	}
-	eventually(t, "the new VIP announced", func() bool { return a.ann.Count("eth0", netip.MustParseAddr("192.0.2.101")) > 0 })
+	l.until("the new VIP announced", func() bool { return a.ann.Count("eth0", netip.MustParseAddr("192.0.2.101")) > 0 })
 	// b still expects .100: it drops a's adverts (address list) until it reloads too.
 	nextB := *b.cfg
 	nextB.Instances = []config.Instance{instanceCfg("web", 100, "192.0.2.101/24")}
 	if err := b.d.Reload(context.Background(), &nextB); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * interval) // a window in which a transition would show
+	l.run(10 * interval) // a window in which a transition would show
 	select {
 	case e := <-events:
 		t.Fatalf("reload caused a transition: %+v", e)
@@ -234,12 +119,14 @@ func TestReloadAddsAndRemovesInstances(t *testing.T) {
 
 func TestLinkDownIsFault(t *testing.T) {
 	_, a, b := pair(t)
+	a.ifs.setDown("eth0", true)
 	a.links <- netops.LinkEvent{Index: 2, Name: "eth0", Up: false}
 	a.waitState(t, "web", "FAULT")
 	if a.hasVIP("192.0.2.100") {
 		t.Fatal("a faulted master kept its VIP")
 	}
 	b.waitState(t, "web", "MASTER")
+	a.ifs.setDown("eth0", false)
 	a.links <- netops.LinkEvent{Index: 2, Name: "eth0", Up: true}
 	a.waitState(t, "web", "MASTER") // preempts back
 	b.waitState(t, "web", "BACKUP")
@@ -252,15 +139,13 @@ func TestNotifyHooksInOrder(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+out+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	seg := fake.NewSegment()
+	l := newLAN(t)
 	in := instanceCfg("web", 150, "192.0.2.100/24")
 	in.Notify = config.Notify{Any: []string{script}, Master: []string{script, "master-hook"}, Stop: []string{script, "stop-hook"}}
-	a := newNode(t, seg, "a", "192.0.2.1", in)
+	a := newNode(t, l, "a", "192.0.2.1", in)
 	a.start(t)
 	a.waitState(t, "web", "MASTER")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	a.d.Stop(ctx)
+	a.stop(t)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +163,7 @@ func TestNotifyHooksInOrder(t *testing.T) {
 }
 
 func TestControlSocket(t *testing.T) {
-	_, a, b := pair(t)
+	l, a, b := pair(t)
 	sock := filepath.Join(t.TempDir(), "vrrpd.sock")
 	srv, err := Listen(b.d, sock)
 	if err != nil {
@@ -303,32 +188,34 @@ func TestControlSocket(t *testing.T) {
 	}
 	got := make(chan Event, 4)
 	go FollowEvents(ctx, sock, func(e Event, _ json.RawMessage) error { got <- e; return nil })
-	eventually(t, "the events subscription", func() bool {
+	l.until("the events subscription", func() bool {
 		b.d.events.mu.Lock()
 		defer b.d.events.mu.Unlock()
 		return len(b.d.events.subs) > 0
 	})
-	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer stopCancel()
-	a.d.Stop(stopCtx)
-	select {
-	case e := <-got:
-		if e.Instance != "web" || e.From != "BACKUP" || e.To != "MASTER" || e.Node != "b" {
-			t.Fatalf("event %+v", e)
+	a.stop(t)
+	var e Event
+	l.until("b's transition event", func() bool {
+		select {
+		case e = <-got:
+			return true
+		default:
+			return false
 		}
-	case <-ctx.Done():
-		t.Fatal("no event")
+	})
+	if e.Instance != "web" || e.From != "BACKUP" || e.To != "MASTER" || e.Node != "b" {
+		t.Fatalf("event %+v", e)
 	}
 }
 
 // TestReloadMovesVIPBetweenInstances swaps the VIPs of two instances: whatever order the
 // instances take the change in, both VIPs stay on the master.
 func TestReloadMovesVIPBetweenInstances(t *testing.T) {
-	seg := fake.NewSegment()
+	l := newLAN(t)
 	web := instanceCfg("web", 150, "192.0.2.100/24")
 	api := instanceCfg("api", 150, "192.0.2.110/24")
 	api.VRID = 52
-	a := newNode(t, seg, "a", "192.0.2.1", web, api)
+	a := newNode(t, l, "a", "192.0.2.1", web, api)
 	a.start(t)
 	a.waitState(t, "web", "MASTER")
 	a.waitState(t, "api", "MASTER")
@@ -355,25 +242,24 @@ func TestTrackersMoveMastership(t *testing.T) {
 	if err := os.WriteFile(flag, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	seg := fake.NewSegment()
+	l := newLAN(t)
 	web := instanceCfg("web", 150, "192.0.2.100/24")
 	web.Track = config.Track{
 		Files:   []config.TrackRef{{Name: "drain", Weight: 1}},
 		Scripts: []config.TrackRef{{Name: "chk", Weight: -60}},
 	}
-	a := newNode(t, seg, "a", "192.0.2.1")
+	a := newNode(t, l, "a", "192.0.2.1")
 	a.cfg.Instances = []config.Instance{web}
 	a.cfg.Files = []config.File{{Name: "drain", Path: drain}}
 	a.cfg.Scripts = []config.Script{{Name: "chk", Exec: []string{"/usr/bin/test", "-e", flag}, Interval: 20 * time.Millisecond,
 		Timeout: time.Second, Fall: 1, Rise: 1, User: currentUser(t)}}
 	// Rebuild a's daemon with the tracked configuration.
-	d, err := New(a.cfg, a.d.sys, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	d, err := a.newDaemon(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.d = d
-	t.Cleanup(func() { d.Stop(context.Background()) })
-	b := newNode(t, seg, "b", "192.0.2.2", instanceCfg("web", 100, "192.0.2.100/24"))
+	b := newNode(t, l, "b", "192.0.2.2", instanceCfg("web", 100, "192.0.2.100/24"))
 	a.start(t)
 	b.start(t)
 	a.waitState(t, "web", "MASTER")
@@ -399,4 +285,194 @@ func TestTrackersMoveMastership(t *testing.T) {
 	os.WriteFile(drain, []byte("0\n"), 0o644)
 	a.waitState(t, "web", "MASTER")
 	b.waitState(t, "web", "BACKUP")
+}
+
+// script is a check script for the daemon tests: argv run every interval.
+func script(t *testing.T, name string, interval time.Duration, argv ...string) config.Script {
+	return config.Script{Name: name, Exec: argv, Interval: interval, Timeout: 5 * time.Second, Fall: 1, Rise: 1, User: currentUser(t)}
+}
+
+// trackerOf returns what an instance's status says of one of its trackers.
+func (n *node) trackerOf(t *testing.T, instance, name string) TrackerStatus {
+	t.Helper()
+	for _, ts := range n.instance(t, instance).Trackers {
+		if ts.Name == name {
+			return ts
+		}
+	}
+	t.Fatalf("%s: %s tracks no %s", n.name, instance, name)
+	return TrackerStatus{}
+}
+
+// TestReloadRemovesFault: a reload that removes the failing weight-0 check an instance
+// was in FAULT for takes the fault away.
+func TestReloadRemovesFault(t *testing.T) {
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track.Scripts = []config.TrackRef{{Name: "chk"}}
+	a := newNodeWith(t, newLAN(t), "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{web}
+		c.Scripts = []config.Script{script(t, "chk", interval, "/bin/false")}
+	}, tracker.Env{})
+	a.start(t)
+	a.lan.until("the check to fault a", func() bool {
+		st := a.instance(t, "web")
+		return st.State == "FAULT" && st.PriorityReason == "FAULT: chk failing (weight 0); priority 150"
+	})
+	next := *a.cfg
+	next.Scripts = nil
+	next.Instances = []config.Instance{instanceCfg("web", 150, "192.0.2.100/24")}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, "web", "MASTER")
+	if st := a.instance(t, "web"); st.Priority != 150 || st.PriorityReason != "priority 150" || len(st.Trackers) != 0 {
+		t.Fatalf("a after the reload: priority %d, %q, trackers %+v", st.Priority, st.PriorityReason, st.Trackers)
+	}
+}
+
+// TestReloadRestoresPriority: a reload that removes the failing check that lowered an
+// instance's priority, and changes its base priority, gives it the new base: it takes
+// mastership back.
+func TestReloadRestoresPriority(t *testing.T) {
+	l := newLAN(t)
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track.Scripts = []config.TrackRef{{Name: "chk", Weight: -60}}
+	a := newNodeWith(t, l, "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{web}
+		c.Scripts = []config.Script{script(t, "chk", interval, "/bin/false")}
+	}, tracker.Env{})
+	b := newNode(t, l, "b", "192.0.2.2", instanceCfg("web", 100, "192.0.2.100/24"))
+	a.start(t)
+	b.start(t)
+	b.waitState(t, "web", "MASTER")
+	a.waitState(t, "web", "BACKUP")
+	if st := a.instance(t, "web"); st.Priority != 90 {
+		t.Fatalf("a's priority %d, %q", st.Priority, st.PriorityReason)
+	}
+	next := *a.cfg
+	next.Scripts = nil
+	next.Instances = []config.Instance{instanceCfg("web", 140, "192.0.2.100/24")}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, "web", "MASTER")
+	b.waitState(t, "web", "BACKUP")
+	if st := a.instance(t, "web"); st.Priority != 140 || st.BasePriority != 140 || st.PriorityReason != "priority 140" {
+		t.Fatalf("a after the reload: priority %d of %d, %q", st.Priority, st.BasePriority, st.PriorityReason)
+	}
+}
+
+// TestReloadKeepsUnchangedCheck: a reload that changes one script keeps the other
+// running: its rise count goes on, its Since stays; the changed one runs again.
+func TestReloadKeepsUnchangedCheck(t *testing.T) {
+	dir := t.TempDir()
+	runs2 := filepath.Join(dir, "runs2")
+	counting := script(t, "counting", interval, "/bin/true")
+	counting.Rise, counting.InitFail = 1000, true // every run is one more success of the rise
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track.Scripts = []config.TrackRef{{Name: "counting", Weight: -10}, {Name: "other", Weight: -5}}
+	a := newNodeWith(t, newLAN(t), "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{web}
+		c.Scripts = []config.Script{counting, script(t, "other", time.Hour, "/bin/sh", "-c", "echo one >> "+runs2)}
+	}, tracker.Env{})
+	a.start(t)
+	// successes reads the rise count of counting from its status: "exit 0 (success 7 of
+	// rise 1000)".
+	successes := func() int {
+		var n int
+		for _, ts := range a.instance(t, "web").Trackers {
+			if ts.Name == "counting" {
+				fmt.Sscanf(ts.Detail, "exit 0 (success %d of rise 1000)", &n)
+			}
+		}
+		return n
+	}
+	a.lan.until("three successes", func() bool { return successes() >= 3 })
+	since := a.trackerOf(t, "web", "counting").Since
+	otherSince := a.trackerOf(t, "web", "other").Since
+	before := successes()
+
+	next := *a.cfg
+	next.Scripts = []config.Script{counting, script(t, "other", time.Hour, "/bin/sh", "-c", "echo two >> "+runs2)}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.trackerOf(t, "web", "counting"); !got.Since.Equal(since) || successes() < before {
+		t.Fatalf("counting after the reload: %+v, want Since %v and at least %d successes", got, since, before)
+	}
+	a.lan.until("the changed script to run", func() bool {
+		b, _ := os.ReadFile(runs2)
+		return string(b) == "one\ntwo\n"
+	})
+	if got := a.trackerOf(t, "web", "other"); got.Since.Equal(otherSince) {
+		t.Fatalf("the changed script kept its state: %+v", got)
+	}
+	a.lan.until("more successes", func() bool { return successes() > before+1 })
+}
+
+// TestOwnerWaitsForCheck: an address owner whose weight-0 check has no result yet
+// stays out of MASTER (no VIP, no announcement) until the check passes.
+func TestOwnerWaitsForCheck(t *testing.T) {
+	dir := t.TempDir()
+	ok := filepath.Join(dir, "ok")
+	owner := instanceCfg("web", 255, "192.0.2.100/24")
+	owner.Track.Scripts = []config.TrackRef{{Name: "chk"}}
+	a := newNodeWith(t, newLAN(t), "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{owner}
+		// Passes once ok exists; killed at its timeout or when the daemon stops.
+		c.Scripts = []config.Script{script(t, "chk", time.Hour, "/bin/sh", "-c", "while [ ! -e "+ok+" ]; do sleep 0.01; done")}
+	}, tracker.Env{})
+	a.start(t)
+	vip := netip.MustParseAddr("192.0.2.100")
+	held := func() {
+		t.Helper()
+		st := a.instance(t, "web")
+		if st.State != "FAULT" || st.PriorityReason != "FAULT: chk: no result yet (weight 0); priority 255" || a.hasVIP("192.0.2.100") ||
+			a.ann.Count("eth0", vip) != 0 {
+			t.Fatalf("a: %s (%q), VIP %v, announcements %d", st.State, st.PriorityReason, a.hasVIP("192.0.2.100"), a.ann.Count("eth0", vip))
+		}
+	}
+	held()
+	a.lan.run(10 * interval) // a window in which mastership would show
+	held()
+	if err := os.WriteFile(ok, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, "web", "MASTER")
+	a.lan.until("the VIP announced", func() bool { return a.hasVIP("192.0.2.100") && a.ann.Count("eth0", vip) > 0 })
+	if st := a.instance(t, "web"); st.PriorityReason != "priority 255" {
+		t.Fatalf("a: %q", st.PriorityReason)
+	}
+}
+
+// TestOwnerHoldEnds: an address owner whose weight-0 check gives no result within its
+// timeout and a second stops waiting for it and becomes master.
+func TestOwnerHoldEnds(t *testing.T) {
+	const timeout = time.Minute
+	bound := make(chan time.Time, 1) // the end of the wait for a first result
+	env := tracker.Env{After: func(d time.Duration) <-chan time.Time {
+		if d >= timeout {
+			return bound
+		}
+		return time.After(d)
+	}}
+	owner := instanceCfg("web", 255, "192.0.2.100/24")
+	owner.Track.Scripts = []config.TrackRef{{Name: "chk"}}
+	a := newNodeWith(t, newLAN(t), "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{owner}
+		chk := script(t, "chk", time.Hour, "/bin/sleep", "120") // killed when the daemon stops
+		chk.Timeout = timeout
+		c.Scripts = []config.Script{chk}
+	}, env)
+	a.start(t)
+	a.lan.run(10 * interval) // a window in which mastership would show
+	vip := netip.MustParseAddr("192.0.2.100")
+	if st := a.instance(t, "web"); st.State != "FAULT" || a.hasVIP("192.0.2.100") || a.ann.Count("eth0", vip) != 0 {
+		t.Fatalf("a before the bound: %s (%q), VIP %v, announcements %d", st.State, st.PriorityReason, a.hasVIP("192.0.2.100"), a.ann.Count("eth0", vip))
+	}
+	bound <- time.Now()
+	a.waitState(t, "web", "MASTER")
+	if st := a.instance(t, "web"); st.PriorityReason != "priority 255" || st.Trackers[0].State != "unknown" || !a.hasVIP("192.0.2.100") {
+		t.Fatalf("a after the bound: %q, %+v, VIP %v", st.PriorityReason, st.Trackers, a.hasVIP("192.0.2.100"))
+	}
 }

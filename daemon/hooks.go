@@ -1,38 +1,58 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
-	"os/user"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/runner"
 )
 
-// HookUser is the account notify hooks run as.
-type HookUser struct {
-	Name     string
-	Uid, Gid uint32
-	Home     string
+// checkHooks refuses a configuration whose notify hooks could be changed by a user
+// other than root or script_user (runner.Check, keepalived's enable_script_security),
+// or whose script_user does not exist while there are hooks to run. Every refused hook
+// is in the error, named by its instance.
+func checkHooks(cfg *config.Config) error {
+	var u *runner.User
+	var errs []error
+	for _, in := range cfg.Instances {
+		n := in.Notify
+		for _, h := range []struct {
+			kind string
+			argv []string
+		}{{"master", n.Master}, {"backup", n.Backup}, {"fault", n.Fault}, {"stop", n.Stop}, {"any", n.Any}} {
+			if len(h.argv) == 0 {
+				continue
+			}
+			if u == nil {
+				var err error
+				if u, err = runner.Lookup(cfg.ScriptUser); err != nil {
+					// Reads: script_user "name": ...
+					return fmt.Errorf("script_%w (create it, or set script_user in the config)", err)
+				}
+			}
+			if err := runner.Check(h.argv[0], u); err != nil {
+				where := ""
+				if cfg.File != "" && in.Line > 0 {
+					where = fmt.Sprintf("%s:%d: ", cfg.File, in.Line)
+				}
+				errs = append(errs, fmt.Errorf("%sinstance %s: notify %s: %w", where, in.Name, h.kind, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// LookupHookUser resolves name; root runs hooks as root only when named.
-func LookupHookUser(name string) (*HookUser, error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		return nil, fmt.Errorf("script_user %q: %w (create it, or set script_user in the config)", name, err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("script_user %q: %w", name, err)
-	}
-	return &HookUser{Name: name, Uid: uint32(uid), Gid: uint32(gid), Home: u.HomeDir}, nil
+// scriptUser returns the script_user of the running configuration: hooks look it up at
+// each run, so that a reload that changes it applies to the next hook of every instance.
+func (d *Daemon) scriptUser() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg.ScriptUser
 }
 
 // hookRunner runs one instance's notify hooks one at a time, in transition order, so that
@@ -40,7 +60,7 @@ func LookupHookUser(name string) (*HookUser, error) {
 // waits for it: enqueue does not block.
 type hookRunner struct {
 	log     *slog.Logger
-	user    *HookUser
+	user    func() string // the name of the user hooks run as, read at each run
 	timeout time.Duration
 	queue   chan hook
 	done    chan struct{}
@@ -51,12 +71,16 @@ type hook struct {
 	env  []string
 }
 
-// hookQueue is how many hooks may wait; beyond it they are dropped with an error, which
-// takes a transition storm while a hook hangs.
-const hookQueue = 64
+const (
+	// hookQueue is how many hooks may wait; beyond it they are dropped with an error,
+	// which takes a transition storm while a hook hangs.
+	hookQueue = 64
+	// hookOutputShown is how much of a hook's output its log line shows.
+	hookOutputShown = 512
+)
 
-func newHookRunner(log *slog.Logger, u *HookUser, timeout time.Duration) *hookRunner {
-	h := &hookRunner{log: log, user: u, timeout: timeout, queue: make(chan hook, hookQueue), done: make(chan struct{})}
+func newHookRunner(log *slog.Logger, user func() string, timeout time.Duration) *hookRunner {
+	h := &hookRunner{log: log, user: user, timeout: timeout, queue: make(chan hook, hookQueue), done: make(chan struct{})}
 	go h.run()
 	return h
 }
@@ -86,43 +110,35 @@ func (h *hookRunner) run() {
 	}
 }
 
+// runOne runs a hook as the current script_user, checked again (the file may have
+// changed since the configuration was loaded), and logs how it ended.
 func (h *hookRunner) runOne(hk hook) {
-	if h.user == nil {
-		h.log.Error("notify hook not run: no script_user", "hook", hk.argv[0])
+	attrs := []any{"hook", strings.Join(hk.argv, " ")}
+	u, err := runner.Lookup(h.user())
+	if err != nil {
+		h.log.Error("notify hook not run", append(attrs, "error", fmt.Errorf("script_%w", err))...)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, hk.argv[0], hk.argv[1:]...)
-	cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + h.user.Home}, hk.env...)
-	cmd.Dir = "/"
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// Its own process group, so that a timeout ends whatever the hook started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if h.user.Uid != 0 {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: h.user.Uid, Gid: h.user.Gid}
+	res := runner.Run(context.Background(), runner.Command{Argv: hk.argv, User: *u, Env: hk.env, Timeout: h.timeout})
+	attrs = append(attrs, "user", u.Name)
+	if res.PID != 0 {
+		attrs = append(attrs, "seconds", res.Duration.Seconds())
 	}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	start := time.Now()
-	err := cmd.Run()
-	attrs := []any{"hook", strings.Join(hk.argv, " "), "seconds", time.Since(start).Seconds()}
-	if out.Len() > 0 {
-		attrs = append(attrs, "output", strings.TrimSpace(tail(out.String(), 512)))
+	if out := res.Tail(hookOutputShown); out != "" {
+		attrs = append(attrs, "output", out)
 	}
 	switch {
-	case ctx.Err() != nil:
+	case errors.Is(res.Err, runner.ErrInsecure):
+		h.log.Error("notify hook refused", append(attrs, "error", res.Err)...)
+	case res.Err != nil:
+		h.log.Error("notify hook not run", append(attrs, "error", res.Err)...)
+	case res.TimedOut:
 		h.log.Error("notify hook timed out and was killed", append(attrs, "timeout", h.timeout.Seconds())...)
-	case err != nil:
-		h.log.Error("notify hook failed", append(attrs, "error", err)...)
+	case res.Signal != 0:
+		h.log.Error("notify hook failed", append(attrs, "signal", res.Signal.String())...)
+	case res.ExitCode != 0:
+		h.log.Error("notify hook failed", append(attrs, "exit", res.ExitCode)...)
 	default:
 		h.log.Debug("notify hook ran", attrs...)
 	}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }

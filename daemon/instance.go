@@ -29,6 +29,16 @@ type instance struct {
 	// waiting says why router is nil, for status and retries.
 	waiting string
 	linkUp  bool
+	// missing are the VIPs that could not be added while master, retried until
+	// vipDeadline, when the instance goes to FAULT.
+	missing     map[netops.VIP]error
+	vipRetryAt  time.Time
+	vipBackoff  time.Duration
+	vipDeadline time.Time
+	// vipFaults counts the FAULTs for VIPs in a row, and vipRecoverAt is when the
+	// instance tries again.
+	vipFaults    int
+	vipRecoverAt time.Time
 	// faults are the reasons the instance must be in FAULT, by source ("link",
 	// "tracker"); the router is faulted while there is any.
 	faults map[string]string
@@ -42,20 +52,23 @@ type instance struct {
 	announce context.CancelFunc // the running announcement schedule, if any
 	hooks    *hookRunner
 	drops    dropLog
+	received uint64 // packets handed to the router
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
 	in := &instance{
-		d:      d,
-		cfg:    cfg,
-		log:    d.log.With("instance", cfg.Name),
-		linkUp: true,
-		faults: map[string]string{},
-		reqs:   make(chan func()),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		d:       d,
+		cfg:     cfg,
+		log:     d.log.With("instance", cfg.Name),
+		linkUp:  true,
+		faults:  map[string]string{},
+		missing: map[netops.VIP]error{},
+		reqs:    make(chan func()),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
-	in.hooks = newHookRunner(in.log, d.hookUser, d.hookTime)
+	in.hooks = newHookRunner(in.log, d.scriptUser, d.hookTime)
+	d.trk.apply(in) // before the router starts: an owner held by a check never becomes master
 	return in
 }
 
@@ -66,6 +79,12 @@ func (in *instance) start() error {
 		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
 	}
 	in.sub = sub
+	// An instance may start long after the link events were listed (a reload adds it):
+	// ask the kernel.
+	if up, err := in.d.sys.Interfaces.Up(in.cfg.Interface); err == nil && !up {
+		in.linkUp = false
+		in.faults["link"] = "interface " + in.cfg.Interface + " down"
+	}
 	in.tryCreateRouter()
 	go in.loop()
 	return nil
@@ -186,7 +205,7 @@ func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 		AdvertInterval:        in.AdvertInterval,
 		Preempt:               in.Preempt,
 		PreemptDelay:          in.PreemptDelay,
-		Accept:                in.Accept,
+		Accept:                true, // vrrpd always accepts traffic for its VIPs: config refuses accept: false
 		DownTimerAdverts:      in.DownTimerAdverts,
 		LowerPriorityNoAdvert: in.LowerPriorityNoAdvert,
 		Address:               src,
@@ -202,164 +221,6 @@ func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 		c.AuthType, c.AuthData = in.Auth.Type, vrrp.AuthPassword(in.Auth.Password)
 	}
 	return c
-}
-
-// retryEvery is how often an instance without a source address looks again, besides
-// looking on every link and address event.
-const retryEvery = 2 * time.Second
-
-func (in *instance) loop() {
-	defer close(in.done)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		wait := retryEvery
-		if in.router != nil {
-			if d, ok := in.router.NextDeadline(); ok {
-				wait = max(0, time.Until(d))
-			} else {
-				wait = time.Hour
-			}
-		}
-		timer.Reset(wait)
-		select {
-		case p := <-in.sub.Packets():
-			if in.router != nil {
-				in.handle(vrrp.AdvertReceived{Packet: p.Data, Meta: p.Meta})
-			}
-		case <-timer.C:
-			if in.router == nil {
-				in.tryCreateRouter()
-			} else {
-				in.handle(vrrp.TimerFired{})
-			}
-		case fn := <-in.reqs:
-			fn()
-		case <-in.quit:
-			return
-		}
-	}
-}
-
-// do runs fn in the instance's goroutine and waits for it; false if the loop has ended.
-func (in *instance) do(fn func()) bool {
-	done := make(chan struct{})
-	select {
-	case in.reqs <- func() { fn(); close(done) }:
-		<-done
-		return true
-	case <-in.done:
-		return false
-	}
-}
-
-func (in *instance) handle(ev vrrp.Event) {
-	ar, isAdvert := ev.(vrrp.AdvertReceived)
-	var before vrrp.Drop
-	if isAdvert {
-		before = in.router.LastDrop()
-	}
-	in.execute(in.router.Handle(ev))
-	if isAdvert {
-		if after := in.router.LastDrop(); after != before {
-			in.drops.report(in.log, ar.Meta.Src, after)
-		}
-	}
-}
-
-// execute carries out the router's actions in order.
-func (in *instance) execute(acts []vrrp.Action) {
-	for _, a := range acts {
-		switch a := a.(type) {
-		case vrrp.SendAdvert:
-			in.send(a.Advert)
-		case vrrp.AddVIPs:
-			in.addVIPs(in.vips())
-		case vrrp.RemoveVIPs:
-			in.stopAnnouncing()
-			in.removeVIPs(in.vips())
-		case vrrp.AnnounceVIPs:
-			in.startAnnouncing()
-		case vrrp.Transition:
-			in.transitioned(a)
-		}
-	}
-}
-
-func (in *instance) send(adv vrrp.Advertisement) {
-	dsts := []netip.Addr{netops.Group(in.cfg.Family())}
-	if in.cfg.Unicast != nil {
-		dsts = in.cfg.Unicast.Peers
-	}
-	for _, dst := range dsts {
-		b, err := adv.Encode(in.src, dst, in.cfg.Checksum)
-		if err == nil {
-			err = in.sub.Send(b, in.src, dst)
-		}
-		if err != nil {
-			in.drops.sendFailed(in.log, dst, err)
-		}
-	}
-}
-
-// vips returns every address the instance manages: advertised and excluded.
-func (in *instance) vips() []netops.VIP {
-	var out []netops.VIP
-	for _, v := range slices.Concat(in.cfg.VIPs, in.cfg.ExcludedVIPs) {
-		out = append(out, toNetopsVIP(in.cfg, v))
-	}
-	return out
-}
-
-func toNetopsVIP(in config.Instance, v config.VIP) netops.VIP {
-	ifname := v.Interface
-	if ifname == "" {
-		ifname = in.Interface
-	}
-	return netops.VIP{Prefix: v.Prefix, Interface: ifname, Label: v.Label}
-}
-
-func (in *instance) addVIPs(vips []netops.VIP) {
-	for _, v := range vips {
-		if err := in.d.sys.Addresses.Add(v); err != nil {
-			in.log.Error("cannot add VIP", "vip", v.Prefix.String(), "interface", v.Interface, "error", err)
-		}
-	}
-}
-
-func (in *instance) removeVIPs(vips []netops.VIP) {
-	for _, v := range vips {
-		if err := in.d.sys.Addresses.Remove(v); err != nil {
-			in.log.Error("cannot remove VIP", "vip", v.Prefix.String(), "interface", v.Interface, "error", err)
-		}
-	}
-}
-
-// startAnnouncing (re)starts the announcement schedule of every VIP, per interface.
-func (in *instance) startAnnouncing() {
-	in.stopAnnouncing()
-	ctx, cancel := context.WithCancel(context.Background())
-	in.announce = cancel
-	byIf := map[string][]netip.Addr{}
-	var order []string
-	for _, v := range in.vips() {
-		if _, ok := byIf[v.Interface]; !ok {
-			order = append(order, v.Interface)
-		}
-		byIf[v.Interface] = append(byIf[v.Interface], v.Prefix.Addr())
-	}
-	g := in.cfg.GARP
-	cfg := netops.AnnounceConfig{Repeat: g.Repeat, Delay: g.Delay, Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat, Reply: g.Reply}
-	for _, ifname := range order {
-		go in.d.announce(ctx, in.d.sys.Announcer, ifname, byIf[ifname], cfg, in.log)
-	}
-}
-
-func (in *instance) stopAnnouncing() {
-	if in.announce != nil {
-		in.announce()
-		in.announce = nil
-	}
 }
 
 func (in *instance) transitioned(t vrrp.Transition) {
@@ -468,15 +329,6 @@ func (in *instance) reconfigure(next config.Instance) {
 	}
 }
 
-func garpEqual(a, b config.GARP) bool { return a == b }
-
-// reassertVIPs adds a master's VIPs again; see Daemon.Reload.
-func (in *instance) reassertVIPs() {
-	if in.router != nil && in.router.State() == vrrp.Master {
-		in.addVIPs(in.vips())
-	}
-}
-
 // status returns the instance's status; it runs in the instance's goroutine.
 func (in *instance) status() InstanceStatus {
 	s := InstanceStatus{
@@ -512,39 +364,4 @@ func (in *instance) status() InstanceStatus {
 	}
 	fillRouterStatus(&s, in.router.Status())
 	return s
-}
-
-// dropLog says, at most once per interval for each sender and reason, why adverts are
-// dropped: a peer that is misconfigured must be visible in seconds, not flood the log.
-type dropLog struct {
-	last     map[dropKey]time.Time
-	lastSend time.Time
-}
-
-type dropKey struct {
-	from   netip.Addr
-	reason vrrp.Reason
-}
-
-const dropLogInterval = 10 * time.Second
-
-func (l *dropLog) report(log *slog.Logger, from netip.Addr, d vrrp.Drop) {
-	if l.last == nil {
-		l.last = map[dropKey]time.Time{}
-	}
-	k := dropKey{from, d.Reason}
-	if t, ok := l.last[k]; ok && d.At.Sub(t) < dropLogInterval {
-		return
-	}
-	l.last[k] = d.At
-	log.Warn(fmt.Sprintf("adverts from %v dropped: %s", from, d.Detail), "reason", d.Reason.String())
-}
-
-func (l *dropLog) sendFailed(log *slog.Logger, dst netip.Addr, err error) {
-	now := time.Now()
-	if now.Sub(l.lastSend) < dropLogInterval {
-		return
-	}
-	l.lastSend = now
-	log.Error("cannot send advert", "to", dst.String(), "error", err)
 }

@@ -60,6 +60,8 @@ type InstanceStatus struct {
 	Drops                map[string]uint64 `json:"drops"`
 	ChecksumForms        map[string]uint64 `json:"checksum_forms,omitempty"`
 	LastDrop             *DropStatus       `json:"last_drop,omitempty"`
+	// AdvertLatenessMax is the most a periodic advert went out after it was due.
+	AdvertLatenessMax Duration `json:"advert_lateness_max"`
 }
 
 // TrackerStatus is one tracker an instance follows and what it does to the priority.
@@ -123,6 +125,7 @@ func fillRouterStatus(s *InstanceStatus, r vrrp.Status) {
 	s.MasterDownInterval = Duration(r.MasterDownInterval)
 	st := r.Stats
 	s.AdvertsSent, s.AdvertsReceived = st.AdvertsSent, st.AdvertsReceived
+	s.AdvertLatenessMax = Duration(st.AdvertLatenessMax)
 	s.PriorityZeroSent, s.PriorityZeroReceived = st.PriorityZeroSent, st.PriorityZeroReceived
 	s.Drops = map[string]uint64{}
 	for reason, n := range st.Drops {

@@ -25,7 +25,11 @@ type System struct {
 	Announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 }
 
-// Interfaces reports the node's own addresses on an interface, VIPs excluded.
+// Interfaces reports on the node's interfaces.
 type Interfaces interface {
+	// Addrs returns the node's own addresses on an interface, VIPs excluded.
 	Addrs(ifname string) ([]netip.Addr, error)
+	// Up reports whether an interface is up; an instance that starts on one that is
+	// down starts in FAULT.
+	Up(ifname string) (bool, error)
 }

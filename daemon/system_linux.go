@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 
 	"github.com/vrrpd/vrrpd/netops"
@@ -44,7 +42,7 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 			Open:       netops.OpenSocket,
 			Addresses:  vips,
 			Announcer:  ann,
-			Interfaces: kernelInterfaces{},
+			Interfaces: kernelInterfaces{vips},
 			Events:     forDaemon,
 		},
 		VIPs:    vips,
@@ -62,29 +60,11 @@ func (s *LinuxSystem) Close() error {
 	return s.VIPs.Close()
 }
 
-// kernelInterfaces reads interface addresses from the kernel.
-type kernelInterfaces struct{}
+// kernelInterfaces reads the node's addresses from the kernel, without the VIPs.
+type kernelInterfaces struct{ vips *netops.VIPManager }
 
-func (kernelInterfaces) Addrs(ifname string) ([]netip.Addr, error) { return KernelAddrs(ifname) }
-
-// KernelAddrs returns every address on ifname, primary IPv4 address first; an error
-// wrapping netops.ErrNoInterface when there is no such interface.
-func KernelAddrs(ifname string) ([]netip.Addr, error) {
-	ifi, err := net.InterfaceByName(ifname)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", netops.ErrNoInterface, ifname)
-	}
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return nil, fmt.Errorf("addresses of %s: %w", ifname, err)
-	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok {
-				out = append(out, ip.Unmap())
-			}
-		}
-	}
-	return out, nil
+func (k kernelInterfaces) Addrs(ifname string) ([]netip.Addr, error) {
+	return netops.NodeAddrs(ifname, k.vips.Owned())
 }
+
+func (kernelInterfaces) Up(ifname string) (bool, error) { return netops.LinkUp(ifname) }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
 	"sync"
 
@@ -12,155 +11,115 @@ import (
 	"github.com/vrrpd/vrrpd/tracker"
 )
 
-// trackers runs the health trackers of the current configuration and hands each
-// instance its effective priority. A reload that leaves every tracker definition alone
-// keeps the running set, so that no script's fall and rise count starts over.
+// trackers runs the health trackers of the daemon's configuration, one tracker.Set for
+// the daemon's life, and hands each instance its effective priority. A reload
+// reconfigures the set: trackers whose definition did not change keep running, so
+// that no script's fall and rise count starts over, and every instance's priority and
+// faults are computed again from what is configured now.
+//
+// An instance gets its priority when it is created, before its router starts (see
+// newInstance), then at every change. While the daemon starts or reloads instances,
+// changes wait: start and reconfigure pause the delivery, and refresh, which must
+// follow each (deferred), hands every instance its latest priority and resumes it.
 type trackers struct {
-	d   *Daemon
-	env tracker.Env
+	d     *Daemon
+	set   *tracker.Set
+	links chan netops.Event
 
-	mu     sync.Mutex
-	set    *tracker.Set // nil when no instance tracks anything
-	cancel context.CancelFunc
-	def    trackerDefs
-	links  chan netops.Event           // the running set's link events
-	latest map[string]netops.LinkEvent // the last event of every interface, to replay
-	last   map[string]tracker.Status   // tracker states last reported, by kind/name
+	// delivery is held while changes wait.
+	delivery sync.Mutex
+
+	mu   sync.Mutex
+	last map[string]tracker.Status // tracker states last reported, by kind/name
 }
 
-// trackerDefs is what decides a tracker set: the definitions and who tracks what.
-type trackerDefs struct {
-	Scripts   []config.Script
-	Processes []config.Process
-	Files     []config.File
-	HAProxy   []config.HAProxy
-	Tracks    map[string]config.Track
-	Bases     map[string]uint8
-}
-
-// defsOf returns cfg's tracker definitions without their line numbers: a reload that
-// only moves lines (a comment added) must not restart the trackers.
-func defsOf(cfg *config.Config) trackerDefs {
-	d := trackerDefs{
-		Scripts:   noLines(cfg.Scripts, func(s *config.Script) { s.Line = 0 }),
-		Processes: noLines(cfg.Processes, func(p *config.Process) { p.Line = 0 }),
-		Files:     noLines(cfg.Files, func(f *config.File) { f.Line = 0 }),
-		HAProxy:   noLines(cfg.HAProxy, func(h *config.HAProxy) { h.Line = 0 }),
-		Tracks:    map[string]config.Track{},
-		Bases:     map[string]uint8{},
-	}
-	ref := func(r *config.TrackRef) { r.Line = 0 }
-	for _, in := range cfg.Instances {
-		t := in.Track
-		d.Tracks[in.Name] = config.Track{
-			Scripts: noLines(t.Scripts, ref), Interfaces: noLines(t.Interfaces, ref), Processes: noLines(t.Processes, ref),
-			Files: noLines(t.Files, ref), HAProxy: noLines(t.HAProxy, ref),
-		}
-		d.Bases[in.Name] = in.Priority
-	}
-	return d
-}
-
-func noLines[T any](xs []T, clear func(*T)) []T {
-	out := slices.Clone(xs)
-	for i := range out {
-		clear(&out[i])
-	}
-	return out
-}
-
-func tracks(cfg *config.Config) bool {
-	for _, in := range cfg.Instances {
-		if len(tracker.Refs(in.Track)) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// prepare builds the tracker set for cfg, without starting it: a script that fails
-// the security check refuses the configuration here, before anything changes.
-func (t *trackers) prepare(cfg *config.Config) (*tracker.Set, chan netops.Event, error) {
-	if !tracks(cfg) {
-		return nil, nil, nil
-	}
-	env := t.env
-	links := make(chan netops.Event, 256)
-	env.Links = links
+// prepare builds the tracker set for cfg, without starting it: a script that fails the
+// security check refuses the configuration here.
+func (t *trackers) prepare(cfg *config.Config, env tracker.Env) error {
+	t.links = make(chan netops.Event, 256)
+	env.Links = t.links
 	set, err := tracker.NewSet(cfg, env, t.d.log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("trackers: %w", err)
+		return fmt.Errorf("trackers: %w", err)
 	}
-	return set, links, nil
+	t.set = set
+	return nil
 }
 
-// changed reports whether cfg needs another tracker set than the running one.
-func (t *trackers) changed(cfg *config.Config) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return !reflect.DeepEqual(t.def, defsOf(cfg))
+// start starts the trackers and pauses the delivery until refresh: the first
+// observations are made, and every instance's first priority is known, when it
+// returns.
+func (t *trackers) start() {
+	t.delivery.Lock()
+	t.set.Start(context.Background())
+	go t.consume()
 }
 
-// run replaces the running set (if any) with set, already prepared.
-func (t *trackers) run(cfg *config.Config, set *tracker.Set, links chan netops.Event) {
-	t.mu.Lock()
-	old, oldCancel := t.set, t.cancel
-	t.set, t.links, t.def = set, links, defsOf(cfg)
-	t.cancel = nil
-	if set != nil {
-		// Replay the link state a new set has not seen: the monitor listed it once.
-		for _, ev := range t.latest {
-			select {
-			case links <- ev:
-			default:
-			}
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		t.cancel = cancel
-		set.Start(ctx)
-		go t.consume(set)
+// reconfigure makes cfg the trackers' configuration and pauses the delivery until
+// refresh. A configuration whose trackers cannot be built (a script that fails the
+// security check) changes nothing, and the delivery goes on.
+func (t *trackers) reconfigure(cfg *config.Config) error {
+	t.delivery.Lock()
+	if err := t.set.Reconfigure(cfg); err != nil {
+		t.delivery.Unlock()
+		return fmt.Errorf("trackers: %w", err)
 	}
-	t.mu.Unlock()
-	if old != nil {
-		oldCancel()
-		old.Close()
-	}
+	return nil
 }
 
-// link passes a link event to the running set and remembers it.
-func (t *trackers) link(ev netops.LinkEvent) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.latest == nil {
-		t.latest = map[string]netops.LinkEvent{}
-	}
-	t.latest[ev.Name] = ev
-	if t.links != nil {
-		select {
-		case t.links <- ev:
-		default:
-			t.d.log.Warn("tracker link events overflow", "interface", ev.Name)
-		}
+// refresh hands every instance its latest priority and resumes the delivery.
+func (t *trackers) refresh() {
+	defer t.delivery.Unlock()
+	t.d.mu.Lock()
+	instances := slices.Clone(t.d.instances)
+	t.d.mu.Unlock()
+	for _, in := range instances {
+		in.do(func() { t.apply(in) })
 	}
 }
 
-func (t *trackers) consume(set *tracker.Set) {
-	for u := range set.Updates() {
-		t.report(set)
+// apply hands in its latest priority. It runs in the instance's goroutine, or before
+// it runs. An instance that tracks nothing and never did is left alone: its router
+// has its base priority.
+func (t *trackers) apply(in *instance) {
+	p, ok := t.set.Priority(in.cfg.Name)
+	if !ok || in.tracked == nil && len(p.Contributions) == 0 {
+		return
+	}
+	in.setTracked(p)
+}
+
+// consume hands the instances their priority whenever it changes. An update only
+// says which instance changed: the latest priority is read when it is handed over,
+// so that one held back by a pause is never handed after a newer one.
+func (t *trackers) consume() {
+	for u := range t.set.Updates() {
+		t.report()
+		t.delivery.Lock()
 		for _, in := range t.d.instancesNamed(u.Instance) {
-			in.do(func() { in.setTracked(u.Priority) })
+			in.do(func() { t.apply(in) })
 		}
+		t.delivery.Unlock()
+	}
+}
+
+// link passes a link event to the trackers.
+func (t *trackers) link(ev netops.LinkEvent) {
+	select {
+	case t.links <- ev:
+	default:
+		t.d.log.Warn("tracker link events overflow", "interface", ev.Name)
 	}
 }
 
 // report logs and publishes every tracker whose state changed since the last report.
-func (t *trackers) report(set *tracker.Set) {
+func (t *trackers) report() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.last == nil {
 		t.last = map[string]tracker.Status{}
 	}
-	for _, st := range set.Status() {
+	for _, st := range t.set.Status() {
 		key := string(st.Kind) + "/" + st.Name
 		prev, seen := t.last[key]
 		if seen && prev.State == st.State && prev.Detail == st.Detail {
@@ -173,28 +132,13 @@ func (t *trackers) report(set *tracker.Set) {
 	}
 }
 
-// status returns the running set's tracker states by kind/name.
+// status returns the tracker states by kind/name.
 func (t *trackers) status() map[string]tracker.Status {
-	t.mu.Lock()
-	set := t.set
-	t.mu.Unlock()
 	out := map[string]tracker.Status{}
-	if set == nil {
-		return out
-	}
-	for _, st := range set.Status() {
+	for _, st := range t.set.Status() {
 		out[string(st.Kind)+"/"+st.Name] = st
 	}
 	return out
 }
 
-func (t *trackers) close() {
-	t.mu.Lock()
-	set, cancel := t.set, t.cancel
-	t.set, t.cancel, t.links = nil, nil, nil
-	t.mu.Unlock()
-	if set != nil {
-		cancel()
-		set.Close()
-	}
-}
+func (t *trackers) close() { t.set.Close() }

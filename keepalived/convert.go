@@ -200,6 +200,7 @@ type globals struct {
 	scriptUserPos        Pos
 	version              int
 	strict               bool
+	strictPos            Pos
 	garp                 garpSettings
 	lowerPrioNoAdvert    bool
 	checkUnicastSrc      bool
@@ -250,9 +251,9 @@ func (cv *converter) globalDefs(block *node) {
 				cv.rep.skip(n.pos, n.describe(), "the version must be 2 or 3; keepalived ignores it")
 			}
 		case "vrrp_strict":
-			g.strict = true
+			g.strict, g.strictPos = true, n.pos
 			cv.rep.change(n.pos, kw, "vrrpd has no strict mode; what it changes in keepalived is written out in each instance: "+
-				"accept off below priority 255, lower_prio_no_advert on, no authentication, no preempt_delay")
+				"lower_prio_no_advert on, no authentication, no preempt_delay; accept mode off is not: vrrpd always accepts traffic for its VIPs")
 		case "vrrp_min_garp":
 			if on, ok := optionalBool(n); !ok {
 				cv.rep.skip(n.pos, n.describe(), "not on or off; keepalived ignores it")

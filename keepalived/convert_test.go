@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vrrpd/vrrpd/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -114,7 +116,8 @@ func TestGoldenErrors(t *testing.T) {
 }
 
 // TestRules checks keepalived rules that the fixtures do not show, each on a small
-// configuration: a part the output must have, and a part the notes must have.
+// configuration: a part the output must have, a part the notes must have, and parts
+// the output and the notes must not have.
 func TestRules(t *testing.T) {
 	instance := func(body string) string {
 		return "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n" + body + "}\n"
@@ -126,6 +129,8 @@ func TestRules(t *testing.T) {
 	tests := []struct {
 		name, conf string
 		yaml, note string
+		absent     string // not in the output
+		noNote     string // not in the notes
 	}{
 		{
 			name: "VIPs beyond one advert move to excluded_vips",
@@ -169,6 +174,40 @@ func TestRules(t *testing.T) {
 			conf: instance(" unicast_peer {\n  192.0.2.2\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
 			yaml: "peers: [192.0.2.2]", note: "keepalived sends from the interface's primary address",
 		},
+		{
+			name: "a preempt_delay under vrrpd's shortest",
+			conf: instance(" preempt_delay 0.005\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "preempt_delay: 10ms", note: "k.conf:4: preempt_delay 5ms: vrrpd's shortest delay is 10ms; written as 10ms",
+		},
+		{
+			name: "a process delay under vrrpd's shortest",
+			conf: "vrrp_track_process p {\n process haproxy\n delay 0.000001\n}\n" +
+				instance(" track_process {\n  p weight -10\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "delay: 10ms", note: "k.conf:3: delay 0.000001s: vrrpd's shortest delay is 10ms; written as 10ms",
+		},
+		{
+			name: "no_accept is not written: vrrpd always accepts",
+			conf: instance(" priority 100\n no_accept\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "vips:", note: "k.conf:5: no_accept not converted: keepalived drops traffic for the VIPs with firewall rules",
+			absent: "accept",
+		},
+		{
+			name: "no_accept of the address owner",
+			conf: instance(" priority 255\n no_accept\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "priority: 255", note: "k.conf:5: no_accept not converted: the address owner (priority 255) accepts",
+			absent: "accept",
+		},
+		{
+			name: "strict_mode in an instance drops traffic below 255",
+			conf: instance(" strict_mode on\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "lower_prio_no_advert: true", note: "k.conf:4: strict mode's firewall rules for V not converted: below priority 255 keepalived drops",
+			absent: "accept",
+		},
+		{
+			name: "strict mode with accept keeps no firewall rules to note",
+			conf: "global_defs {\n vrrp_strict\n}\n" + instance(" accept\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "lower_prio_no_advert: true", absent: "accept", noNote: "firewall rules for",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,6 +224,19 @@ func TestRules(t *testing.T) {
 			if notes := stderrOf(res.Notes); !strings.Contains(notes, tt.note) {
 				t.Errorf("notes have no %q:\n%s", tt.note, notes)
 			}
+			if tt.absent != "" && strings.Contains(string(res.YAML), tt.absent) {
+				t.Errorf("output has %q:\n%s", tt.absent, res.YAML)
+			}
+			if notes := stderrOf(res.Notes); tt.noNote != "" && strings.Contains(notes, tt.noNote) {
+				t.Errorf("notes have %q:\n%s", tt.noNote, notes)
+			}
 		})
+	}
+}
+
+// TestMinTimer: convert writes no delay shorter than config accepts.
+func TestMinTimer(t *testing.T) {
+	if minTimer != config.MinTimer {
+		t.Errorf("minTimer is %v, config.MinTimer %v", minTimer, config.MinTimer)
 	}
 }

@@ -13,12 +13,14 @@
 // read differently.
 //
 // The conversion writes every keepalived default that differs from vrrpd's: the version
-// (keepalived: 2 for IPv4, 3 for IPv6; RFC 3768, RFC 5798), accept mode on unless
-// vrrp_strict, the gratuitous ARP schedule, check_unicast_src off, the script user. It
-// applies keepalived's own adjustments where keepalived makes them (state MASTER
-// without a priority is 255, a VRRPv2 interval is rounded to whole seconds, passwords
-// are cut to 8 characters, weighted trackers of sync group members are ignored,
-// vrrp_strict's accept, lower_prio_no_advert and authentication rules) and says so.
+// (keepalived: 2 for IPv4, 3 for IPv6; RFC 3768, RFC 5798), the gratuitous ARP
+// schedule, check_unicast_src off, the script user. It applies keepalived's own
+// adjustments where keepalived makes them (state MASTER without a priority is 255, a
+// VRRPv2 interval is rounded to whole seconds, passwords are cut to 8 characters,
+// weighted trackers of sync group members are ignored, vrrp_strict's
+// lower_prio_no_advert and authentication rules) and says so. Accept mode is never
+// written: vrrpd always accepts traffic for its VIPs, so no_accept, and vrrp_strict
+// below priority 255, become notes that keepalived's firewall rules are not reproduced.
 //
 // Convert never runs a command and reads nothing but the files named; what it needs to
 // know of the machine (where a command is on $PATH, whether the keepalived_script user

@@ -66,8 +66,6 @@ type outInstance struct {
 	advert                          time.Duration
 	preempt                         bool
 	preemptDelay                    time.Duration
-	accept                          bool
-	acceptComment                   string
 	downTimerAdverts                int
 	lowerPrioNoAdvert               bool
 	checksum                        string
@@ -297,7 +295,6 @@ func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	if in.preemptDelay != 0 {
 		set(m, "preempt_delay", duration(in.preemptDelay), "")
 	}
-	set(m, "accept", boolean(in.accept), in.acceptComment)
 	if in.downTimerAdverts != 3 {
 		set(m, "down_timer_adverts", integer(in.downTimerAdverts), "")
 	}

@@ -13,6 +13,9 @@ const (
 	maxInterval3 = 4095 * 10 * time.Millisecond
 	maxIfname    = 15
 	advertMTU    = 1500
+	// minTimer is vrrpd's shortest timeout or delay other than 0 (config.MinTimer);
+	// keepalived counts them in microseconds.
+	minTimer = 10 * time.Millisecond
 )
 
 // instanceReader holds what a vrrp_instance block says, before keepalived's defaults
@@ -22,6 +25,7 @@ type instanceReader struct {
 	out *outInstance
 
 	strict, strictSet       bool
+	strictPos               Pos
 	wantMaster              bool
 	statePos                Pos
 	priority                int
@@ -35,6 +39,7 @@ type instanceReader struct {
 	preemptDelay            time.Duration
 	preemptDelayPos         Pos
 	accept                  *bool
+	acceptPos               Pos
 	lowerPrioNoAdvert       *bool
 	downTimerAdverts        int
 	garp                    garpSettings
@@ -149,10 +154,10 @@ func (r *instanceReader) statement(n *node) {
 		}
 	case "accept", "no_accept":
 		v := kw == "accept"
-		r.accept = &v
+		r.accept, r.acceptPos = &v, n.pos
 	case "strict_mode":
 		if v, ok := optionalBool(n); ok {
-			r.strict, r.strictSet = v, true
+			r.strict, r.strictSet, r.strictPos = v, true, n.pos
 		} else {
 			cv.rep.skip(n.pos, n.describe(), "not on or off; keepalived ignores it")
 		}
@@ -335,9 +340,9 @@ func (r *instanceReader) finish(block *node) *outInstance {
 	if r.family == 0 {
 		r.family = 4
 	}
-	strict := g.strict
+	strict, strictPos := g.strict, g.strictPos
 	if r.strictSet {
-		strict = r.strict
+		strict, strictPos = r.strict, r.strictPos
 	}
 
 	// Priority, and the initial state it stands for.
@@ -418,18 +423,22 @@ func (r *instanceReader) finish(block *node) *outInstance {
 	if strict && r.preemptDelay != 0 {
 		cv.rep.change(r.preemptDelayPos, "preempt_delay", "keepalived resets it to 0 in strict mode, and so does convert")
 		out.preemptDelay = 0
+	} else {
+		out.preemptDelay = cv.atLeastMinTimer(r.preemptDelay, r.preemptDelayPos, "preempt_delay")
 	}
 
-	// Accept mode, and the other strict mode rules.
+	// Accept mode: vrrpd always accepts traffic for its VIPs, which the services behind
+	// them need; where keepalived would drop it, the note says that vrrpd does not.
+	const noFirewall = "vrrpd always accepts it and installs no firewall rules: add your own if only some traffic may reach the VIPs"
 	switch {
-	case r.accept != nil:
-		out.accept = *r.accept
-	case strict:
-		out.accept = out.priority == 255
-		out.acceptComment = "strict mode: keepalived accepts as the address owner (255) only"
-	default:
-		out.accept = true
-		out.acceptComment = "keepalived's default"
+	case r.accept != nil && !*r.accept && out.priority == 255:
+		cv.rep.skip(r.acceptPos, "no_accept", "the address owner (priority 255) accepts traffic for its VIPs in keepalived too")
+	case r.accept != nil && !*r.accept:
+		cv.rep.skip(r.acceptPos, "no_accept", "keepalived drops traffic for the VIPs with firewall rules (iptables or nftables); %s",
+			noFirewall)
+	case r.accept == nil && strict && out.priority != 255:
+		cv.rep.skip(strictPos, "strict mode's firewall rules for "+out.name, "below priority 255 keepalived drops traffic for the "+
+			"VIPs with firewall rules (iptables or nftables); %s", noFirewall)
 	}
 	out.lowerPrioNoAdvert = g.lowerPrioNoAdvert
 	if r.lowerPrioNoAdvert != nil {

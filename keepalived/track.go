@@ -221,6 +221,7 @@ func (cv *converter) trackProcess(block *node) {
 	case forkDelay >= 0:
 		p.delay = forkDelay
 	}
+	p.delay = cv.atLeastMinTimer(p.delay, delayPos, "delay")
 	cv.processes[name] = p
 	cv.out.processes = append(cv.out.processes, p)
 }

@@ -55,6 +55,17 @@ func parseSeconds(s string, hi time.Duration) (time.Duration, bool) {
 	return d, true
 }
 
+// atLeastMinTimer returns d, or vrrpd's shortest delay for a d between 0 and it, noting
+// the change at pos.
+func (cv *converter) atLeastMinTimer(d time.Duration, pos Pos, what string) time.Duration {
+	if d <= 0 || d >= minTimer {
+		return d
+	}
+	cv.rep.change(pos, what+" "+formatDuration(d), "vrrpd's shortest delay is %s; written as %s", formatDuration(minTimer),
+		formatDuration(minTimer))
+	return minTimer
+}
+
 // parseBool reads keepalived's <BOOL>: on, off, true, false, yes or no.
 func parseBool(s string) (bool, bool) {
 	switch s {

@@ -230,3 +230,19 @@ func addrEventOfIPNet(index int, ip net.IP, mask net.IPMask, deleted bool) (Addr
 	}
 	return AddrEvent{Index: index, Prefix: netip.PrefixFrom(a, ones), Deleted: deleted}, true
 }
+
+// LinkUp reports whether the interface ifname is up, as the Monitor's link events would
+// say, in the calling thread's namespace: for a virtual router that starts after the
+// Monitor listed its interface. It fails wrapping ErrNoInterface when there is none.
+func LinkUp(ifname string) (bool, error) {
+	l, err := netlink.LinkByName(ifname)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return false, fmt.Errorf("%w: %s", ErrNoInterface, ifname)
+	}
+	if err != nil {
+		return false, fmt.Errorf("netops: link %s: %w", ifname, err)
+	}
+	a := l.Attrs()
+	return linkUp(a.RawFlags, uint8(a.OperState)), nil
+}

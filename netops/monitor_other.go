@@ -8,3 +8,6 @@ import "log/slog"
 func NewMonitor(log *slog.Logger) (*Monitor, error) {
 	return nil, ErrNotSupported
 }
+
+// LinkUp is only implemented on Linux.
+func LinkUp(ifname string) (bool, error) { return false, ErrNotSupported }

@@ -14,11 +14,29 @@ import (
 )
 
 // Packet is a received VRRP packet with what the kernel said about it. Data is the
-// subscriber's to keep.
+// subscriber's until it calls Release.
 type Packet struct {
 	Data []byte
 	Meta vrrp.Meta
+	buf  *packetBuf
+	pool *sync.Pool
 }
+
+// Release gives the packet's buffer back for another packet: Data must not be used
+// after. A packet never released is simply collected.
+func (p Packet) Release() {
+	if p.pool != nil {
+		p.pool.Put(p.buf)
+	}
+}
+
+// maxPacket is the largest packet read: an IPv4 header with options and the longest
+// advert (255 IPv6 addresses), rounded up.
+const maxPacket = 4160
+
+// packetBuf is a receive buffer; the Mux reuses them, so that a flood of packets from
+// the LAN costs no allocation.
+type packetBuf [maxPacket]byte
 
 // QueueLen is how many received packets wait for a slow subscriber before the newest are
 // dropped (and counted).
@@ -33,6 +51,8 @@ var ErrDuplicateVRID = errors.New("netops: VRID already in use on this interface
 type Mux struct {
 	open Opener
 	log  *slog.Logger
+
+	bufs sync.Pool // of *packetBuf
 
 	mu     sync.Mutex
 	ports  map[portKey]*port
@@ -55,7 +75,9 @@ type port struct {
 
 // NewMux returns a Mux that opens sockets with open (OpenSocket, or a fake).
 func NewMux(open Opener, log *slog.Logger) *Mux {
-	return &Mux{open: open, log: log, ports: map[portKey]*port{}}
+	m := &Mux{open: open, log: log, ports: map[portKey]*port{}}
+	m.bufs.New = func() any { return new(packetBuf) }
+	return m
 }
 
 // Subscription receives the packets of one VRID on one interface and family, and sends
@@ -105,9 +127,10 @@ func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
 	defer close(done)
 	var lastLog time.Time
 	for {
-		buf := make([]byte, 1500)
-		n, meta, err := sock.Read(buf)
+		buf := m.bufs.Get().(*packetBuf)
+		n, meta, err := sock.Read(buf[:])
 		if err != nil {
+			m.bufs.Put(buf)
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -121,6 +144,7 @@ func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
 			continue
 		}
 		if n < 2 {
+			m.bufs.Put(buf)
 			p.unknown.Add(1)
 			continue
 		}
@@ -128,12 +152,14 @@ func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
 		s := p.subs[buf[1]]
 		m.mu.Unlock()
 		if s == nil {
+			m.bufs.Put(buf)
 			p.unknown.Add(1)
 			continue
 		}
 		select {
-		case s.ch <- Packet{Data: buf[:n], Meta: meta}:
+		case s.ch <- Packet{Data: buf[:n:n], Meta: meta, buf: buf, pool: &m.bufs}:
 		default:
+			m.bufs.Put(buf)
 			s.overflow.Add(1)
 		}
 	}

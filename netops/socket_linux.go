@@ -35,6 +35,8 @@ type rawSocket struct {
 	conn   net.PacketConn
 	p4     *ipv4.PacketConn
 	p6     *ipv6.PacketConn
+	rc     syscall.RawConn
+	recv   receiver // owned by the one reader
 }
 
 // OpenSocket opens the raw VRRP socket of one interface and family. It needs
@@ -62,6 +64,11 @@ func (s *rawSocket) open() error {
 		return err
 	}
 	s.conn = c
+	if s.rc, err = c.(syscall.Conn).SyscallConn(); err != nil {
+		c.Close()
+		return err
+	}
+	s.recv.init(s.family)
 	if s.family == vrrp.IPv6 {
 		err = s.setup6()
 	} else {
@@ -126,40 +133,18 @@ func (s *rawSocket) setup6() error {
 	)
 }
 
+// Read reads one packet with recvmsg and decodes its control messages itself: the
+// x/net readers allocate for every packet, and a host on the LAN can send us packets at
+// line rate.
 func (s *rawSocket) Read(b []byte) (int, vrrp.Meta, error) {
-	var m vrrp.Meta
-	if s.p6 != nil {
-		n, cm, src, err := s.p6.ReadFrom(b)
-		if err != nil {
+	n, m, err := s.recv.read(s.rc, b)
+	if err != nil {
+		if errors.Is(err, net.ErrClosed) {
 			return 0, m, err
 		}
-		m.Src = addrOf(src)
-		if cm != nil {
-			m.Dst, _ = netip.AddrFromSlice(cm.Dst)
-			m.TTL, m.IfIndex = cm.HopLimit, cm.IfIndex
-		}
-		return n, m, nil
-	}
-	n, cm, src, err := s.p4.ReadFrom(b)
-	if err != nil {
-		return 0, m, err
-	}
-	m.Src = addrOf(src)
-	if cm != nil {
-		m.Dst, _ = netip.AddrFromSlice(cm.Dst)
-		m.Dst = m.Dst.Unmap()
-		m.TTL, m.IfIndex = cm.TTL, cm.IfIndex
+		return 0, m, fmt.Errorf("netops: receive on %s: %w", s.ifi.Name, err)
 	}
 	return n, m, nil
-}
-
-func addrOf(a net.Addr) netip.Addr {
-	ipa, ok := a.(*net.IPAddr)
-	if !ok {
-		return netip.Addr{}
-	}
-	addr, _ := netip.AddrFromSlice(ipa.IP)
-	return addr.Unmap()
 }
 
 func (s *rawSocket) Write(pkt []byte, src, dst netip.Addr) error {

@@ -240,3 +240,44 @@ func TestSocketContract(t *testing.T) {
 		},
 	})
 }
+
+// TestSocketReadAllocatesNothing: a host on the LAN can send adverts at line rate;
+// reading one costs no allocation, in either family.
+func TestSocketReadAllocatesNothing(t *testing.T) {
+	p := newPair(t)
+	for _, tc := range []struct {
+		family   vrrp.Family
+		src, dst netip.Addr
+		vip      string
+	}{
+		{vrrp.IPv4, netip.MustParseAddr("192.0.2.1"), vrrp.GroupIPv4, "192.0.2.100"},
+		{vrrp.IPv6, p.a.LinkLocal("eth0"), vrrp.GroupIPv6, "2001:db8::100"},
+	} {
+		t.Run(tc.family.String(), func(t *testing.T) {
+			tx := openIn(t, p.a, "eth0", tc.family)
+			rx := openIn(t, p.b, "eth0", tc.family)
+			pkt := encode(t, advert(t, vrrp.Version3, 51, tc.vip), tc.src, tc.dst)
+			const runs = 50
+			for range runs + 1 { // AllocsPerRun runs the function once more to warm up
+				if err := tx.Write(pkt, tc.src, tc.dst); err != nil {
+					t.Fatal(err)
+				}
+			}
+			buf := make([]byte, 1500)
+			var last vrrp.Meta
+			allocs := testing.AllocsPerRun(runs, func() {
+				n, m, err := rx.Read(buf)
+				if err != nil || n != len(pkt) {
+					t.Errorf("read %d bytes, %v", n, err)
+				}
+				last = m
+			})
+			if allocs != 0 {
+				t.Errorf("a read allocates %v times", allocs)
+			}
+			if last.Src != tc.src || last.Dst != tc.dst || last.TTL != 255 || last.IfIndex == 0 {
+				t.Errorf("meta %+v", last)
+			}
+		})
+	}
+}

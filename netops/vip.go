@@ -126,13 +126,23 @@ func loadVIPState(path string) (map[vipKey]VIP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netops: read VIP state: %w", err)
 	}
-	var st vipState
-	if err := json.Unmarshal(b, &st); err != nil {
+	owned, err = decodeVIPState(b)
+	if err != nil {
 		return nil, fmt.Errorf("netops: VIP state %s: %w", path, err)
 	}
+	return owned, nil
+}
+
+// decodeVIPState decodes a state file's content: every VIP in it must be valid.
+func decodeVIPState(b []byte) (map[vipKey]VIP, error) {
+	var st vipState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, err
+	}
+	owned := map[vipKey]VIP{}
 	for _, v := range st.VIPs {
 		if err := v.Validate(); err != nil {
-			return nil, fmt.Errorf("netops: VIP state %s: %w", path, err)
+			return nil, err
 		}
 		owned[keyOf(v)] = v
 	}

@@ -20,10 +20,11 @@ import (
 )
 
 // VIPManager adds and removes VIPs through netlink, in the network namespace it was
-// created in, whichever goroutine calls it. It records every VIP it adds in a state
-// file, so that what is ours survives a crash of the daemon: it removes only addresses
-// the state says are ours, and never a node's own address. It is safe for concurrent
-// use.
+// created in, whichever goroutine calls it. What is ours survives a crash of the
+// daemon twice over: every VIP it adds carries VIPProtocol as its address protocol in
+// the kernel, and is recorded in a state file (the only record on kernels older than
+// 6.1). It removes only addresses that are ours, and never a node's own address. It is
+// safe for concurrent use.
 //
 // The VIPs that were added and not removed since are "wanted": when someone else
 // deletes one, HandleEvent (or Watch) puts it back.
@@ -35,32 +36,51 @@ type VIPManager struct {
 	// h is nil after Close: a closed netlink.Handle would fall back to sockets of the
 	// calling thread's namespace, which may be another one.
 	h      *netlink.Handle
+	rt     *rtnl
 	owned  map[vipKey]VIP  // ours, as recorded in the state file
 	wanted map[vipKey]bool // added and not removed since
+	// marks reports whether the kernel keeps VIPProtocol: then an address is ours when
+	// it carries the mark, whatever the state file says.
+	marks bool
 }
 
 // NewVIPManager returns a manager of the VIPs of the calling thread's network
 // namespace (call it inside the namespace). statePath is its state file (the daemon uses
-// /run/vrrpd/vips.json); its directory is created if missing. VIPs the file lists are
-// ours: call CleanStale to remove them at start-up.
+// /run/vrrpd/vips.json); its directory is created if missing. The addresses marked with
+// VIPProtocol, and those the file lists, are ours: call CleanStale to remove them at
+// start-up. A state file that cannot be read is set aside (renamed with a ".bad"
+// suffix) with a warning rather than stopping vrrpd: the kernel's marks still say what
+// is ours.
 func NewVIPManager(statePath string, log *slog.Logger) (*VIPManager, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	owned, err := loadVIPState(statePath)
-	if err != nil {
-		return nil, err
 	}
 	// Fail now rather than at the first takeover if the state cannot be written.
 	if err := os.MkdirAll(filepath.Dir(statePath), 0o755); err != nil {
 		return nil, fmt.Errorf("netops: VIP state: %w", err)
 	}
-	// The handle's socket is opened in the current namespace and stays there.
+	owned, err := loadVIPState(statePath)
+	if err != nil {
+		bad := statePath + ".bad"
+		if rerr := os.Rename(statePath, bad); rerr != nil {
+			return nil, fmt.Errorf("%w (and it cannot be set aside: %w)", err, rerr)
+		}
+		log.Warn("VIP state file unreadable, set aside; the kernel's address marks tell which VIPs are ours",
+			"error", err, "moved_to", bad)
+		owned = map[vipKey]VIP{}
+	}
+	// The sockets are opened in the current namespace and stay there.
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netops: netlink handle: %w", err)
 	}
-	return &VIPManager{log: log, statePath: statePath, h: h, owned: owned, wanted: map[vipKey]bool{}}, nil
+	rt, err := openRTNL()
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return &VIPManager{log: log, statePath: statePath, h: h, rt: rt, owned: owned, wanted: map[vipKey]bool{},
+		marks: kernelKeepsAddrProtocol()}, nil
 }
 
 // Add puts v on its interface and records it as ours; see Addresses. IPv4 VIPs get
@@ -92,8 +112,13 @@ func (m *VIPManager) add(v VIP) error {
 		return err
 	}
 	if found != nil {
-		if !ours {
+		if !m.isOurs(found) {
 			return ErrNodeAddress
+		}
+		if !ours {
+			// Marked by us, unknown to the state file: it was emptied or lost.
+			m.owned[k] = v
+			return m.save()
 		}
 		return nil
 	}
@@ -107,9 +132,9 @@ func (m *VIPManager) add(v VIP) error {
 			return err
 		}
 	}
-	// AddrAdd, not AddrReplace: replace would silently take over a node address that
-	// appeared since we looked, which Remove would then delete.
-	err = m.h.AddrAdd(link, netlinkAddr(v))
+	// Exclusive create, not replace: replace would silently take over a node address
+	// that appeared since we looked, which Remove would then delete.
+	err = m.rt.addAddr(link.Attrs().Index, v)
 	switch {
 	case err == nil:
 		return nil
@@ -128,6 +153,30 @@ func (m *VIPManager) add(v VIP) error {
 	return err
 }
 
+// isOurs reports whether an address on an interface is a VIP of ours: marked with
+// VIPProtocol, or, on a kernel that does not keep marks, recorded in the state file.
+// m.mu is held.
+func (m *VIPManager) isOurs(a *kernelAddr) bool {
+	if a.Protocol == VIPProtocol {
+		return true
+	}
+	if m.marks {
+		return false
+	}
+	_, ours := m.owned[vipKey{m.ifname(a.Index), a.Prefix.Addr()}]
+	return ours
+}
+
+// ifname returns the name of the interface with index i, or "" when there is none.
+// m.mu is held.
+func (m *VIPManager) ifname(i int) string {
+	l, err := m.h.LinkByIndex(i)
+	if err != nil {
+		return ""
+	}
+	return l.Attrs().Name
+}
+
 // Remove takes v off its interface if it is ours; see Addresses. The address is
 // deleted with the prefix length the kernel has for it, which is what the kernel
 // matches on.
@@ -140,14 +189,23 @@ func (m *VIPManager) Remove(v VIP) error {
 	k := keyOf(v)
 	// Not wanted any more, before the address goes: its deletion must not be undone.
 	delete(m.wanted, k)
-	if _, ours := m.owned[k]; !ours {
-		present, err := m.present(v)
-		if err != nil && !errors.Is(err, ErrNoInterface) {
-			return fmt.Errorf("netops: remove VIP %v: %w", v, err)
+	_, recorded := m.owned[k]
+	found, err := m.lookup(v)
+	switch {
+	case errors.Is(err, ErrNoInterface):
+		// It went with its interface.
+	case err != nil:
+		return fmt.Errorf("netops: remove VIP %v: %w", v, err)
+	case found != nil && !m.isOurs(found):
+		if recorded {
+			// The record is wrong: someone else put this address here since.
+			delete(m.owned, k)
+			if err := m.save(); err != nil {
+				m.log.Warn("VIP state not saved", "error", err)
+			}
 		}
-		if present {
-			return fmt.Errorf("netops: remove VIP %v: %w", v, ErrNodeAddress)
-		}
+		return fmt.Errorf("netops: remove VIP %v: %w", v, ErrNodeAddress)
+	case found == nil && !recorded:
 		return nil
 	}
 	if _, err := m.removeOwned(v); err != nil {
@@ -180,7 +238,7 @@ func (m *VIPManager) removeOwned(v VIP) (bool, error) {
 		delete(m.owned, k)
 		return false, nil
 	}
-	err = m.h.AddrDel(link, &netlink.Addr{IPNet: found.IPNet})
+	err = m.h.AddrDel(link, &netlink.Addr{IPNet: prefixIPNet(found.Prefix)})
 	if err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 		return false, err
 	}
@@ -203,26 +261,64 @@ func (m *VIPManager) Present(v VIP) (bool, error) {
 }
 
 func (m *VIPManager) present(v VIP) (bool, error) {
-	link, err := m.link(v.Interface)
-	if err != nil {
-		return false, err
-	}
-	found, err := m.find(link, v.Prefix.Addr())
+	found, err := m.lookup(v)
 	return found != nil, err
 }
 
-// CleanStale removes the VIPs that the state file lists and that this manager has not
-// added itself: a crashed earlier run left them behind. It returns the ones it found on
-// their interface and removed. Records it could not act on stay, with the error.
+// lookup returns the address of v on its interface as the kernel has it, or nil.
+// m.mu is held.
+func (m *VIPManager) lookup(v VIP) (*kernelAddr, error) {
+	link, err := m.link(v.Interface)
+	if err != nil {
+		return nil, err
+	}
+	return m.find(link, v.Prefix.Addr())
+}
+
+// CleanStale removes the VIPs an earlier run left behind and that this manager has not
+// added itself: every address of the namespace marked with VIPProtocol, and the ones
+// the state file lists (on a kernel that keeps marks, only those still marked: an
+// unmarked address was put there by someone else since). It returns the ones it found
+// on their interface and removed. Records it could not act on stay, with the error.
 func (m *VIPManager) CleanStale() ([]VIP, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.h == nil {
+		return nil, fmt.Errorf("netops: clean stale VIPs: %w", net.ErrClosed)
+	}
 	var removed []VIP
 	var errs []error
-	for _, v := range sortedVIPs(m.owned) {
-		if m.wanted[keyOf(v)] {
+	stale := map[vipKey]VIP{}
+	marked, err := m.rt.listAddrs(unix.AF_UNSPEC, 0)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, a := range marked {
+		if a.Protocol != VIPProtocol {
 			continue
 		}
+		v := VIP{Prefix: a.Prefix, Interface: m.ifname(a.Index), Label: a.Label}
+		if v.Interface != "" {
+			stale[keyOf(v)] = v
+		}
+	}
+	for k, v := range m.owned {
+		if _, ok := stale[k]; !ok && m.marks && err == nil {
+			if present, perr := m.present(v); perr == nil && present {
+				m.log.Warn("the state file lists a VIP that the kernel says vrrpd did not add; leaving it",
+					"vip", v.Prefix, "interface", v.Interface)
+			}
+			delete(m.owned, k)
+			continue
+		}
+		stale[k] = v
+	}
+	for _, v := range sortedVIPs(stale) {
+		k := keyOf(v)
+		if m.wanted[k] {
+			continue
+		}
+		m.owned[k] = v
 		ok, err := m.removeOwned(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("remove stale VIP %v: %w", v, err))
@@ -315,7 +411,8 @@ func (m *VIPManager) Close() error {
 	defer m.mu.Unlock()
 	if m.h != nil {
 		m.h.Close()
-		m.h = nil
+		m.rt.close()
+		m.h, m.rt = nil, nil
 	}
 	return nil
 }
@@ -337,44 +434,27 @@ func (m *VIPManager) link(name string) (netlink.Link, error) {
 }
 
 // find returns the address a of link as the kernel has it, or nil. m.mu is held.
-func (m *VIPManager) find(link netlink.Link, a netip.Addr) (*netlink.Addr, error) {
-	family := netlink.FAMILY_V4
+func (m *VIPManager) find(link netlink.Link, a netip.Addr) (*kernelAddr, error) {
+	family := unix.AF_INET
 	if a.Is6() {
-		family = netlink.FAMILY_V6
+		family = unix.AF_INET6
 	}
-	var err error
-	for range listAttempts {
-		var addrs []netlink.Addr
-		addrs, err = m.h.AddrList(link, family)
-		if errors.Is(err, netlink.ErrDumpInterrupted) {
-			continue
-		}
-		if err != nil {
-			break
-		}
-		for i := range addrs {
-			if ip, ok := netip.AddrFromSlice(addrs[i].IP); ok && ip.Unmap() == a {
-				return &addrs[i], nil
-			}
-		}
-		return nil, nil
+	addrs, err := m.rt.listAddrs(family, link.Attrs().Index)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses of %s: %w", link.Attrs().Name, err)
 	}
-	return nil, fmt.Errorf("list addresses of %s: %w", link.Attrs().Name, err)
+	for i := range addrs {
+		if addrs[i].Prefix.Addr() == a {
+			return &addrs[i], nil
+		}
+	}
+	return nil, nil
 }
 
-// netlinkAddr is v as netlink adds it.
-func netlinkAddr(v VIP) *netlink.Addr {
-	a := v.Prefix.Addr()
-	na := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), a.BitLen())}}
-	if a.Is6() {
-		na.Flags = unix.IFA_F_NODAD
-	} else {
-		na.Label = v.Label
-		// No broadcast address, as `ip addr add` and keepalived: the zero address
-		// tells the library not to compute one.
-		na.Broadcast = net.IPv4zero
-	}
-	return na
+// prefixIPNet is p as netlink takes it.
+func prefixIPNet(p netip.Prefix) *net.IPNet {
+	a := p.Addr()
+	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(p.Bits(), a.BitLen())}
 }
 
 func sortedVIPs(owned map[vipKey]VIP) []VIP {

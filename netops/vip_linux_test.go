@@ -279,19 +279,166 @@ func TestVIPCleanStale(t *testing.T) {
 	}
 }
 
+// TestVIPBadStateFile: a state file that cannot be read does not stop vrrpd; it is set
+// aside, and the kernel's marks still tell which addresses are ours.
 func TestVIPBadStateFile(t *testing.T) {
+	_, ns := newNode(t)
+	for _, tc := range []struct{ name, content string }{
+		{"invalid VIP", `{"vips":[{"prefix":"2001:db8::100/64","interface":"eth0","label":"eth0:x"}]}`},
+		{"truncated", `{"vips":[`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir(), "vips.json")
+			m1 := newManager(t, ns, filepath.Join(t.TempDir(), "other.json"), nil)
+			if err := m1.Add(vip4); err != nil {
+				t.Fatal(err)
+			}
+			m1.Close()
+			if err := os.WriteFile(state, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			log, logs := newLog(t)
+			m2 := newManager(t, ns, state, log)
+			if !logs.Contains("VIP state file unreadable") {
+				t.Fatal("no warning about the state file")
+			}
+			if b, err := os.ReadFile(state + ".bad"); err != nil || string(b) != tc.content {
+				t.Fatalf("the bad state file was not set aside: %v %q", err, b)
+			}
+			removed, err := m2.CleanStale()
+			if err != nil || len(removed) != 1 || removed[0].Prefix.Addr() != vip4.Prefix.Addr() {
+				t.Fatalf("CleanStale: %v, %v; want %v removed by its mark", removed, err, vip4)
+			}
+			if ns.HasAddress("eth0", vip4.Prefix.Addr()) {
+				t.Fatal("the stale VIP is still there")
+			}
+		})
+	}
+}
+
+// TestVIPMarks: every VIP carries vrrpd's address protocol, so a restart recognises its
+// leftovers with the state file missing or emptied, and never takes an address someone
+// else added for one of its own.
+func TestVIPMarks(t *testing.T) {
+	_, ns := newNode(t)
+	if !kernelKeepsAddrProtocol() {
+		t.Skip("this kernel does not keep IFA_PROTO (Linux 6.1 and later do)")
+	}
 	state := filepath.Join(t.TempDir(), "vips.json")
-	if err := os.WriteFile(state, []byte(`{"vips":[{"prefix":"2001:db8::100/64","interface":"eth0","label":"eth0:x"}]}`), 0o644); err != nil {
+	m1 := newManager(t, ns, state, nil)
+	for _, v := range []VIP{vip4, vip6} {
+		if err := m1.Add(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Debian 12's ip(8) does not show address protocols yet: read them ourselves.
+	var marked []netip.Prefix
+	ns.MustDo(func() error {
+		rt, err := openRTNL()
+		if err != nil {
+			return err
+		}
+		defer rt.close()
+		addrs, err := rt.listAddrs(0, 0)
+		for _, a := range addrs {
+			if a.Protocol == VIPProtocol {
+				marked = append(marked, a.Prefix)
+			}
+		}
+		return err
+	})
+	if len(marked) != 2 || marked[0] != vip4.Prefix || marked[1] != vip6.Prefix {
+		t.Fatalf("marked addresses %v, want %v and %v", marked, vip4.Prefix, vip6.Prefix)
+	}
+	// Someone else's address, on the interface and in the state file as if ours.
+	manual := VIP{Prefix: netip.MustParsePrefix("192.0.2.200/24"), Interface: "eth0"}
+	ns.IP("addr", "add", manual.Prefix.String(), "dev", "eth0")
+	m1.Close()
+	for _, content := range []string{"", `{"vips": null}`} {
+		if content == "" {
+			os.Remove(state)
+		} else if err := os.WriteFile(state, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, ns, state, nil)
+		// A marked VIP is ours even unknown to the state file: adding it again is
+		// fine, and it is recorded.
+		if err := m.Add(vip4); err != nil {
+			t.Fatalf("state %q: add of a marked VIP: %v", content, err)
+		}
+		if got := readState(t, state); len(got) != 1 || got[0] != vip4 {
+			t.Fatalf("state %q: after add %+v", content, got)
+		}
+		m.Close()
+	}
+	wrongRecord := func() {
+		if err := os.WriteFile(state, []byte(`{"vips":[{"prefix":"192.0.2.200/24","interface":"eth0"}]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrongRecord()
+	log, logs := newLog(t)
+	m2 := newManager(t, ns, state, log)
+	if err := m2.Remove(manual); !errors.Is(err, ErrNodeAddress) {
+		t.Fatalf("remove of an unmarked address: %v, want ErrNodeAddress", err)
+	}
+	if got := readState(t, state); len(got) != 0 {
+		t.Fatalf("the wrong record stayed: %+v", got)
+	}
+	m2.Close()
+	wrongRecord()
+	m3 := newManager(t, ns, state, log)
+	removed, err := m3.CleanStale()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewVIPManager(state, nil); err == nil {
-		t.Fatal("a state file with an invalid VIP was accepted")
+	if len(removed) != 2 || removed[0] != vip4 || removed[1].Prefix.Addr() != vip6.Prefix.Addr() {
+		t.Fatalf("removed %+v, want %v and %v", removed, vip4, vip6)
 	}
-	if err := os.WriteFile(state, []byte(`{"vips":[`), 0o644); err != nil {
-		t.Fatal(err)
+	if !ns.HasAddress("eth0", manual.Prefix.Addr()) {
+		t.Fatal("an address someone else added was removed")
 	}
-	var syn *json.SyntaxError
-	if _, err := NewVIPManager(state, nil); !errors.As(err, &syn) {
-		t.Fatalf("truncated state file: %v, want a JSON syntax error", err)
+	if !logs.Contains("the kernel says vrrpd did not add") {
+		t.Fatal("no warning about the state file's wrong record")
+	}
+	for _, p := range []netip.Prefix{nodeV4, nodeV6} {
+		if !ns.HasAddress("eth0", p.Addr()) {
+			t.Fatalf("node address %v removed", p)
+		}
+	}
+	var addrs []netip.Addr
+	ns.MustDo(func() (err error) {
+		if err := m3.Add(vip4); err != nil {
+			return err
+		}
+		addrs, err = NodeAddrs("eth0", nil)
+		return err
+	})
+	for _, a := range addrs {
+		if a == vip4.Prefix.Addr() {
+			t.Fatalf("NodeAddrs lists the VIP: %v", addrs)
+		}
+	}
+	if len(addrs) < 3 || addrs[0] != nodeV4.Addr() {
+		t.Fatalf("NodeAddrs = %v, want the node's addresses, primary IPv4 first", addrs)
+	}
+}
+
+func TestKernelVersion(t *testing.T) {
+	for _, tc := range []struct {
+		release      string
+		major, minor int
+		ok           bool
+	}{
+		{"6.1.0-13-amd64", 6, 1, true},
+		{"6.18.44-fc-v769", 6, 18, true},
+		{"5.10.0", 5, 10, true},
+		{"4.19-rc1", 4, 19, true},
+		{"garbage", 0, 0, false},
+	} {
+		major, minor, ok := kernelVersion(tc.release)
+		if major != tc.major || minor != tc.minor || ok != tc.ok {
+			t.Errorf("kernelVersion(%q) = %d, %d, %v", tc.release, major, minor, ok)
+		}
 	}
 }

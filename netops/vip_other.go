@@ -5,6 +5,7 @@ package netops
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 )
 
 // VIPManager is only implemented on Linux.
@@ -35,3 +36,6 @@ func (m *VIPManager) HandleEvent(e Event) {}
 
 // Close is only implemented on Linux.
 func (m *VIPManager) Close() error { return nil }
+
+// NodeAddrs is only implemented on Linux.
+func NodeAddrs(ifname string, held []VIP) ([]netip.Addr, error) { return nil, ErrNotSupported }

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vrrpd/vrrpd/config"
@@ -76,8 +77,10 @@ const ownerPriority = 255
 //     while it is OK.
 //   - A file adds its number times the weight, at most 253; -254 or less means FAULT.
 //     With weight 0, any number but 0 means FAULT. reverse does not apply to files.
-//   - Unknown, a tracker without a result yet, adds nothing and faults nothing, as
-//     keepalived's INIT state of a script.
+//   - Unknown, a tracker without a result yet, adds nothing and faults nothing,
+//     except with weight 0 while the tracker is Awaiting its first result: then it
+//     faults, "chk: no result yet (weight 0)", so that an instance that has just
+//     started is held out of MASTER as by keepalived's INIT state of a script.
 //   - The address owner (255) ignores every weight; FAULT still applies.
 //   - The sum is kept within 1..254.
 //
@@ -144,6 +147,13 @@ func contribution(ref Ref, st Status) Contribution {
 		sign = -1
 	}
 	switch {
+	case st.State == Unknown && st.Awaiting && ref.Weight == 0:
+		c.Fault = true
+		c.Text = ref.Name + ": no result yet (weight 0"
+		if ref.Reverse {
+			c.Text += ", reverse"
+		}
+		c.Text += ")"
 	case st.State == Unknown:
 		c.Text = ref.Name + " " + word
 	case ref.Weight == 0:
@@ -212,7 +222,14 @@ func stateWord(k Kind, s State) string {
 	return s.String()
 }
 
-// same reports whether p and q tell an instance the same thing.
+// same reports whether p and q tell an instance the same thing, down to the state of
+// each tracker, which `vrrpd show` shows even when it moves nothing.
 func (p Priority) same(q Priority) bool {
-	return p.Priority == q.Priority && p.Fault == q.Fault && p.FaultReason == q.FaultReason && p.Explanation == q.Explanation
+	return p.Priority == q.Priority && p.Fault == q.Fault && p.FaultReason == q.FaultReason && p.Explanation == q.Explanation &&
+		slices.Equal(p.Contributions, q.Contributions)
+}
+
+// held reports whether a tracker awaiting its first result holds the instance in FAULT.
+func (p Priority) held() bool {
+	return slices.ContainsFunc(p.Contributions, func(c Contribution) bool { return c.Fault && c.State == Unknown })
 }

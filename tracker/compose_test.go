@@ -17,6 +17,8 @@ type tracked struct {
 	reverse bool
 	state   State
 	value   int
+	// awaiting: no result yet, within the wait for the first one.
+	awaiting bool
 }
 
 func compose(base uint8, ts []tracked) Priority {
@@ -24,7 +26,7 @@ func compose(base uint8, ts []tracked) Priority {
 	states := make(map[string]Status)
 	for _, t := range ts {
 		refs = append(refs, Ref{Kind: t.kind, TrackRef: config.TrackRef{Name: t.name, Weight: t.weight, Reverse: t.reverse}})
-		states[string(t.kind)+"/"+t.name] = Status{Kind: t.kind, Name: t.name, State: t.state, Value: t.value}
+		states[string(t.kind)+"/"+t.name] = Status{Kind: t.kind, Name: t.name, State: t.state, Value: t.value, Awaiting: t.awaiting}
 	}
 	return Effective(base, refs, func(r Ref) Status { return states[string(r.Kind)+"/"+r.Name] })
 }
@@ -80,6 +82,13 @@ func TestEffective(t *testing.T) {
 		{"unknown, negative weight", 150, []tracked{script("chk", -60, Unknown)}, 150, false, "priority 150"},
 		{"unknown, positive weight", 150, []tracked{script("chk", 60, Unknown)}, 150, false, "priority 150"},
 		{"unknown, weight 0", 150, []tracked{script("chk", 0, Unknown)}, 150, false, "priority 150"},
+		// Awaiting a first result: weight 0 holds the instance in FAULT, nothing else moves.
+		{"awaiting, weight 0", 255, []tracked{{kind: KindHAProxy, name: "lb", state: Unknown, awaiting: true}}, 255, true,
+			"FAULT: lb: no result yet (weight 0); priority 255"},
+		{"awaiting, weight 0, reverse", 150, []tracked{{kind: KindScript, name: "chk", reverse: true, state: Unknown, awaiting: true}}, 150, true,
+			"FAULT: chk: no result yet (weight 0, reverse); priority 150"},
+		{"awaiting, negative weight", 150, []tracked{{kind: KindScript, name: "chk", weight: -60, state: Unknown, awaiting: true}}, 150, false,
+			"priority 150"},
 
 		// The address owner.
 		{"owner ignores weights", 255, []tracked{script("chk", -60, Failing), script("up", 10, OK)}, 255, false,

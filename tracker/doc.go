@@ -11,7 +11,8 @@
 //     process group of its own killed on timeout. Exit 0 passes; fall failures in a
 //     row fail it and rise successes in a row pass it, the first result counting at
 //     once (init_fail: failing until it succeeds). A script that someone other than
-//     root could change is refused (keepalived's enable_script_security, always on).
+//     root could change is refused (keepalived's enable_script_security, always on),
+//     by NewSet and again before each run. Package runner runs it.
 //   - interface: a link's state from netlink link events (netops.LinkEvent), with
 //     down_delay and up_delay against flapping.
 //   - process: the number of running processes that match a name or a command line,
@@ -26,5 +27,6 @@
 // Effective composes an instance's priority from the trackers' states (see its rules);
 // a Set runs the trackers of a configuration and delivers each instance's Priority,
 // with an explanation such as "priority 150 -> 90: chk_haproxy failing (-60)", whenever
-// it changes. docs/trackers.md is the user's guide.
+// it changes. A Set is reconfigured in place on reload: trackers whose definition did
+// not change keep their state. docs/trackers.md is the user's guide.
 package tracker

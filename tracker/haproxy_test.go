@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
 // TestEvaluateShowStat evaluates rules against `show stat` as HAProxy 2.6.12 answered
@@ -164,7 +165,7 @@ instances:
 	n := c.Calls()
 	s.Start(context.Background())
 	defer s.Close()
-	c.WaitCalls(t, n+1) // the first poll is done
+	c.WaitCalls(t, n+2) // the bound of the wait for a first result, and the first poll is done
 
 	check := func(state State, detail string) {
 		t.Helper()
@@ -224,10 +225,7 @@ func TestShowStat(t *testing.T) {
 // TestHAProxyReal runs the tracker against a real HAProxy when one is installed: its
 // backend's only server is a unix socket of the test, which the test closes.
 func TestHAProxyReal(t *testing.T) {
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Skip("haproxy is not installed")
-	}
+	bin := netnstest.RequireCommand(t, "haproxy")
 	dir := t.TempDir()
 	app, err := net.Listen("unix", filepath.Join(dir, "app.sock"))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,32 +67,96 @@ func (t *ifTracker) evaluate() time.Duration {
 // listed later than this is reported up then.
 const linkListingGrace = time.Second
 
-// linkWatcher reads link events for every interface tracker.
+// linkWatcher reads link events for every interface tracker, and remembers what they
+// said of each link for the trackers that a reload adds.
 type linkWatcher struct {
-	env    *Env
-	log    *slog.Logger
-	byName map[string][]*ifTracker
-	names  map[int]string  // the name of each link index seen
-	timers chan *ifTracker // trackers whose delay expired
-	links  <-chan netops.Event
+	env      *Env
+	log      *slog.Logger
+	byName   map[string][]*ifTracker
+	names    map[int]string       // the name of each link index seen
+	last     map[string]linkState // what the last event said of each link name
+	listed   bool                 // the listing's grace has passed: a link not named is missing
+	timers   chan *ifTracker      // trackers whose delay expired
+	replaced chan linkTrackers
+	links    <-chan netops.Event
 	// Set by start: the Set's context and goroutines, for the delays.
 	ctx context.Context
 	wg  *sync.WaitGroup
 }
 
-func newLinkWatcher(env *Env, trackers []*ifTracker, log *slog.Logger) *linkWatcher {
-	w := &linkWatcher{
-		env:    env,
-		log:    log,
-		byName: make(map[string][]*ifTracker),
-		names:  make(map[int]string),
-		timers: make(chan *ifTracker),
-		links:  env.Links,
+type linkState struct {
+	state State
+	why   string
+}
+
+// linkTrackers asks the running watcher to feed other trackers.
+type linkTrackers struct {
+	trackers []*ifTracker
+	done     chan struct{}
+}
+
+func newLinkWatcher(env *Env, log *slog.Logger) *linkWatcher {
+	return &linkWatcher{
+		env:      env,
+		log:      log,
+		byName:   make(map[string][]*ifTracker),
+		names:    make(map[int]string),
+		last:     make(map[string]linkState),
+		timers:   make(chan *ifTracker),
+		replaced: make(chan linkTrackers),
+		links:    env.Links,
 	}
+}
+
+// replace makes the watcher feed trackers, and returns once a tracker it did not feed
+// before has the state of its link, when an event said it or the link is known to be
+// missing. Before start it only records them. It does nothing on a nil watcher.
+func (w *linkWatcher) replace(trackers []*ifTracker) {
+	if w == nil {
+		return
+	}
+	if w.ctx == nil {
+		w.feed(trackers)
+		return
+	}
+	req := linkTrackers{trackers: trackers, done: make(chan struct{})}
+	select {
+	case w.replaced <- req:
+	case <-w.ctx.Done():
+		return
+	}
+	select {
+	case <-req.done:
+	case <-w.ctx.Done():
+	}
+}
+
+// feed makes trackers those the events go to, giving the new ones what is known of
+// their link.
+func (w *linkWatcher) feed(trackers []*ifTracker) {
+	fed := make(map[*ifTracker]bool)
+	for _, ts := range w.byName {
+		for _, t := range ts {
+			fed[t] = true
+		}
+	}
+	w.byName = make(map[string][]*ifTracker)
 	for _, t := range trackers {
 		w.byName[t.ifname] = append(w.byName[t.ifname], t)
+		if fed[t] {
+			continue
+		}
+		if l, ok := w.last[t.ifname]; ok {
+			w.arm(t, t.observe(l.state, l.why))
+		} else if w.listed {
+			w.arm(t, t.observe(Failing, t.ifname+" does not exist"))
+		}
 	}
-	return w
+}
+
+// feeds reports whether the watcher feeds t.
+func (w *linkWatcher) feeds(t *ifTracker) bool {
+	return slices.Contains(w.byName[t.ifname], t)
 }
 
 // start takes the events already waiting on Links, the monitor's listing of the links,
@@ -128,9 +193,15 @@ func (w *linkWatcher) run() {
 			}
 			w.apply(ev)
 		case t := <-w.timers:
-			w.arm(t, t.evaluate())
+			if w.feeds(t) {
+				w.arm(t, t.evaluate())
+			}
+		case req := <-w.replaced:
+			w.feed(req.trackers)
+			close(req.done)
 		case <-grace:
 			grace = nil
+			w.listed = true
 			for name, ts := range w.byName {
 				for _, t := range ts {
 					if !t.seen {
@@ -152,6 +223,7 @@ func (w *linkWatcher) apply(ev netops.Event) {
 		delete(w.names, le.Index)
 		if !w.inUse(old) {
 			w.observe(old, Failing, fmt.Sprintf("%s renamed to %s", old, le.Name))
+			delete(w.last, old) // a missing link is not remembered: links come and go
 		}
 	}
 	switch {
@@ -159,6 +231,7 @@ func (w *linkWatcher) apply(ev netops.Event) {
 		delete(w.names, le.Index)
 		if !w.inUse(le.Name) {
 			w.observe(le.Name, Failing, le.Name+" deleted")
+			delete(w.last, le.Name)
 		}
 	case le.Up:
 		w.names[le.Index] = le.Name
@@ -180,6 +253,7 @@ func (w *linkWatcher) inUse(name string) bool {
 }
 
 func (w *linkWatcher) observe(name string, s State, why string) {
+	w.last[name] = linkState{s, why}
 	for _, t := range w.byName[name] {
 		w.arm(t, t.observe(s, why))
 	}

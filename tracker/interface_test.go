@@ -58,7 +58,8 @@ instances:
 
 	check("eth1", OK, "eth1 up")
 	check("eth2", Unknown, "")
-	if up := nextUpdate(t, s); up.Priority.Explanation != "priority 150" {
+	// eth2 is not listed yet: weight 0 holds the instance until the grace passes.
+	if up := nextUpdate(t, s); up.Priority.Explanation != "FAULT: eth2: no result yet (weight 0); priority 150" {
 		t.Fatalf("first update %+v", up.Priority)
 	}
 	c.Advance(linkListingGrace)

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/runner"
 )
 
 // scriptTracker runs a check script every interval, one run at a time, and counts its
@@ -19,11 +20,11 @@ type scriptTracker struct {
 	count riseFall // owned by run
 }
 
-func newScriptTracker(sc config.Script, u *User, env *Env, log *slog.Logger, notify func()) (*scriptTracker, error) {
+func newScriptTracker(sc config.Script, u *runner.User, env *Env, log *slog.Logger, notify func()) (*scriptTracker, error) {
 	if len(sc.Exec) == 0 {
 		return nil, fmt.Errorf("no exec")
 	}
-	if err := checkScript(sc.Exec[0], u); err != nil {
+	if err := runner.Check(sc.Exec[0], u); err != nil {
 		return nil, err
 	}
 	return &scriptTracker{

@@ -5,14 +5,14 @@ import (
 	"errors"
 	"os"
 	"os/user"
-	"strconv"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/runner"
 )
 
 // TestRiseFall replays result sequences through keepalived's counter: s is a success,
@@ -120,7 +120,7 @@ func (r *fakeRunner) next(t *testing.T) fakeCall {
 }
 
 // currentUser is the user tests run scripts as: the one running the tests.
-func currentUser(t *testing.T) *User {
+func currentUser(t *testing.T) *runner.User {
 	t.Helper()
 	u, err := user.Current()
 	if err != nil {
@@ -134,7 +134,7 @@ func currentUser(t *testing.T) *User {
 }
 
 // parseConfig reads a configuration for tests; USER stands for the current user.
-func parseConfig(t *testing.T, yaml string, u *User) *config.Config {
+func parseConfig(t *testing.T, yaml string, u *runner.User) *config.Config {
 	t.Helper()
 	if u != nil {
 		yaml = strings.ReplaceAll(yaml, "USER", u.Name)
@@ -280,56 +280,96 @@ instances:
 	}
 }
 
-// TestExecRunner runs real commands.
+// TestExecRunner runs real commands through the adapter: the result keeps the last
+// line, and describe reads it.
 func TestExecRunner(t *testing.T) {
 	u := currentUser(t)
-	run := func(argv ...string) ScriptResult {
-		return ExecRunner{}.RunScript(context.Background(), ScriptCommand{Argv: argv, User: *u, Timeout: 5 * time.Second})
+	run := func(timeout time.Duration, argv ...string) ScriptResult {
+		return ExecRunner{}.RunScript(context.Background(), ScriptCommand{Argv: argv, User: *u, Timeout: timeout})
 	}
-	if res := run("/bin/sh", "-c", "echo first; echo; echo 'the last line' >&2; exit 3"); res.ExitCode != 3 ||
-		res.Output != "the last line" || res.Success() || res.PID == 0 || res.describe(time.Second) != "exit 3: the last line" {
-		t.Errorf("exit 3: %+v", res)
+	long := strings.Repeat("x", 300)
+	tests := []struct {
+		name     string
+		argv     []string
+		timeout  time.Duration
+		success  bool
+		describe string
+	}{
+		{"exit 3", []string{"/bin/sh", "-c", "echo first; echo; echo 'the last line' >&2; exit 3"}, 5 * time.Second, false, "exit 3: the last line"},
+		{"exit 0", []string{"/bin/sh", "-c", "exit 0"}, 5 * time.Second, true, "exit 0"},
+		{"signal", []string{"/bin/sh", "-c", "kill -TERM $$"}, 5 * time.Second, false, "killed by signal terminated"},
+		{"timeout", []string{"/bin/sh", "-c", "echo started; exec sleep 60"}, 200 * time.Millisecond, false, "timed out after 200ms, process group killed: started"},
+		{"long output", []string{"/bin/sh", "-c", "echo " + long}, 5 * time.Second, true, "exit 0: " + strings.Repeat("x", 200) + "…"},
 	}
-	if res := run("/bin/sh", "-c", "exit 0"); !res.Success() || res.describe(time.Second) != "exit 0" {
-		t.Errorf("exit 0: %+v", res)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(tt.timeout, tt.argv...)
+			if res.Success() != tt.success || res.PID == 0 || res.describe(tt.timeout) != tt.describe {
+				t.Errorf("%+v: %q, want %q", res, res.describe(tt.timeout), tt.describe)
+			}
+		})
 	}
-	if res := run("/bin/sh", "-c", "kill -TERM $$"); res.Signal != syscall.SIGTERM || res.ExitCode != -1 || res.TimedOut ||
-		res.describe(time.Second) != "killed by signal terminated" {
-		t.Errorf("signal: %+v", res)
-	}
-	if res := run("/nonexistent/check"); res.Err == nil || !errors.Is(res.Err, os.ErrNotExist) || res.Success() ||
+	if res := run(5*time.Second, "/nonexistent/check"); res.Err == nil || !errors.Is(res.Err, os.ErrNotExist) || res.Success() ||
 		!strings.HasPrefix(res.describe(time.Second), "cannot run: ") {
 		t.Errorf("missing program: %+v", res)
 	}
-	if res := run("/bin/sh", "-c", "echo $HOME:$PATH; pwd"); res.Output != "/" {
-		t.Errorf("working directory: %+v", res)
+}
+
+// TestNewSetRefusesInsecureScript: NewSet fails, naming the script and the reason.
+func TestNewSetRefusesInsecureScript(t *testing.T) {
+	u := currentUser(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "check")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if res := run("/bin/sh", "-c", "echo $HOME:$PATH:$USER"); res.Output != u.Home+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:" {
-		t.Errorf("environment: %q", res.Output)
+	if err := os.Chmod(path, 0o777); err != nil {
+		t.Fatal(err)
 	}
-	long := strings.Repeat("x", 300)
-	if res := run("/bin/sh", "-c", "echo "+long); res.Output != strings.Repeat("x", 200)+"…" {
-		t.Errorf("long output: %q", res.Output)
+	cfg := parseConfig(t, `
+scripts:
+  chk: {exec: [`+path+`], user: USER}
+instances:
+  - {name: web, interface: eth0, vrid: 51, vips: [192.0.2.100/24], track: {scripts: [chk]}}
+  - {name: db, interface: eth0, vrid: 52, vips: [192.0.2.101/24], track: {scripts: [chk]}}
+`, u)
+	_, err := NewSet(cfg, Env{}, nil)
+	if !errors.Is(err, runner.ErrInsecure) || !strings.Contains(err.Error(), "tracker: script chk: "+path+": ") ||
+		!strings.Contains(err.Error(), "writable by everyone") {
+		t.Fatalf("NewSet: %v", err)
+	}
+	if n := strings.Count(err.Error(), "tracker: script chk"); n != 1 {
+		t.Errorf("the script is refused %d times, want once:\n%v", n, err)
 	}
 }
 
-// TestExecRunnerAsUser: as root, a script runs as its user and group, without root's
-// supplementary groups.
-func TestExecRunnerAsUser(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to change user")
+// TestScriptRefusedAtRun: a script that became insecure after NewSet fails its next
+// run, and says why.
+func TestScriptRefusedAtRun(t *testing.T) {
+	u := currentUser(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "check")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	nobody, err := lookupUser("nobody")
+	cfg := parseConfig(t, `
+scripts:
+  chk: {exec: [`+path+`], interval: 50ms, user: USER}
+instances:
+  - {name: web, interface: eth0, vrid: 51, vips: [192.0.2.100/24], track: {scripts: [chk]}}
+`, u)
+	s, err := NewSet(cfg, Env{}, nil)
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
-	for _, tt := range []struct{ cmd, want string }{
-		{"id -u", strconv.FormatUint(uint64(nobody.UID), 10)},
-		{"id -G", strconv.FormatUint(uint64(nobody.GID), 10)},
-	} {
-		res := ExecRunner{}.RunScript(context.Background(), ScriptCommand{Argv: []string{"/bin/sh", "-c", tt.cmd}, User: *nobody, Timeout: 5 * time.Second})
-		if !res.Success() || res.Output != tt.want {
-			t.Errorf("%s as nobody: %+v, want %s", tt.cmd, res, tt.want)
-		}
+	s.Start(context.Background())
+	defer s.Close()
+	eventually(t, func() bool { return statusOf(s, KindScript, "chk").State == OK }, "the script passes")
+	if err := os.Chmod(path, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return statusOf(s, KindScript, "chk").State == Failing }, "the script fails once writable by everyone")
+	if d := statusOf(s, KindScript, "chk").Detail; !strings.Contains(d, "cannot run: "+path+": refused") || !strings.Contains(d, "writable by everyone") {
+		t.Errorf("detail %q", d)
 	}
 }

@@ -132,7 +132,7 @@ func TestUpdatesCoalesce(t *testing.T) {
 		env:       Env{Clock: c.Now, After: c.After},
 		log:       discard(),
 		instances: []instanceRefs{{name: "web", base: 100, refs: []Ref{{Kind: KindFile, TrackRef: config.TrackRef{Name: "f", Weight: -1}}}}},
-		trackers:  map[trackerKey]tracker{{kind: KindFile, name: "f"}: st},
+		trackers:  map[trackerKey]*entry{{kind: KindFile, name: "f"}: {t: st}},
 		order:     []trackerKey{{kind: KindFile, name: "f"}},
 		current:   map[string]Priority{},
 		pending:   map[string]Priority{},

@@ -60,15 +60,24 @@ type Status struct {
 	// killed", "be_app DOWN (0/2 UP), be_static UP (2/2 UP)", "eth1 down",
 	// "2 haproxy processes (quorum 1)".
 	Detail string
+	// Awaiting reports that the tracker has no result yet and is still within the time
+	// its first result may take: a script's or haproxy check's timeout (and a second),
+	// the link listing's grace for an interface. Meanwhile a weight of 0 holds an
+	// instance that has just started out of MASTER, as keepalived's INIT state of a
+	// script does.
+	Awaiting bool
 }
 
 // tracker is one running check. status is safe for concurrent use; start is called
-// once, by Set.Start.
+// once, by the Set.
 type tracker interface {
 	status() Status
 	// start makes the first observation when it is quick (a file read, a /proc scan)
 	// and starts the goroutines of the tracker in wg, which end when ctx does.
 	start(ctx context.Context, wg *sync.WaitGroup)
+	// await and endAwait set and clear Status.Awaiting; see base.
+	await()
+	endAwait()
 }
 
 // base holds a tracker's Status and reports its changes.
@@ -103,18 +112,39 @@ func (b *base) begin() {
 	b.mu.Unlock()
 }
 
+// await marks a tracker that has not started as waiting for its first result.
+func (b *base) await() {
+	b.mu.Lock()
+	b.st.Awaiting = true
+	b.mu.Unlock()
+}
+
+// endAwait ends the wait for a first result that did not come in time: the tracker
+// stays Unknown, which moves nothing.
+func (b *base) endAwait() {
+	b.mu.Lock()
+	if !b.st.Awaiting {
+		b.mu.Unlock()
+		return
+	}
+	b.st.Awaiting = false
+	b.mu.Unlock()
+	b.log.Warn("no result in time: instances no longer wait for it")
+	b.notify()
+}
+
 // set records a result. A change of state is logged; any change is reported.
 func (b *base) set(state State, value int, detail string) {
 	b.mu.Lock()
 	old := b.st
-	if old.State == state && old.Value == value && old.Detail == detail {
+	if old.State == state && old.Value == value && old.Detail == detail && !old.Awaiting {
 		b.mu.Unlock()
 		return
 	}
 	if old.State != state {
 		b.st.Since = b.clock()
 	}
-	b.st.State, b.st.Value, b.st.Detail = state, value, detail
+	b.st.State, b.st.Value, b.st.Detail, b.st.Awaiting = state, value, detail, false
 	b.mu.Unlock()
 	if old.State != state {
 		b.log.Debug("tracker state changed", "from", old.State.String(), "to", state.String(), "detail", detail)

@@ -233,6 +233,20 @@ func (a *Advertisement) UnmarshalBinary(b []byte) error {
 // only what decoding needs: the version and the length; Validate applies the protocol's
 // receive checks.
 func Parse(b []byte, f Family) (Advertisement, error) {
+	a, err := parseHeader(b, f)
+	if err != nil {
+		return Advertisement{}, err
+	}
+	a.Addresses = make([]netip.Addr, b[3])
+	for i := range a.Addresses {
+		a.Addresses[i] = addressAt(b, f, i)
+	}
+	return a, nil
+}
+
+// parseHeader decodes everything but the addresses, and checks that b is long enough
+// to hold them. It does not allocate unless it fails.
+func parseHeader(b []byte, f Family) (Advertisement, error) {
 	if len(b) < headerLen {
 		return Advertisement{}, fmt.Errorf("vrrp: decode: %w: %d bytes", ErrShort, len(b))
 	}
@@ -257,18 +271,19 @@ func Parse(b []byte, f Family) (Advertisement, error) {
 	case Version2:
 		a.AuthType = AuthType(b[4])
 		a.Interval = time.Duration(b[5]) * time.Second
+		copy(a.AuthData[:], b[headerLen+count*f.addrLen():])
 	case Version3:
 		// The 4 reserved bits are ignored on receive (RFC 5798 section 5.2.5).
 		a.Interval = time.Duration(binary.BigEndian.Uint16(b[4:6])&0x0fff) * 10 * time.Millisecond
 	}
-	a.Addresses = make([]netip.Addr, count)
-	off, size := headerLen, f.addrLen()
-	for i := range a.Addresses {
-		a.Addresses[i], _ = netip.AddrFromSlice(b[off : off+size])
-		off += size
-	}
-	if a.Version == Version2 {
-		copy(a.AuthData[:], b[off:off+authDataLen])
-	}
 	return a, nil
+}
+
+// addressAt returns the i-th address of an advert that parseHeader accepted.
+func addressAt(b []byte, f Family, i int) netip.Addr {
+	off := headerLen + i*f.addrLen()
+	if f == IPv6 {
+		return netip.AddrFrom16([16]byte(b[off : off+16]))
+	}
+	return netip.AddrFrom4([4]byte(b[off : off+4]))
 }

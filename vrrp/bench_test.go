@@ -75,3 +75,32 @@ func BenchmarkSimulatedMinute(b *testing.B) {
 		s.run(time.Minute)
 	}
 }
+
+// BenchmarkMasterDrops is the work a master does for each junk packet a host on the LAN
+// floods it with: no allocation.
+func BenchmarkMasterDrops(b *testing.B) {
+	a, src := benchAdvert()
+	pkt, _ := a.Encode(src, GroupIPv4, ChecksumPseudoHeader)
+	pkt[7] ^= 1 // a wrong checksum, the last check before the address list
+	clock := &fakeClock{now: epoch}
+	r, err := NewRouter(Config{VRID: 51, Version: Version3, Priority: 255, AdvertInterval: 10 * time.Millisecond,
+		Address: netip.MustParseAddr("192.0.2.2"), VIPs: a.Addresses}, clock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Handle(Startup{})
+	m := Meta{Src: src, Dst: GroupIPv4, TTL: 255}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Receive(pkt, m)
+	}
+	if r.Dropped() == 0 || r.LastDrop().Reason != ReasonChecksum {
+		b.Fatalf("last drop %+v", r.LastDrop())
+	}
+}
+
+func TestRouterDropAllocatesNothing(t *testing.T) {
+	if n := testing.Benchmark(BenchmarkMasterDrops).AllocsPerOp(); n != 0 {
+		t.Fatalf("a dropped packet costs %d allocations", n)
+	}
+}

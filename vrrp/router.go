@@ -132,8 +132,11 @@ type Router struct {
 	lowerPriority  uint8
 	lowerAt        time.Time
 	preemptFrom    time.Time // preempt_delay window start; zero when not running
+	lastAnswer     time.Time // when a master last answered a lower-priority advert
 
-	stats Stats
+	stats   Stats
+	dropped uint64   // packets discarded, for Dropped
+	last    lastDrop // the most recent discard
 }
 
 // NewRouter returns a router in Initialize; Startup starts it.
@@ -332,6 +335,7 @@ func (r *Router) expire(now time.Time) []Action {
 		if now.Before(r.adverTimer) {
 			return nil
 		}
+		r.stats.AdvertLatenessMax = max(r.stats.AdvertLatenessMax, now.Sub(r.adverTimer))
 		r.adverTimer = now.Add(r.cfg.AdvertInterval)
 		return []Action{r.sendAdvert(r.priority)}
 	case Backup:
@@ -385,14 +389,17 @@ func (r *Router) Expect() Expect {
 	return e
 }
 
+// Receive is Handle(AdvertReceived{pkt, m}) without the event's allocation: a packet
+// that is dropped costs no allocation at all.
+func (r *Router) Receive(pkt []byte, m Meta) []Action {
+	return r.receive(r.clock.Now(), pkt, m)
+}
+
 func (r *Router) receive(now time.Time, pkt []byte, m Meta) []Action {
 	e := r.Expect()
-	adv, err := Validate(pkt, m, &e)
-	if err != nil {
-		var d *DiscardError
-		if errors.As(err, &d) {
-			r.stats.drop(now, m.Src, d)
-		}
+	adv, d := validate(pkt, m, &e)
+	if d.dropped {
+		r.drop(now, m.Src, &d)
 		return nil
 	}
 	r.stats.AdvertsReceived++
@@ -465,7 +472,13 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 	if r.cfg.LowerPriorityNoAdvert {
 		return nil
 	}
-	// Assert mastership to the sender and refresh learning bridges.
+	// Assert mastership to the sender and refresh learning bridges, at most once per
+	// advert interval: a host flooding lower-priority adverts must not turn each into an
+	// advert and a burst of gratuitous ARP.
+	if !r.lastAnswer.IsZero() && now.Sub(r.lastAnswer) < r.cfg.AdvertInterval {
+		return nil
+	}
+	r.lastAnswer = now
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
 	return []Action{r.sendAdvert(r.priority), AnnounceVIPs{}}
 }

@@ -559,3 +559,41 @@ func TestReconfigureKeepsState(t *testing.T) {
 		t.Fatalf("invalid reconfigure: %v", acts)
 	}
 }
+
+// TestMasterAnswersAFloodOncePerInterval: a host flooding lower-priority adverts gets one
+// answer per advert interval, not one per packet.
+func TestMasterAnswersAFloodOncePerInterval(t *testing.T) {
+	clock := &fakeClock{now: epoch}
+	cfg := with(node("192.0.2.1", 200), func(c *Config) {
+		c.Version, c.VRID, c.AdvertInterval, c.VIPs = Version3, 51, time.Second, addrs("192.0.2.100")
+	})
+	r, err := NewRouter(cfg, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Handle(Startup{})
+	clock.now = clock.now.Add(r.MasterDownInterval())
+	r.Handle(TimerFired{})
+	if r.State() != Master {
+		t.Fatalf("router is %v", r.State())
+	}
+	flood := Advertisement{Version: cfg.Version, Type: TypeAdvertisement, VRID: cfg.VRID, Priority: 100,
+		Interval: cfg.AdvertInterval, Addresses: cfg.VIPs}
+	answers := 0
+	for i := range 1000 {
+		src := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i%200)})
+		pkt, err := flood.Encode(src, GroupIPv4, ChecksumPseudoHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.now = clock.now.Add(cfg.AdvertInterval / 100) // 1000 packets over 10 intervals
+		for _, a := range r.Receive(pkt, Meta{Src: src, Dst: GroupIPv4, TTL: 255}) {
+			if _, ok := a.(AnnounceVIPs); ok {
+				answers++
+			}
+		}
+	}
+	if answers != 10 {
+		t.Fatalf("%d answers to 1000 lower-priority adverts over 10 intervals, want 10", answers)
+	}
+}

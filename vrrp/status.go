@@ -17,6 +17,18 @@ type Stats struct {
 	ChecksumForms [2]uint64
 	// LastDrop is the most recent discard, zero when none.
 	LastDrop Drop
+	// AdvertLatenessMax is the most a master's periodic advert went out after its
+	// Adver_Timer was due: how late the daemon got to it (a loaded CPU, a pause).
+	AdvertLatenessMax time.Duration
+}
+
+// Dropped returns the number of discarded packets, whatever the reason.
+func (s *Stats) Dropped() uint64 {
+	var n uint64
+	for _, d := range s.Drops {
+		n += d
+	}
+	return n
 }
 
 // Drop describes one discarded packet.
@@ -27,9 +39,25 @@ type Drop struct {
 	Detail string
 }
 
-func (s *Stats) drop(now time.Time, from netip.Addr, d *DiscardError) {
-	s.Drops[d.Reason]++
-	s.LastDrop = Drop{At: now, From: from, Reason: d.Reason, Detail: d.Detail}
+// lastDrop is the most recent discard, its detail not formatted yet.
+type lastDrop struct {
+	at   time.Time
+	from netip.Addr
+	why  discard
+}
+
+func (r *Router) drop(now time.Time, from netip.Addr, d *discard) {
+	r.stats.Drops[d.reason]++
+	r.dropped++
+	r.last = lastDrop{at: now, from: from, why: *d}
+}
+
+// lastDropped formats the most recent discard, zero when none.
+func (r *Router) lastDropped() Drop {
+	if r.last.at.IsZero() {
+		return Drop{}
+	}
+	return Drop{At: r.last.at, From: r.last.from, Reason: r.last.why.reason, Detail: r.last.why.detail()}
 }
 
 // Status is a snapshot of a router, for `vrrpd show`.
@@ -72,6 +100,7 @@ func (r *Router) Status() Status {
 		MasterDownInterval:  r.MasterDownInterval(),
 		Stats:               r.stats,
 	}
+	s.Stats.LastDrop = r.lastDropped()
 	switch r.state {
 	case Master:
 		s.Master, s.MasterPriority = r.cfg.Address, r.priority
@@ -84,8 +113,16 @@ func (r *Router) Status() Status {
 	return s
 }
 
-// LastDrop returns the most recent discarded packet, zero when none.
-func (r *Router) LastDrop() Drop { return r.stats.LastDrop }
+// LastDrop returns the most recent discarded packet, zero when none. Its detail is
+// formatted at each call: compare Dropped first.
+func (r *Router) LastDrop() Drop { return r.lastDropped() }
+
+// Dropped returns the number of packets the router has discarded; reading it costs
+// nothing, so a caller can see whether a packet was dropped without LastDrop.
+func (r *Router) Dropped() uint64 { return r.dropped }
+
+// LastDropReason returns the reason of the most recent discard and its sender.
+func (r *Router) LastDropReason() (Reason, netip.Addr) { return r.last.why.reason, r.last.from }
 
 // State returns the router's state.
 func (r *Router) State() State { return r.state }

@@ -109,16 +109,119 @@ type DiscardError struct {
 
 func (e *DiscardError) Error() string { return e.Reason.String() + ": " + e.Detail }
 
-func discard(r Reason, format string, args ...any) *DiscardError {
-	return &DiscardError{Reason: r, Detail: fmt.Sprintf(format, args...)}
-}
-
 // Validate applies the receive checks of RFC 5798 section 7.1 to the packet pkt in the
 // order keepalived applies them, and decodes it. It returns a *DiscardError when the
 // packet must be dropped. It is pure: the same inputs give the same answer.
 func Validate(pkt []byte, m Meta, e *Expect) (Received, error) {
+	r, d := validate(pkt, m, e)
+	if d.dropped {
+		return Received{}, &DiscardError{Reason: d.reason, Detail: d.detail()}
+	}
+	return r, nil
+}
+
+// maxListed is how many of an advert's addresses a discard keeps for its detail.
+const maxListed = 8
+
+// discard is why a packet was dropped: its reason and the values its detail names,
+// kept unformatted, so that dropping a packet, which any host on the LAN can make us do
+// at line rate, allocates nothing. detail formats it.
+type discard struct {
+	dropped bool
+	reason  Reason
+	variant uint8 // which detail of the reason
+	n1, n2  int64
+	a1, a2  netip.Addr
+	listed  [maxListed]netip.Addr
+	count   int // addresses in the advert, for address_list
+}
+
+// Variants of a reason's detail.
+const (
+	lengthHeader uint8 = iota
+	lengthAddresses
+	lengthDecode
+)
+
+const (
+	authType uint8 = iota
+	authPassword
+)
+
+const (
+	destinationUnicast uint8 = iota
+	destinationMulticast
+)
+
+func drop(r Reason, variant uint8, n1, n2 int64) discard {
+	return discard{dropped: true, reason: r, variant: variant, n1: n1, n2: n2}
+}
+
+func dropAddrs(r Reason, variant uint8, a1, a2 netip.Addr) discard {
+	return discard{dropped: true, reason: r, variant: variant, a1: a1, a2: a2}
+}
+
+// detail says what the packet carried and what was expected.
+func (d *discard) detail() string {
+	switch d.reason {
+	case ReasonLength:
+		switch d.variant {
+		case lengthHeader:
+			return fmt.Sprintf("%d bytes, a header needs %d", d.n1, d.n2)
+		case lengthAddresses:
+			return fmt.Sprintf("%d bytes, %d addresses need %d", d.n1, d.n2>>16, d.n2&0xffff)
+		}
+		return "undecodable"
+	case ReasonTTL:
+		return fmt.Sprintf("ttl %d, expected 255", d.n1)
+	case ReasonInterface:
+		return fmt.Sprintf("interface index %d, expected %d", d.n1, d.n2)
+	case ReasonVRID:
+		return fmt.Sprintf("vrid %d, expected %d", d.n1, d.n2)
+	case ReasonVersion:
+		return fmt.Sprintf("version %d, expected %d", d.n1, d.n2)
+	case ReasonAuth:
+		if d.variant == authPassword {
+			return "wrong password"
+		}
+		return fmt.Sprintf("auth type %v, expected %v", AuthType(d.n1), AuthType(d.n2))
+	case ReasonIntervalZero:
+		return "advert interval 0"
+	case ReasonInterval:
+		return fmt.Sprintf("advert interval %v, expected %v", time.Duration(d.n1), time.Duration(d.n2))
+	case ReasonType:
+		return fmt.Sprintf("type %d, expected %d", d.n1, TypeAdvertisement)
+	case ReasonCountZero:
+		return "no addresses"
+	case ReasonAddressCount:
+		return fmt.Sprintf("%d addresses, expected %d", d.n1, d.n2)
+	case ReasonChecksum:
+		return fmt.Sprintf("checksum %#04x matches no accepted form", d.n1)
+	case ReasonDestination:
+		if d.variant == destinationMulticast {
+			return fmt.Sprintf("sent to %v, expected multicast", d.a1)
+		}
+		return fmt.Sprintf("sent to %v, expected unicast to %v", d.a1, d.a2)
+	case ReasonLocalSource:
+		return fmt.Sprintf("from our own address %v", d.a1)
+	case ReasonSource:
+		return fmt.Sprintf("from %v, not a configured peer", d.a1)
+	case ReasonAddressList:
+		listed := d.listed[:min(d.count, maxListed)]
+		s := fmt.Sprintf("%v missing from %v", d.a1, listed)
+		if d.count > maxListed {
+			s = fmt.Sprintf("%v missing from %v (and %d more)", d.a1, listed, d.count-maxListed)
+		}
+		return s
+	}
+	return d.reason.String()
+}
+
+// validate is Validate without allocations for a dropped packet; an accepted one is
+// decoded (its address list allocated).
+func validate(pkt []byte, m Meta, e *Expect) (Received, discard) {
 	if len(pkt) < headerLen {
-		return Received{}, discard(ReasonLength, "%d bytes, a header needs %d", len(pkt), headerLen)
+		return Received{}, drop(ReasonLength, lengthHeader, int64(len(pkt)), headerLen)
 	}
 	version := Version(pkt[0] >> 4)
 	if version != Version2 && version != Version3 {
@@ -126,74 +229,93 @@ func Validate(pkt []byte, m Meta, e *Expect) (Received, error) {
 	}
 	count := int(pkt[3])
 	if need := messageLen(version, e.Family, count); len(pkt) < need {
-		return Received{}, discard(ReasonLength, "%d bytes, %d addresses need %d", len(pkt), count, need)
+		return Received{}, drop(ReasonLength, lengthAddresses, int64(len(pkt)), int64(count)<<16|int64(need))
 	}
 	if !e.Unicast && m.TTL != 255 {
-		return Received{}, discard(ReasonTTL, "ttl %d, expected 255", m.TTL)
+		return Received{}, drop(ReasonTTL, 0, int64(m.TTL), 0)
 	}
 	if e.IfIndex != 0 && m.IfIndex != 0 && m.IfIndex != e.IfIndex {
-		return Received{}, discard(ReasonInterface, "interface index %d, expected %d", m.IfIndex, e.IfIndex)
+		return Received{}, drop(ReasonInterface, 0, int64(m.IfIndex), int64(e.IfIndex))
 	}
 	if pkt[1] != e.VRID {
-		return Received{}, discard(ReasonVRID, "vrid %d, expected %d", pkt[1], e.VRID)
+		return Received{}, drop(ReasonVRID, 0, int64(pkt[1]), int64(e.VRID))
 	}
 	if v := Version(pkt[0] >> 4); v != e.Version {
-		return Received{}, discard(ReasonVersion, "version %d, expected %d", v, e.Version)
+		return Received{}, drop(ReasonVersion, 0, int64(v), int64(e.Version))
 	}
-	a, err := Parse(pkt, e.Family)
+	a, err := parseHeader(pkt, e.Family)
 	if err != nil {
 		// Unreachable after the checks above; kept so a future change cannot panic.
-		return Received{}, discard(ReasonLength, "%v", err)
+		return Received{}, drop(ReasonLength, lengthDecode, 0, 0)
 	}
 	if a.Version == Version2 {
 		if a.AuthType != e.AuthType {
-			return Received{}, discard(ReasonAuth, "auth type %v, expected %v", a.AuthType, e.AuthType)
+			return Received{}, drop(ReasonAuth, authType, int64(a.AuthType), int64(e.AuthType))
 		}
 		if a.AuthType == AuthSimple && a.AuthData != e.AuthData {
-			return Received{}, discard(ReasonAuth, "wrong password")
+			return Received{}, drop(ReasonAuth, authPassword, 0, 0)
 		}
 	}
 	if a.Interval == 0 {
-		return Received{}, discard(ReasonIntervalZero, "advert interval 0")
+		return Received{}, drop(ReasonIntervalZero, 0, 0, 0)
 	}
 	if a.Version == Version2 && a.Interval != e.Interval {
-		return Received{}, discard(ReasonInterval, "advert interval %v, expected %v", a.Interval, e.Interval)
+		return Received{}, drop(ReasonInterval, 0, int64(a.Interval), int64(e.Interval))
 	}
 	if a.Type != TypeAdvertisement {
-		return Received{}, discard(ReasonType, "type %d, expected %d", a.Type, TypeAdvertisement)
+		return Received{}, drop(ReasonType, 0, int64(a.Type), 0)
 	}
 	if count == 0 {
-		return Received{}, discard(ReasonCountZero, "no addresses")
+		return Received{}, drop(ReasonCountZero, 0, 0, 0)
 	}
 	if count != len(e.VIPs) {
-		return Received{}, discard(ReasonAddressCount, "%d addresses, expected %d", count, len(e.VIPs))
+		return Received{}, drop(ReasonAddressCount, 0, int64(count), int64(len(e.VIPs)))
 	}
-	form, ok := checkChecksum(pkt[:a.Len()], m)
+	form, ok := checkChecksum(pkt[:messageLen(a.Version, e.Family, count)], m)
 	if !ok {
-		return Received{}, discard(ReasonChecksum, "checksum %#04x matches no accepted form", a.Checksum)
+		return Received{}, drop(ReasonChecksum, 0, int64(a.Checksum), 0)
 	}
 	if e.Unicast && (m.Dst.IsMulticast() || m.Dst != e.Source) {
-		return Received{}, discard(ReasonDestination, "sent to %v, expected unicast to %v", m.Dst, e.Source)
+		return Received{}, dropAddrs(ReasonDestination, destinationUnicast, m.Dst, e.Source)
 	}
 	if !e.Unicast && !m.Dst.IsMulticast() {
-		return Received{}, discard(ReasonDestination, "sent to %v, expected multicast", m.Dst)
+		return Received{}, dropAddrs(ReasonDestination, destinationMulticast, m.Dst, netip.Addr{})
 	}
 	if m.Src == e.Source {
-		return Received{}, discard(ReasonLocalSource, "from our own address %v", m.Src)
+		return Received{}, dropAddrs(ReasonLocalSource, 0, m.Src, netip.Addr{})
 	}
 	if e.Unicast && len(e.Peers) > 0 && !slices.Contains(e.Peers, m.Src) {
-		return Received{}, discard(ReasonSource, "from %v, not a configured peer", m.Src)
+		return Received{}, dropAddrs(ReasonSource, 0, m.Src, netip.Addr{})
 	}
 	for _, vip := range e.VIPs {
-		if !slices.Contains(a.Addresses, vip) {
-			return Received{}, discard(ReasonAddressList, "%v missing from %v", vip, a.Addresses)
+		if !carries(pkt, e.Family, count, vip) {
+			d := dropAddrs(ReasonAddressList, 0, vip, netip.Addr{})
+			d.count = count
+			for i := range min(count, maxListed) {
+				d.listed[i] = addressAt(pkt, e.Family, i)
+			}
+			return Received{}, d
 		}
+	}
+	a.Addresses = make([]netip.Addr, count)
+	for i := range a.Addresses {
+		a.Addresses[i] = addressAt(pkt, e.Family, i)
 	}
 	r := Received{Advertisement: a, Form: form}
 	if e.Family == IPv6 {
 		r.LinkLocalFirst = a.Addresses[0].IsLinkLocalUnicast()
 	}
-	return r, nil
+	return r, discard{}
+}
+
+// carries reports whether the advert pkt, of count addresses, carries vip.
+func carries(pkt []byte, f Family, count int, vip netip.Addr) bool {
+	for i := range count {
+		if addressAt(pkt, f, i) == vip {
+			return true
+		}
+	}
+	return false
 }
 
 // checkChecksum verifies the checksum of msg. VRRPv3 over IPv4 accepts the pseudo-header

@@ -92,8 +92,20 @@ func TestValidate(t *testing.T) {
 			mutate: func(a *Advertisement, m *Meta, e *Expect) {
 				e.Unicast, m.Dst, e.Peers = true, self, addrs("192.0.2.3")
 			}},
-		{name: "other VIP", want: ReasonAddressList,
+		{name: "other VIP", want: ReasonAddressList, detail: "192.0.2.101 missing from [192.0.2.100 192.0.2.102]",
 			mutate: func(a *Advertisement, m *Meta, e *Expect) { a.Addresses = addrs("192.0.2.100", "192.0.2.102") }},
+		{name: "other VIPs, many", want: ReasonAddressList, detail: "192.0.2.101 missing from [192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5 192.0.2.6 192.0.2.7 192.0.2.8] (and 2 more)",
+			mutate: func(a *Advertisement, m *Meta, e *Expect) {
+				a.Addresses = addrs("192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6", "192.0.2.7", "192.0.2.8", "192.0.2.9", "192.0.2.10")
+				e.VIPs = addrs("192.0.2.101", "192.0.2.102", "192.0.2.103", "192.0.2.104", "192.0.2.105", "192.0.2.106", "192.0.2.107", "192.0.2.108", "192.0.2.109", "192.0.2.110")
+			}},
+		{name: "truncated header", want: ReasonLength, detail: "3 bytes, a header needs 8", raw: func(b []byte) []byte { return b[:3] }},
+		{name: "truncated addresses", want: ReasonLength, detail: "15 bytes, 2 addresses need 16", raw: func(b []byte) []byte { return b[:15] }},
+		{name: "unicast to another local address, detail", want: ReasonDestination, detail: "sent to 192.0.2.9, expected unicast to 192.0.2.1",
+			mutate: func(a *Advertisement, m *Meta, e *Expect) {
+				e.Unicast = true
+				m.Dst = netip.MustParseAddr("192.0.2.9")
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +133,13 @@ func TestValidate(t *testing.T) {
 			}
 			if tt.want == NumReasons && a.Version == Version3 && got.Form != tt.form {
 				t.Errorf("form %v, want %v", got.Form, tt.form)
+			}
+			// Any host on the LAN can make us drop packets at line rate: that must cost
+			// no allocation.
+			if tt.want != NumReasons {
+				if n := testing.AllocsPerRun(20, func() { validate(b, m, &e) }); n != 0 {
+					t.Errorf("dropping it allocates %v times", n)
+				}
 			}
 		})
 	}

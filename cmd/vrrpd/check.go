@@ -2,24 +2,31 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
+	"path/filepath"
 	"slices"
 
 	"github.com/vrrpd/vrrpd/config"
-	"github.com/vrrpd/vrrpd/daemon"
 	"github.com/vrrpd/vrrpd/netops"
 )
 
 func check(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`")
+	fs := newFlagSet("check", "vrrpd check [--offline] [--config FILE | FILE]",
+		"Validates the configuration (default "+config.DefaultPath+") and exits 0, or prints every problem\n"+
+			"with its file:line:column and exits 1.", stderr)
+	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`; or name it as an argument")
 	offline := fs.Bool("offline", false, "skip the checks against this machine's interfaces")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	files, code, ok := parseArgs(fs, args, 1, stdout)
+	if !ok {
+		return code
+	}
+	if len(files) == 1 {
+		if isSet(fs, "config") && filepath.Clean(*cfgPath) != filepath.Clean(files[0]) {
+			return usageError(fs, "--config %s and %s name two files: check one at a time", *cfgPath, files[0])
+		}
+		*cfgPath = files[0]
 	}
 	var host config.Host
 	if !*offline {
@@ -60,26 +67,22 @@ func errorsOnly(probs config.Problems) config.Problems {
 }
 
 // hostAddrs is the machine's interfaces as config.Check sees them: the node's own
-// addresses, without the VIPs vrrpd holds.
+// addresses, without the VIPs vrrpd holds (marked in the kernel, and those exclude
+// returns, for kernels that keep no marks).
 type hostAddrs struct {
 	exclude func() []netops.VIP
 }
 
 func (h hostAddrs) Addrs(ifname string) ([]netip.Addr, error) {
-	addrs, err := daemon.KernelAddrs(ifname)
-	if err != nil {
-		if errors.Is(err, netops.ErrNoInterface) {
-			return nil, fmt.Errorf("%w: %s", config.ErrNoInterface, ifname)
-		}
-		return nil, err
+	var held []netops.VIP
+	if h.exclude != nil {
+		held = h.exclude()
 	}
-	if h.exclude == nil {
-		return addrs, nil
+	addrs, err := netops.NodeAddrs(ifname, held)
+	if errors.Is(err, netops.ErrNoInterface) {
+		return nil, fmt.Errorf("%w: %s", config.ErrNoInterface, ifname)
 	}
-	held := h.exclude()
-	return slices.DeleteFunc(addrs, func(a netip.Addr) bool {
-		return slices.ContainsFunc(held, func(v netops.VIP) bool { return v.Interface == ifname && v.Prefix.Addr() == a })
-	}), nil
+	return addrs, err
 }
 
 // stateVIPs reads the VIPs a running daemon holds from the state file named by the

@@ -48,23 +48,13 @@ func convert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), convertUsage, defaultKeepalivedConf)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return 0
-		}
-		return 2
+	files, code, ok := parseArgs(fs, args, 1, stdout)
+	if !ok {
+		return code
 	}
 	path := defaultKeepalivedConf
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		path = fs.Arg(0)
-	default:
-		fmt.Fprintln(stderr, "vrrpd convert: one keepalived configuration file at most")
-		fs.Usage()
-		return 2
+	if len(files) == 1 {
+		path = files[0]
 	}
 
 	res, err := keepalived.Convert(path, keepalived.Options{

@@ -26,6 +26,11 @@ func TestConvert(t *testing.T) {
 			stderr: []string{"haproxy-lb1.conf:23: state MASTER not converted: vrrpd has no initial state", "notes above"},
 		},
 		{
+			name: "strict mode", args: []string{filepath.Join(fixtures, "strict.conf")}, code: 0,
+			stdout: "name: VI_1",
+			stderr: []string{"strict.conf:3: strict mode's firewall rules for VI_1 not converted: below priority 255 keepalived drops traffic"},
+		},
+		{
 			name: "conditional with id", args: []string{"--config-id", "lb2", filepath.Join(fixtures, "conditional.conf")}, code: 0,
 			stdout: "priority: 100",
 		},
@@ -49,7 +54,7 @@ func TestConvert(t *testing.T) {
 			name: "no such file", args: []string{filepath.Join(fixtures, "nonexistent.conf")}, code: 1,
 			stderr: []string{"nonexistent.conf"},
 		},
-		{name: "two files", args: []string{"a.conf", "b.conf"}, code: 2, stderr: []string{"one keepalived configuration file at most"}},
+		{name: "two files", args: []string{"a.conf", "b.conf"}, code: 2, stderr: []string{`vrrpd convert: unexpected argument "b.conf"`, "usage: vrrpd convert"}},
 		{name: "bad flag", args: []string{"--frobnicate"}, code: 2, stderr: []string{"flag provided but not defined"}},
 		{name: "help", args: []string{"--help"}, code: 0, stdout: "usage: vrrpd convert"},
 	}

@@ -24,12 +24,14 @@ import (
 // End-to-end tests: the vrrpd binary, as an operator runs it, in network namespaces on
 // one bridge, with a client that probes the VIP.
 
-// vrrpd is the binary under test, built once; TestMain removes it.
-var vrrpd netnstest.Vrrpd
+// vrrpd is the binary under test, built once with the race detector; plainVrrpd as
+// shipped, for tests that measure. TestMain removes them.
+var vrrpd, plainVrrpd = netnstest.Vrrpd{}, netnstest.Vrrpd{Plain: true}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	vrrpd.Remove()
+	plainVrrpd.Remove()
 	os.Exit(code)
 }
 
@@ -47,6 +49,8 @@ type e2eNode struct {
 	// crashed nodes keep whatever addresses they had, like a powered-off machine; they
 	// are left out when counting who holds a VIP.
 	crashed bool
+	// bin, when set, is the binary to run instead of the race-detector build.
+	bin string
 }
 
 type cluster struct {
@@ -117,7 +121,11 @@ func (nd *e2eNode) socket() string { return filepath.Join(nd.dir, "vrrpd.sock") 
 func (nd *e2eNode) start() {
 	nd.t.Helper()
 	nd.out = &netnstest.Buffer{}
-	cmd := nd.ns.Command(vrrpdBinary(nd.t), "run", "--config", nd.config(), "--log-level", "debug")
+	bin := nd.bin
+	if bin == "" {
+		bin = vrrpdBinary(nd.t)
+	}
+	cmd := nd.ns.Command(bin, "run", "--config", nd.config(), "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = nd.out, nd.out
 	if err := cmd.Start(); err != nil {
 		nd.t.Fatal(err)

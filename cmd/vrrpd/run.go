@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,14 +24,29 @@ import (
 // stopTimeout bounds a shutdown: priority 0, VIP removal and stop hooks.
 const stopTimeout = 20 * time.Second
 
-func runDaemon(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// runSignals, when main made it, has received runSignalSet since the process started.
+var runSignals chan os.Signal
+
+// runSignalSet are the signals the daemon acts on: reload, and stop.
+var runSignalSet = []os.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT}
+
+func runDaemon(args []string, stdout, stderr io.Writer) int {
+	// A SIGHUP or SIGTERM while starting must not end the process by the default action,
+	// without cleanup: signals that arrive while starting wait for the daemon.
+	sigs := runSignals
+	if sigs == nil {
+		sigs = make(chan os.Signal, 4)
+		signal.Notify(sigs, runSignalSet...)
+	}
+	defer signal.Stop(sigs)
+
+	fs := newFlagSet("run", "vrrpd run [--config FILE] [--log-level LEVEL] [--log-format text|json]",
+		"Runs the daemon in the foreground; it needs CAP_NET_ADMIN and CAP_NET_RAW.", stderr)
 	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if _, code, ok := parseArgs(fs, args, 0, stdout); !ok {
+		return code
 	}
 	log, err := newLogger(stderr, *level, *format)
 	if err != nil {
@@ -49,13 +64,22 @@ func runDaemon(args []string, stderr io.Writer) int {
 	}
 	log = log.With("node", cfg.Node)
 
+	// One vrrpd per state directory, decided before anything touches the kernel: a
+	// second copy started by mistake must change nothing.
+	lock, err := lockStateDir(filepath.Dir(cfg.StateFile))
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd:", err)
+		return 1
+	}
+	defer lock.release()
+
 	sys, err := daemon.NewLinuxSystem(cfg.StateFile, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
 	defer sys.Close()
-	// Problems that need the machine, now that the VIPs a crash left are known.
+	// Problems that need the machine, now that the VIPs a crash left are gone.
 	if _, err := sys.VIPs.CleanStale(); err != nil { // each removal is logged
 		log.Error("cannot remove VIPs left by an earlier run", "error", err)
 	}
@@ -75,8 +99,6 @@ func runDaemon(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer ctl.Close()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	if err := d.Start(); err != nil {
 		log.Error("some instances did not start", "error", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -21,28 +20,24 @@ import (
 )
 
 func show(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("show", "vrrpd show [--config FILE] [--socket PATH] [--json] [--watch] [INSTANCE]",
+		"Shows each instance of the running daemon, or the one named: state, why, priority, master, VIPs,\n"+
+			"counters. With --watch, follows the events instead, as vrrpd events does.", stderr)
 	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`, to find the control socket")
 	socket := fs.String("socket", "", "control socket `path` (default: from the configuration)")
 	asJSON := fs.Bool("json", false, "print JSON: one status, or one event per line with --watch")
-	watch := fs.Bool("watch", false, "follow state transitions as they happen (JSON lines)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	watch := fs.Bool("watch", false, "follow the events as they happen (JSON lines)")
+	names, code, ok := parseArgs(fs, args, 1, stdout)
+	if !ok {
+		return code
+	}
+	name := ""
+	if len(names) == 1 {
+		name = names[0]
 	}
 	path := socketPath(*socket, *cfgPath)
 	if *watch {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		err := daemon.FollowEvents(ctx, path, func(_ daemon.Event, raw json.RawMessage) error {
-			_, err := fmt.Fprintf(stdout, "%s\n", raw)
-			return err
-		})
-		if err != nil {
-			fmt.Fprintln(stderr, "vrrpd:", err)
-			return 1
-		}
-		return 0
+		return followEvents(path, name, stdout, stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -51,7 +46,7 @@ func show(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vrrpd:", err)
 		return 1
 	}
-	if name := fs.Arg(0); name != "" {
+	if name != "" {
 		st.Instances = slices.DeleteFunc(st.Instances, func(in daemon.InstanceStatus) bool { return in.Name != name })
 		if len(st.Instances) == 0 {
 			fmt.Fprintf(stderr, "vrrpd: no instance %q\n", name)
@@ -67,6 +62,55 @@ func show(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	writeStatus(stdout, st, time.Now())
+	return 0
+}
+
+func events(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("events", "vrrpd events [--config FILE] [--socket PATH] [INSTANCE]",
+		"Follows the events of the running daemon as JSON lines: transitions, priority changes and tracker\n"+
+			"changes; with INSTANCE, that instance's transitions and priority changes only.", stderr)
+	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`, to find the control socket")
+	socket := fs.String("socket", "", "control socket `path` (default: from the configuration)")
+	names, code, ok := parseArgs(fs, args, 1, stdout)
+	if !ok {
+		return code
+	}
+	name := ""
+	if len(names) == 1 {
+		name = names[0]
+	}
+	return followEvents(socketPath(*socket, *cfgPath), name, stdout, stderr)
+}
+
+// followEvents prints the events from the control socket at path, one JSON line each,
+// until interrupted; with a name, only the events of that instance, which must exist.
+func followEvents(path, name string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if name != "" {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		st, err := daemon.QueryStatus(qctx, path)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(stderr, "vrrpd:", err)
+			return 1
+		}
+		if !slices.ContainsFunc(st.Instances, func(in daemon.InstanceStatus) bool { return in.Name == name }) {
+			fmt.Fprintf(stderr, "vrrpd: no instance %q\n", name)
+			return 1
+		}
+	}
+	err := daemon.FollowEvents(ctx, path, func(e daemon.Event, raw json.RawMessage) error {
+		if name != "" && e.Instance != name {
+			return nil
+		}
+		_, err := fmt.Fprintf(stdout, "%s\n", raw)
+		return err
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd:", err)
+		return 1
+	}
 	return 0
 }
 

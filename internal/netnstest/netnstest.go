@@ -44,6 +44,19 @@ func Require(t testing.TB) {
 	t.Skipf("privileged test skipped: %s (run `make test` as root)", why)
 }
 
+// RequireRoot skips t unless it runs as root, saying why the test needs it (changing
+// users or owners, not namespaces); under CI it fails instead.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("privileged test: needs root to %s; CI must run it", why)
+	}
+	t.Skipf("privileged test skipped: needs root to %s (run `make test` as root)", why)
+}
+
 // RequireCommand skips t (fails under CI) when a command is missing.
 func RequireCommand(t testing.TB, name string) string {
 	t.Helper()

@@ -6,13 +6,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 )
 
-// Vrrpd builds the vrrpd binary, with the race detector, once per test binary. A test
-// package that uses it calls RemoveVrrpd from its TestMain after m.Run.
+// Vrrpd builds the vrrpd binary, with the race detector unless Plain, once per test
+// binary. A test package that uses it calls Remove from its TestMain after m.Run.
 type Vrrpd struct {
+	// Plain builds the binary as shipped, for tests that measure time or memory.
+	Plain bool
+
 	once sync.Once
 	dir  string
 	path string
@@ -28,7 +32,11 @@ func (v *Vrrpd) Path(t testing.TB) string {
 			return
 		}
 		v.path = filepath.Join(v.dir, "vrrpd")
-		out, err := exec.Command("go", "build", "-race", "-o", v.path, "github.com/vrrpd/vrrpd/cmd/vrrpd").CombinedOutput()
+		args := []string{"build", "-race", "-o", v.path, "github.com/vrrpd/vrrpd/cmd/vrrpd"}
+		if v.Plain {
+			args = slices.Delete(args, 1, 2)
+		}
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			v.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/vrrp"
@@ -101,16 +102,56 @@ type Socket struct {
 	in     chan netops.Packet
 	once   sync.Once
 	closed chan struct{}
+	// queued counts the packets put in in; done, the packets the reader is finished
+	// with: a packet that Read returned is in the reader's hands until it calls Read
+	// again. returned is the reader's own count.
+	queued, done atomic.Uint64
+	returned     uint64
 }
 
 // Read implements netops.Socket.
 func (s *Socket) Read(b []byte) (int, vrrp.Meta, error) {
+	s.done.Store(s.returned)
 	select {
 	case <-s.closed:
 		return 0, vrrp.Meta{}, fmt.Errorf("fake: read: %w", net.ErrClosed)
 	case p := <-s.in:
+		s.returned++
 		return copy(b, p.Data), p.Meta, nil
 	}
+}
+
+// idle reports whether every packet sent to s was read and its reader came back for
+// more.
+func (s *Socket) idle() bool {
+	select {
+	case <-s.closed:
+		return true
+	default:
+	}
+	return s.queued.Load() == s.done.Load()
+}
+
+// Idle reports whether every packet sent to the host's sockets was read, and their
+// readers wait for more: with a fake clock, a test knows the network is quiet.
+func (h *Host) Idle() bool {
+	h.mu.Lock()
+	ifaces := make([]*Interface, 0, len(h.ifaces))
+	for _, ifc := range h.ifaces {
+		ifaces = append(ifaces, ifc)
+	}
+	h.mu.Unlock()
+	for _, ifc := range ifaces {
+		ifc.mu.Lock()
+		socks := slices.Clone(ifc.socks)
+		ifc.mu.Unlock()
+		for _, s := range socks {
+			if !s.idle() {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Write implements netops.Socket: a multicast packet reaches every other interface on the
@@ -149,9 +190,11 @@ func (s *Socket) Write(pkt []byte, src, dst netip.Addr) error {
 				continue
 			}
 			p := netops.Packet{Data: slices.Clone(pkt), Meta: vrrp.Meta{Src: src, Dst: dst, TTL: ttl, IfIndex: ifc.Index}}
+			rs.queued.Add(1)
 			select {
 			case rs.in <- p:
 			default: // a full queue drops, like a socket buffer
+				rs.queued.Add(^uint64(0))
 			}
 		}
 		ifc.mu.Unlock()

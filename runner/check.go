@@ -1,4 +1,4 @@
-package tracker
+package runner
 
 import (
 	"errors"
@@ -11,21 +11,21 @@ import (
 	"syscall"
 )
 
-// ErrInsecureScript is wrapped by NewSet's error for a script that someone other than
-// root (or, for a script run by another user, that user) could change.
-var ErrInsecureScript = errors.New("script refused: it could be changed by another user")
+// ErrInsecure is wrapped by Check's error (and Run's) for a program that someone other
+// than root (or, for a program run by another user, that user) could change.
+var ErrInsecure = errors.New("refused: it could be changed by another user")
 
-// checkScript applies keepalived's enable_script_security, which vrrpd always applies,
-// to the program a script runs (path, argv[0]) as user u.
+// Check applies keepalived's enable_script_security, which vrrpd always applies, to the
+// program (path, argv[0]) that runs as user u.
 //
-// When the script would run as root (user or group 0, or a set-user-ID root program),
+// When the program would run as root (user or group 0, or a set-user-ID root program),
 // every part of the path, from / to the file, as written and with symbolic links
 // resolved, must be owned by root, and the directories without the sticky bit and the
 // file must be neither group-writable (unless the group is root) nor world-writable:
 // otherwise a user could replace what root runs. When it runs as another user, the
 // owner may also be that user. The file must be a regular file that someone may
 // execute.
-func checkScript(path string, u *User) error {
+func Check(path string, u *User) error {
 	if !filepath.IsAbs(path) {
 		p, err := exec.LookPath(path)
 		if err != nil {
@@ -60,8 +60,8 @@ func checkScript(path string, u *User) error {
 			if !asRoot {
 				who = "user " + u.Name
 			}
-			return fmt.Errorf("%s: %w: %v, and the script runs as %s (keepalived's enable_script_security, always on in vrrpd)",
-				path, ErrInsecureScript, err, who)
+			return fmt.Errorf("%s: %w: %v, and it runs as %s (keepalived's enable_script_security, always on in vrrpd)",
+				path, ErrInsecure, err, who)
 		}
 		if p == resolved {
 			break

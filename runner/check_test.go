@@ -1,4 +1,4 @@
-package tracker
+package runner
 
 import (
 	"errors"
@@ -7,14 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
-// TestCheckScript: keepalived's enable_script_security, always on. Files and
-// directories get other owners, so the test needs root.
-func TestCheckScript(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to give test files other owners")
-	}
+// TestCheck: keepalived's enable_script_security, always on. Files and directories get
+// other owners, so the test needs root.
+func TestCheck(t *testing.T) {
+	netnstest.RequireRoot(t, "give test files other owners")
 	root := &User{Name: "root"}
 	svc := &User{Name: "svc", UID: 4242, GID: 4242}
 	dir := t.TempDir()
@@ -57,6 +57,8 @@ func TestCheckScript(t *testing.T) {
 	mk("svcdir", fs.ModeDir|0o755, 4242, 4242)
 	mk("svcdir/check", 0o755, 0, 0)
 	mk("svcdir/setuid", fs.ModeSetuid|0o755, 0, 0)
+	mk("shared", fs.ModeDir|0o775, 0, 4242)
+	mk("shared/check", 0o755, 0, 0)
 	mk("open", fs.ModeDir|0o777, 0, 0)
 	mk("open/check", 0o755, 0, 0)
 	mk("sticky", fs.ModeDir|fs.ModeSticky|0o777, 0, 0)
@@ -74,6 +76,7 @@ func TestCheckScript(t *testing.T) {
 		{"world-writable", "ok/world", root, "ok/world is writable by everyone", true},
 		{"owned by a user", "ok/svc", root, "ok/svc is owned by uid 4242", true},
 		{"directory owned by a user", "svcdir/check", root, "svcdir is owned by uid 4242", true},
+		{"directory group-writable", "shared/check", root, "shared is writable by group 4242", true},
 		{"directory world-writable", "open/check", root, "open is writable by everyone", true},
 		{"sticky directory", "sticky/check", root, "", false},
 		{"the script user's own file", "ok/svc", svc, "", false},
@@ -89,7 +92,7 @@ func TestCheckScript(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkScript(filepath.Join(dir, tt.path), tt.user)
+			err := Check(filepath.Join(dir, tt.path), tt.user)
 			switch {
 			case tt.err == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -99,40 +102,12 @@ func TestCheckScript(t *testing.T) {
 				t.Fatalf("accepted, want %q", tt.err)
 			case !strings.Contains(err.Error(), tt.err) || !strings.HasPrefix(err.Error(), filepath.Join(dir, tt.path)+": "):
 				t.Fatalf("error %q, want it to name the script and say %q", err, tt.err)
-			case errors.Is(err, ErrInsecureScript) != tt.insecure:
-				t.Fatalf("errors.Is(%v, ErrInsecureScript) = %v", err, !tt.insecure)
+			case errors.Is(err, ErrInsecure) != tt.insecure:
+				t.Fatalf("errors.Is(%v, ErrInsecure) = %v", err, !tt.insecure)
 			}
 		})
 	}
-	if err := checkScript(filepath.Join(dir, "ok/world"), root); !strings.Contains(err.Error(), "runs as root") {
+	if err := Check(filepath.Join(dir, "ok/world"), root); !strings.Contains(err.Error(), "runs as root") {
 		t.Errorf("error %q does not say who runs it", err)
-	}
-}
-
-// TestNewSetRefusesInsecureScript: NewSet fails, naming the script and the reason.
-func TestNewSetRefusesInsecureScript(t *testing.T) {
-	u := currentUser(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "check")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	cfg := parseConfig(t, `
-scripts:
-  chk: {exec: [`+path+`], user: USER}
-instances:
-  - {name: web, interface: eth0, vrid: 51, vips: [192.0.2.100/24], track: {scripts: [chk]}}
-  - {name: db, interface: eth0, vrid: 52, vips: [192.0.2.101/24], track: {scripts: [chk]}}
-`, u)
-	_, err := NewSet(cfg, Env{}, nil)
-	if !errors.Is(err, ErrInsecureScript) || !strings.Contains(err.Error(), "tracker: script chk: "+path+": ") ||
-		!strings.Contains(err.Error(), "writable by everyone") {
-		t.Fatalf("NewSet: %v", err)
-	}
-	if n := strings.Count(err.Error(), "tracker: script chk"); n != 1 {
-		t.Errorf("the script is refused %d times, want once:\n%v", n, err)
 	}
 }

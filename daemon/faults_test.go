@@ -1,0 +1,135 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/netops"
+)
+
+// TestVIPThatCannotBeAddedFaults: a master that cannot add a VIP retries, then after an
+// advert interval goes to FAULT with the error as its reason, so that the backup serves;
+// once the VIP can be added it comes back on its own.
+func TestVIPThatCannotBeAddedFaults(t *testing.T) {
+	l := newLAN(t)
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.VIPs = append(web.VIPs, config.VIP{Prefix: netip.MustParsePrefix("198.51.100.100/24"), Interface: "eth1"})
+	a := newNode(t, l, "a", "192.0.2.1", web)
+	bWeb := web
+	bWeb.Priority = 100
+	b := newNode(t, l, "b", "192.0.2.2", bWeb)
+	b.addrs.AddInterface("eth1")
+	a.start(t)
+	b.start(t)
+	a.waitState(t, "web", "FAULT")
+	st := a.instance(t, "web")
+	if !strings.Contains(st.Reason, "cannot add VIP 198.51.100.100/24 on eth1") || !strings.Contains(st.Reason, "no such interface") {
+		t.Fatalf("reason %q does not give the kernel's error", st.Reason)
+	}
+	if a.hasVIP("192.0.2.100") {
+		t.Fatal("a faulted master kept the VIP it could add")
+	}
+	b.waitState(t, "web", "MASTER")
+	if !b.hasVIP("192.0.2.100") || !b.addrs.Has("eth1", netip.MustParseAddr("198.51.100.100")) {
+		t.Fatal("b serves without its VIPs")
+	}
+	// Still broken at the first retry: back to FAULT, and the next try waits longer.
+	l.run(1500 * time.Millisecond)
+	if st := a.instance(t, "web"); st.State != "FAULT" {
+		t.Fatalf("a is %s while its VIP still cannot be added", st.State)
+	}
+	a.addrs.AddInterface("eth1")
+	a.waitState(t, "web", "MASTER") // recovers, then preempts
+	b.waitState(t, "web", "BACKUP")
+	if !a.addrs.Has("eth1", netip.MustParseAddr("198.51.100.100")) || !a.hasVIP("192.0.2.100") {
+		t.Fatal("a is master without its VIPs")
+	}
+}
+
+// TestVIPAddedOnRetry: a VIP that fails once and works within the advert interval costs
+// no FAULT.
+func TestVIPAddedOnRetry(t *testing.T) {
+	l := newLAN(t)
+	web := instanceCfg("web", 255, "192.0.2.100/24")
+	web.AdvertInterval = time.Second
+	web.VIPs = append(web.VIPs, config.VIP{Prefix: netip.MustParsePrefix("198.51.100.100/24"), Interface: "eth1"})
+	a := newNode(t, l, "a", "192.0.2.1", web)
+	a.start(t)
+	if st := a.instance(t, "web"); st.State != "MASTER" {
+		t.Fatalf("a is %s", st.State)
+	}
+	l.run(50 * time.Millisecond)
+	a.addrs.AddInterface("eth1")
+	l.run(time.Second)
+	if st := a.instance(t, "web"); st.State != "MASTER" || !a.addrs.Has("eth1", netip.MustParseAddr("198.51.100.100")) {
+		t.Fatalf("a is %s, VIP on eth1: %v", st.State, a.addrs.Has("eth1", netip.MustParseAddr("198.51.100.100")))
+	}
+}
+
+// TestLinkDownAtStart: an instance whose link is down when it starts (at start, or added
+// by a reload, when no link event will come) starts in FAULT, even an address owner.
+func TestLinkDownAtStart(t *testing.T) {
+	l := newLAN(t)
+	a := newNode(t, l, "a", "192.0.2.1", instanceCfg("web", 255, "192.0.2.100/24"))
+	a.ifs.setDown("eth0", true)
+	a.start(t)
+	if st := a.instance(t, "web"); st.State != "FAULT" || a.hasVIP("192.0.2.100") {
+		t.Fatalf("an owner on a down link is %s, VIP %v", st.State, a.hasVIP("192.0.2.100"))
+	}
+	api := instanceCfg("api", 255, "192.0.2.110/24")
+	api.VRID = 52
+	next := *a.cfg
+	next.Instances = append(next.Instances, api)
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	l.settle()
+	if st := a.instance(t, "api"); st.State != "FAULT" || a.hasVIP("192.0.2.110") {
+		t.Fatalf("an owner added by a reload on a down link is %s", st.State)
+	}
+	a.ifs.setDown("eth0", false)
+	a.links <- netops.LinkEvent{Index: 2, Name: "eth0", Up: true}
+	a.waitState(t, "web", "MASTER")
+	a.waitState(t, "api", "MASTER")
+}
+
+// TestBackupReadsAdvertsBeforeTimer: a backup that stalled past its Master_Down_Interval
+// while its master's adverts queued up reads them before its timer, and stays backup.
+func TestBackupReadsAdvertsBeforeTimer(t *testing.T) {
+	l, a, b := pair(t)
+	in := b.d.instancesNamed("web")[0]
+	events, stop := b.d.Events()
+	defer stop()
+	for round := range 20 {
+		release, blocked := make(chan struct{}), make(chan struct{})
+		go in.do(func() { close(blocked); <-release })
+		<-blocked
+		// Time passes past b's down timer; a keeps advertising into b's queue.
+		for range 100 {
+			l.clock.set(l.clock.Now().Add(time.Millisecond))
+			l.clock.fireDue()
+			a.barrier()
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !b.host.Idle() {
+			if time.Now().After(deadline) {
+				t.Fatal("b's socket never emptied")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
+		l.settle()
+		select {
+		case e := <-events:
+			t.Fatalf("round %d: b changed state with its master's adverts unread: %+v", round, e)
+		default:
+		}
+	}
+	if st := a.instance(t, "web"); st.State != "MASTER" {
+		t.Fatalf("a is %s", st.State)
+	}
+}
