@@ -526,25 +526,20 @@ func (c *checker) figures() ([]KindFigures, KindFigures) {
 			violations[v.Cycle]++
 		}
 	}
-	for i, start := range c.cycleStarts {
-		end := c.final
-		if i+1 < len(c.cycleStarts) {
-			end = c.cycleStarts[i+1]
+	// A gap counts, whole, in the cycle where it began: an outage that a fault starts
+	// is the fault's, however long it lasts.
+	gapSum := make([]time.Duration, len(c.cycleStarts)+1)
+	gapMax := make([]time.Duration, len(c.cycleStarts)+1)
+	for _, g := range gaps {
+		if !c.final.IsZero() && g[0].After(c.final) {
+			continue
 		}
-		if end.IsZero() {
-			end = c.tl.end
-		}
-		var outage, longest time.Duration
-		for _, g := range gaps {
-			from, to := maxTime(g[0], start), g[1]
-			if to.After(end) {
-				to = end
-			}
-			if d := to.Sub(from); d > 0 {
-				outage += d
-				longest = max(longest, d)
-			}
-		}
+		k, d := c.cycleAt(g[0]), g[1].Sub(g[0])
+		gapSum[k] += d
+		gapMax[k] = max(gapMax[k], d)
+	}
+	for i := range c.cycleStarts {
+		outage, longest := gapSum[i+1], gapMax[i+1]
 		total.Outage += outage
 		total.Longest = max(total.Longest, longest)
 		if i >= len(c.p.Cycles) {
