@@ -6,7 +6,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the privileged tests use: real peers and tools, never mocks.
-DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump
+DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump nftables
 # What make demo needs.
 DEMO_PACKAGES ?= iproute2 iputils-ping
 
@@ -22,7 +22,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz bench demo clean interop-doc
+.PHONY: all build test test-deps lint fuzz bench demo clean interop-doc chaos
 
 all: lint test build
 
@@ -48,6 +48,19 @@ interop-doc: test-deps
 demo: build
 	$(call install_missing,$(DEMO_PACKAGES))
 	deploy/demo/demo.sh
+
+# The chaos suite, as root: three daemons in network namespaces, CYCLES cycles of faults
+# drawn from SEED (kills, stops, links down, a partition, loss, delay, reloads, a second
+# vrrpd run, failing checks), every invariant checked from the kernel's address events.
+# NODES names each node's daemon, vrrpd or keepalived. Prints a summary per fault and
+# every violation with its timeline; fails on any violation. CHAOSFLAGS adds flags of the
+# suite (-report FILE, -timeline FILE, -quiet 3s, -ipv6=false). See docs/chaos.md.
+CYCLES ?= 500
+SEED   ?= 29
+NODES  ?= vrrpd,vrrpd,vrrpd
+chaos: test-deps
+	$(GO) test -count=1 -v -timeout $$(( $(CYCLES) * 12 + 600 ))s -run '^TestChaos$$' ./chaos/ \
+		-args -cycles=$(CYCLES) -seed=$(SEED) -nodes=$(NODES) $(CHAOSFLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

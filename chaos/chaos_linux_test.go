@@ -16,7 +16,7 @@ import (
 // The run TestChaos makes; `make chaos` sets them.
 var (
 	cyclesFlag   = flag.Int("cycles", 30, "cycles of faults")
-	seedFlag     = flag.Uint64("seed", 1, "seed of the fault plan")
+	seedFlag     = flag.Uint64("seed", CISeed, "seed of the fault plan")
 	nodesFlag    = flag.String("nodes", "vrrpd,vrrpd,vrrpd", "the daemon of each node, vrrpd or keepalived, comma-separated")
 	quietFlag    = flag.Duration("quiet", 2*time.Second, "quiet period after each cycle, before the checks")
 	ipv6Flag     = flag.Bool("ipv6", true, "an IPv6 VIP (a second instance) beside the IPv4 one")

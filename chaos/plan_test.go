@@ -69,6 +69,27 @@ func TestPlanShape(t *testing.T) {
 	}
 }
 
+func TestCISeedCoversEveryFault(t *testing.T) {
+	seen := map[Kind]bool{}
+	onMaster := map[Kind]bool{}
+	for _, c := range NewPlan(CISeed, 30, 3).Cycles {
+		for _, f := range c.Faults {
+			seen[f.Kind] = true
+			onMaster[f.Kind] = onMaster[f.Kind] || f.Node == 0
+		}
+	}
+	for _, k := range Kinds {
+		if !seen[k] {
+			t.Errorf("no %s in the first 30 cycles of seed %d", k, CISeed)
+		}
+	}
+	for _, k := range []Kind{Kill, Term, SecondRun} {
+		if !onMaster[k] {
+			t.Errorf("no %s on the master in the first 30 cycles of seed %d", k, CISeed)
+		}
+	}
+}
+
 func TestFaultString(t *testing.T) {
 	for _, tc := range []struct {
 		f    Fault
