@@ -125,6 +125,7 @@ func Check(s Setup, p Plan, events []Event) Report {
 	sort.SliceStable(events, func(i, j int) bool { return events[i].At.Before(events[j].At) })
 	tl := replay(s, events)
 	c := &checker{s: s, p: p, events: events, tl: tl}
+	c.vips = c.universe()
 	for _, e := range events {
 		if e.Kind == CycleStart {
 			c.cycleStarts = append(c.cycleStarts, e.At)
@@ -183,6 +184,7 @@ type checker struct {
 	tl          *timeline
 	cycleStarts []time.Time
 	final       time.Time
+	vips        []netip.Addr // every VIP of the timeline
 	out         []Violation
 }
 
@@ -228,7 +230,6 @@ func (c *checker) intervals() {
 	}
 	from := c.cycleStarts[0]
 	limit := c.s.Window()
-	vips := c.universe()
 	type key struct {
 		rule Rule
 		vip  netip.Addr
@@ -286,7 +287,7 @@ func (c *checker) intervals() {
 			at = from
 		}
 		w := seg.w
-		for _, vip := range vips {
+		for _, vip := range c.vips {
 			running := w.holders(vip, func(n int) bool { return w[n].running })
 			step(key{TwoHolders, vip, -1}, at, w.connected() && len(running) >= 2, running, twoText(vip))
 
@@ -362,7 +363,7 @@ func (c *checker) nodeName(i int) string {
 // master (it hears no one, so it is master of its island). Nodes whose link is down are
 // not judged. With runningOnly, a stopped node's leftovers are not counted either.
 func (c *checker) election(at time.Time, w world, when string, runningOnly bool) {
-	for _, vip := range c.universe() {
+	for _, vip := range c.vips {
 		var want []int
 		for n := range w {
 			if n == w.winner(c.s, vip) || w[n].cut && w[n].running && !w[n].linkDown && !w.inFault(n) && w.configured(n, vip) {
