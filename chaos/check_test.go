@@ -536,3 +536,17 @@ func TestCheckExcusesTimersAfterAStallOnly(t *testing.T) {
 		t.Errorf("the report does not say what was excused:\n%s", out)
 	}
 }
+
+func TestFormatTimeline(t *testing.T) {
+	out := FormatTimeline(testSetup(), killPlan(), *cleanKill())
+	for _, want := range []string{
+		"# cycle 1: kill on node 1 at +0.00 s for 1.00 s\n    1.000      -- cycle 1\n",
+		"    1.000  n1  down kill\n",
+		"    1.380  n2  addr+ 192.0.2.100\n",
+		"    2.050  n1  addr- 192.0.2.100\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the timeline does not say %q:\n%s", want, out)
+		}
+	}
+}

@@ -78,20 +78,18 @@ func (n *node) vipsOf(v6 bool) []netip.Prefix {
 	return out
 }
 
-// instances returns the node's instances: a name, a VRID and the VIPs of each.
-func (n *node) instances() []struct {
+// instance is one virtual router of a node: one per address family.
+type instance struct {
 	name string
 	vrid int
 	vips []netip.Prefix
-} {
-	type inst = struct {
-		name string
-		vrid int
-		vips []netip.Prefix
-	}
-	out := []inst{{"v4", vrid4, n.vipsOf(false)}}
+}
+
+// instances returns the node's instances: IPv4 always, IPv6 when it has IPv6 VIPs.
+func (n *node) instances() []instance {
+	out := []instance{{"v4", vrid4, n.vipsOf(false)}}
 	if v6 := n.vipsOf(true); len(v6) > 0 {
-		out = append(out, inst{"v6", vrid6, v6})
+		out = append(out, instance{"v6", vrid6, v6})
 	}
 	return out
 }
