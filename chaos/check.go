@@ -3,6 +3,7 @@ package chaos
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -105,6 +106,9 @@ type Report struct {
 	// Stalls are the machine's stalls the harness measured; Longest the longest.
 	Stalls       int
 	LongestStall time.Duration
+	// Complaints counts what the daemons logged as warnings or errors, by daemon, level
+	// and message: not invariants, but where to look next.
+	Complaints map[string]int
 }
 
 // Failed counts the violations that are not excused.
@@ -144,14 +148,23 @@ func Check(s Setup, p Plan, events []Event) Report {
 	}
 	r := Report{Setup: s, Plan: p, Start: tl.start, End: tl.end, Cycles: len(c.cycleStarts), Violations: c.out}
 	r.Kinds, r.Total = c.figures()
+	r.Complaints = map[string]int{}
 	for _, e := range events {
-		if e.Kind == Stall {
+		switch e.Kind {
+		case Stall:
 			r.Stalls++
 			r.LongestStall = max(r.LongestStall, e.Until.Sub(e.At))
+		case Note:
+			if m := complaint.FindStringSubmatch(e.Text); m != nil && e.Node >= 0 && e.Node < len(s.Nodes) {
+				r.Complaints[fmt.Sprintf("%s %s %q", s.Nodes[e.Node].Daemon, m[1], m[2])]++
+			}
 		}
 	}
 	return r
 }
+
+// complaint matches a warning or an error that vrrpd logged.
+var complaint = regexp.MustCompile(`level=(WARN|ERROR) msg="([^"]*)"`)
 
 // excuse returns why v does not count, or "": a stall of the machine that began
 // between a window (or a settling time, for a check of the election) before v and its

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -485,7 +486,13 @@ func TestCheckClientFigures(t *testing.T) {
 	answers(600, 1000, 0)  // n1 until the kill
 	answers(1400, 2500, 1) // n2 after the takeover: a gap of 0.4 s
 	answers(2505, 4500, 0) // n1 after preempting: 5 ms is no outage
+	s.add(1380, text(Note, 1, `level=WARN msg="announce failed" instance=v4`))
+	s.add(1390, text(Note, 1, `level=WARN msg="announce failed" instance=v6`))
+	s.add(1400, text(Note, 1, `msg="state changed" instance=v4`))
 	r := Check(testSetup(), killPlan(), *s)
+	if want := map[string]int{`vrrpd WARN "announce failed"`: 2}; !maps.Equal(r.Complaints, want) {
+		t.Errorf("complaints %v, want %v", r.Complaints, want)
+	}
 	if len(r.Violations) != 0 {
 		t.Fatalf("violations:\n%s", r)
 	}

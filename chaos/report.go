@@ -53,6 +53,17 @@ func (r Report) Write(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w, "(a cycle with two faults counts under both; outage sums the VIPs probed)")
 
+	if len(r.Complaints) > 0 {
+		fmt.Fprintln(w, "\nwhat the daemons complained of (not invariants):")
+		var keys []string
+		for k := range r.Complaints {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %5d  %s\n", r.Complaints[k], k)
+		}
+	}
 	fmt.Fprintf(w, "\nviolations: %d, and %d excused by a stall of the machine\n", r.Failed(), len(r.Violations)-r.Failed())
 	for i, v := range r.Violations {
 		fmt.Fprintf(w, "\n#%d %s in cycle %d at %.3f s", i+1, v.Rule, v.Cycle, v.At.Sub(r.Start).Seconds())
