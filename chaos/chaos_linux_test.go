@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
@@ -28,6 +30,12 @@ var (
 var vrrpdBinary netnstest.Vrrpd
 
 func TestMain(m *testing.M) {
+	// Orphans come to this process, so that it can reap keepalived's VRRP process after
+	// killing its parent: see node.killAll.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "prctl PR_SET_CHILD_SUBREAPER:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	vrrpdBinary.Remove()
 	os.Exit(code)

@@ -232,12 +232,18 @@ func (c *cluster) stopAll() {
 	for _, n := range c.nodes {
 		if n.proc != nil && !n.proc.wait(stopWait) {
 			c.rec.add(Event{Kind: DaemonProblem, Node: n.idx, Text: fmt.Sprintf("did not stop within %v of SIGTERM: killed", stopWait)})
-			_ = n.killRest()
+			if err := n.killAll(); err != nil {
+				c.rec.harnessProblem("%v", err)
+			}
 		}
 		if n.daemon == keepalivedDaemon {
 			// keepalived's VRRP process must not outlive its parent.
-			if pid, err := n.childPID(); err == nil && !gone(pid) {
-				_ = n.killRest()
+			if pid, err := n.childPID(); err == nil {
+				c.rec.add(Event{Kind: DaemonProblem, Node: n.idx, Text: fmt.Sprintf("keepalived's VRRP process %d outlived its parent: killed", pid)})
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				if err := reap(pid); err != nil {
+					c.rec.harnessProblem("%v", err)
+				}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vrrpd/vrrpd/daemon"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
@@ -263,44 +266,58 @@ func (n *node) childPID() (int, error) {
 	return pid, nil
 }
 
-// gone reports whether pid has ended (or is a zombie waiting for its reaper).
-func gone(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the command name in parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z'
-}
-
-// kill ends the daemon with SIGKILL, as a crash would. keepalived's parent is stopped
-// first so that it neither restarts its VRRP child nor, dying, makes it leave gracefully.
+// kill ends the daemon with SIGKILL, as a crash would.
 func (n *node) kill() error {
 	if !n.running() {
 		return fmt.Errorf("kill %s: not running", n.name)
 	}
 	n.c.rec.add(Event{Kind: DaemonDown, Node: n.idx, Text: "kill"})
+	return n.killAll()
+}
+
+// killAll kills what runs of the daemon. keepalived's parent is stopped first, so that it
+// neither restarts its VRRP child nor, dying, makes it leave gracefully; then the child
+// is killed, then the parent. The child is reaped before killAll returns: keepalived
+// takes a pid that still exists, even as a zombie, for a keepalived still running and
+// would refuse to start again. The test binary is a child subreaper (TestMain), so the
+// orphan comes to it.
+func (n *node) killAll() error {
 	p := n.proc
+	if p == nil {
+		return nil
+	}
 	p.expected.Store(true)
-	var err error
+	child := 0
 	if n.daemon == keepalivedDaemon {
 		p.signal(syscall.SIGSTOP)
-		var pid int
-		if pid, err = n.childPID(); err == nil {
+		if pid, err := n.childPID(); err == nil {
+			child = pid
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			deadline := time.Now().Add(5 * time.Second)
-			for !gone(pid) && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			if !gone(pid) {
-				err = fmt.Errorf("keepalived's VRRP process %d on %s survived SIGKILL", pid, n.name)
-			}
 		}
 	}
 	p.signal(syscall.SIGKILL)
 	<-p.done
-	return err
+	if child > 0 {
+		return reap(child)
+	}
+	return nil
+}
+
+// reap waits, five seconds at most, until pid no longer exists, reaping it if it is a
+// zombie that came to this process.
+func reap(pid int) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil) // ECHILD when it is not ours
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("keepalived's VRRP process %d still exists 5 s after SIGKILL", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // term stops the daemon with SIGTERM and waits for it.
@@ -314,26 +331,8 @@ func (n *node) term() error {
 	p.signal(syscall.SIGTERM)
 	if !p.wait(stopWait) {
 		n.c.rec.add(Event{Kind: DaemonProblem, Node: n.idx, Text: fmt.Sprintf("did not stop within %v of SIGTERM: killed", stopWait)})
-		_ = n.killRest()
-		return nil
+		return n.killAll()
 	}
-	return nil
-}
-
-// killRest kills whatever is left of the daemon.
-func (n *node) killRest() error {
-	if n.proc == nil {
-		return nil
-	}
-	n.proc.expected.Store(true)
-	if n.daemon == keepalivedDaemon {
-		n.proc.signal(syscall.SIGSTOP)
-		if pid, err := n.childPID(); err == nil && !gone(pid) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	n.proc.signal(syscall.SIGKILL)
-	<-n.proc.done
 	return nil
 }
 
