@@ -276,10 +276,27 @@ func TestCheck(t *testing.T) {
 			},
 		},
 		{
-			name: "equal priorities, the lower address holds",
+			name: "equal priorities: the master stays, whatever its address",
 			story: func() *story {
 				s := started()
 				s.add(1000, configured(1, 150, true, testVIP))
+				return s.add(3000, mark(HoldEnd, 1))
+			},
+		},
+		{
+			name: "equal priorities: both hold",
+			story: func() *story {
+				s := started()
+				s.add(1000, configured(1, 150, true, testVIP)).add(1005, addr(AddrAdded, 1, testVIP))
+				return s.add(3000, mark(HoldEnd, 1))
+			},
+			want: []Rule{TwoHolders, WrongHolder},
+		},
+		{
+			name: "equal priorities: the lower node holds",
+			story: func() *story {
+				s := started()
+				s.add(1000, configured(1, 150, true, testVIP)).add(1005, addr(AddrAdded, 2, testVIP)).add(1006, addr(AddrRemoved, 0, testVIP))
 				return s.add(3000, mark(HoldEnd, 1))
 			},
 			want: []Rule{WrongHolder},

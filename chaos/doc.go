@@ -19,7 +19,9 @@
 //     interval while the network is connected; never no node holding it for longer than
 //     that while a healthy node runs; after each quiet period the VIP on exactly the node
 //     the election must pick (highest effective priority among running, healthy,
-//     connected nodes, ties to the highest primary address); no VIP after a graceful
+//     connected nodes; of two equal ones, whichever was master, since a backup never
+//     preempts a master of its own priority and the address breaks ties only between
+//     two masters); no VIP after a graceful
 //     stop; a killed vrrpd's stale VIPs gone within one second of its restart; a second
 //     `vrrpd run` leaving at once and changing nothing.
 //

@@ -198,22 +198,23 @@ func (w world) holders(vip netip.Addr, keep func(int) bool) []int {
 	return out
 }
 
-// winner returns the node that the election must make master of vip, or -1: the
-// highest effective priority among the healthy nodes configured with vip, ties to the
-// highest primary address (RFC 5798 section 6.4.3; every node preempts).
-func (w world) winner(s Setup, vip netip.Addr) int {
-	best := -1
+// winners returns the nodes the election may make master of vip: those of the highest
+// effective priority among the healthy nodes configured with vip (every node preempts).
+// With one, it must win. With several of equal priority, the highest primary address
+// wins only when they meet as masters (RFC 5798 section 6.4.3); a backup never takes
+// over from a master of its own priority (section 6.4.2), so history decides which.
+func (w world) winners(s Setup, vip netip.Addr) []int {
+	var best []int
+	top := 0
 	for i := range w {
 		if !w.healthy(i) || !w.configured(i, vip) {
 			continue
 		}
-		if best < 0 {
-			best = i
-			continue
-		}
-		pi, pb := w.effectivePriority(i, s.Weight), w.effectivePriority(best, s.Weight)
-		if pi > pb || pi == pb && s.Nodes[best].Addr.Less(s.Nodes[i].Addr) {
-			best = i
+		switch p := w.effectivePriority(i, s.Weight); {
+		case p > top:
+			best, top = []int{i}, p
+		case p == top:
+			best = append(best, i)
 		}
 	}
 	return best
