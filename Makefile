@@ -5,8 +5,22 @@ FUZZTIME  ?= 1m
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-# Debian packages the privileged tests use: real peers and tools, never mocks.
-DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump nftables
+# Debian packages the privileged tests use: real peers and tools, never mocks. The
+# packaging tests build and lint the .deb and .rpm, and install the .deb in a Debian root.
+DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr haproxy tcpdump systemd \
+	go-md2man lintian debootstrap rpm man-db zsh nftables
+# What make man, deb and rpm need.
+PKG_PACKAGES ?= go-md2man
+
+# Packages: where they go, their version (ordered as deb and rpm compare versions), and
+# nfpm, run at a pinned version.
+DIST           ?= dist
+PKG_VERSION    ?= $(shell deploy/package/version.sh)
+PKG_ARCH       ?= $(shell $(GO) env GOARCH)
+PKG_MAINTAINER ?= vrrpd maintainers <maintainers@vrrpd.invalid>
+NFPM           ?= github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+STAGE           = $(DIST)/stage
+MAN_PAGES       = vrrpd.8 vrrpd.yaml.5
 # What make demo needs.
 DEMO_PACKAGES ?= iproute2 iputils-ping
 
@@ -22,12 +36,41 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz bench demo clean interop-doc chaos
+.PHONY: all build test test-deps lint fuzz bench systemd-figures demo clean interop-doc man stage deb rpm chaos
 
 all: lint test build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/vrrpd ./cmd/vrrpd
+
+# The man pages, from docs/man/*.md, in $(DIST)/man: as they are (man -l) and gzipped.
+man:
+	$(call install_missing,$(PKG_PACKAGES))
+	@mkdir -p $(DIST)/man
+	@for page in $(MAN_PAGES); do \
+		sed 's/@VERSION@/$(VERSION)/' docs/man/$$page.md | go-md2man > $(DIST)/man/$$page && \
+		gzip -9nc $(DIST)/man/$$page > $(DIST)/man/$$page.gz || exit 1; \
+	done
+	@echo "man pages in $(DIST)/man: man -l $(DIST)/man/vrrpd.8"
+
+# What nfpm packs that the build makes: a static binary (the same on every
+# distribution), the man pages, the copyright file, the changelog and the scripts.
+stage: man
+	rm -rf $(STAGE)
+	mkdir -p $(STAGE)/man
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(STAGE)/vrrpd ./cmd/vrrpd
+	cp $(DIST)/man/*.gz $(STAGE)/man/
+	cp deploy/package/nfpm.yaml deploy/package/postinst.sh deploy/package/prerm.sh deploy/package/postrm.sh $(STAGE)/
+	GO=$(GO) deploy/package/copyright.sh > $(STAGE)/copyright
+	deploy/package/changelog.sh "$(PKG_VERSION)-1" "$(PKG_MAINTAINER)" > $(STAGE)/changelog.yml
+
+# The .deb and the .rpm, in $(DIST): apt install ./dist/vrrpd_*.deb (only the last one
+# built is left there, so that the pattern names one package).
+deb rpm: stage
+	rm -f $(DIST)/vrrpd_*.$@ $(DIST)/vrrpd-*.$@
+	cd $(STAGE) && VRRPD_SRC=$(CURDIR) VRRPD_ARCH=$(PKG_ARCH) VRRPD_PKG_VERSION=$(PKG_VERSION) \
+		VRRPD_MAINTAINER="$(PKG_MAINTAINER)" \
+		$(GO) run $(NFPM) package --config nfpm.yaml --packager $@ --target $(abspath $(DIST))/
 
 # Every test, with the race detector. As root the privileged tests run too (network
 # namespaces, raw sockets, keepalived as a peer); otherwise they skip and say why.
@@ -71,6 +114,13 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./vrrp/ ./netops/...
 
+# As root: vrrpd under a real systemd, killed five times with SIGKILL: how soon the
+# stale VIP goes (ExecStopPost) and vrrpd is back (READY=1), against the Master_Down_Interval
+# of a peer at 100 ms adverts.
+systemd-figures: test-deps
+	@out=$$($(GO) test -count=1 -v -run '^TestSystemdUnit$$/^RestartAfterSIGKILL$$' ./deploy/ 2>&1); status=$$?; \
+	echo "$$out" | grep -E 'restart [0-9]|after SIGKILL' || echo "$$out"; exit $$status
+
 # Runs every fuzz target for FUZZTIME, then adds what the fuzzer found interesting to the
 # committed corpus in each package's testdata/fuzz.
 fuzz:
@@ -88,4 +138,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST)

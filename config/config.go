@@ -14,6 +14,9 @@ const (
 	DefaultStateFile = "/run/vrrpd/vips.json"
 	// DefaultScriptUser runs scripts and notify hooks when script_user is not set.
 	DefaultScriptUser = "vrrpd-script"
+	// DefaultSocketGroup may use the control socket when socket_group is not set and
+	// the group exists (the packages create it).
+	DefaultSocketGroup = "vrrpd"
 )
 
 // Shortest durations a file may set; 0 stays allowed where it means none or off.
@@ -35,6 +38,10 @@ type Config struct {
 	Node string
 	// Socket is the control socket of `vrrpd show`.
 	Socket string
+	// SocketGroup owns the control socket (mode 0660), so that its members may run
+	// `vrrpd show` without root. When it is the default and the group does not exist,
+	// the socket stays root's; a group the file names must exist (Check).
+	SocketGroup string
 	// StateFile records the VIPs vrrpd added, so that a restart after a crash removes
 	// them and never a node's own address.
 	StateFile string
@@ -133,6 +140,15 @@ type Instance struct {
 	DownTimerAdverts int
 	// LowerPriorityNoAdvert: default false (answer lower-priority adverts at once).
 	LowerPriorityNoAdvert bool
+	// MakeBeforeBreak keeps a leaving master's VIPs until the next master announces;
+	// default true. See docs/timing.md for these three.
+	MakeBeforeBreak bool
+	// FastHandover: a backup takes over in Skew_Time when its master advertises a
+	// priority below its own; default true.
+	FastHandover bool
+	// HealSplitBrain: a master that yields sends one advert at priority 1, so that the
+	// winner announces its VIPs at once; default true.
+	HealSplitBrain bool
 	// Checksum is the VRRPv3 IPv4 checksum form sent; default pseudo-header.
 	Checksum vrrp.ChecksumForm
 	// Source is the address adverts are sent from. Default: the interface's primary

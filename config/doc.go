@@ -27,7 +27,7 @@
 //
 // Check runs the checks that need the machine, through the small Host interface: the
 // interfaces exist, no VIP is one of the node's own addresses, no unicast peer is
-// either, and an advert source is one.
+// either, an advert source is one, and a socket_group the file names exists.
 //
 // docs/configuration.md is the user's reference to every key.
 package config

@@ -54,9 +54,10 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "state_file", "script_user", "defaults", "scripts", "processes", "files", "haproxy", "instances"}
+	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "defaults", "scripts", "processes", "files", "haproxy", "instances"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
-		"down_timer_adverts", "lower_prio_no_advert", "checksum", "garp"}
+		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
+		"checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
 		"vips", "excluded_vips", "track", "notify"}, sharedKeys...)
 	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply"}
@@ -595,7 +596,7 @@ func (p *parser) command(n *yaml.Node, path string) []string {
 func (p *parser) config(root *yaml.Node) *Config {
 	p.mark("", root)
 	top := p.mapping(root, "", topKeys)
-	cfg := &Config{Socket: DefaultSocket, StateFile: DefaultStateFile, ScriptUser: DefaultScriptUser}
+	cfg := &Config{Socket: DefaultSocket, SocketGroup: DefaultSocketGroup, StateFile: DefaultStateFile, ScriptUser: DefaultScriptUser}
 
 	if n := top.values["node"]; n != nil {
 		cfg.Node, _ = p.name(n, "node")
@@ -621,9 +622,14 @@ func (p *parser) config(root *yaml.Node) *Config {
 			}
 		}
 	}
-	if n := top.values["script_user"]; n != nil {
-		if s, ok := p.name(n, "script_user"); ok {
-			cfg.ScriptUser = s
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"socket_group", &cfg.SocketGroup}, {"script_user", &cfg.ScriptUser}} {
+		if n := top.values[f.key]; n != nil {
+			if s, ok := p.name(n, f.key); ok {
+				*f.dst = s
+			}
 		}
 	}
 
@@ -861,6 +867,9 @@ type shared struct {
 	preemptDelay      setting[time.Duration]
 	downTimerAdverts  setting[int]
 	lowerPrioNoAdvert setting[bool]
+	makeBeforeBreak   setting[bool]
+	fastHandover      setting[bool]
+	healSplitBrain    setting[bool]
 	checksum          setting[vrrp.ChecksumForm]
 	garpRepeat        setting[int]
 	garpDelay         setting[time.Duration]
@@ -878,6 +887,9 @@ func (s shared) or(d shared) shared {
 		preemptDelay:      s.preemptDelay.or(d.preemptDelay),
 		downTimerAdverts:  s.downTimerAdverts.or(d.downTimerAdverts),
 		lowerPrioNoAdvert: s.lowerPrioNoAdvert.or(d.lowerPrioNoAdvert),
+		makeBeforeBreak:   s.makeBeforeBreak.or(d.makeBeforeBreak),
+		fastHandover:      s.fastHandover.or(d.fastHandover),
+		healSplitBrain:    s.healSplitBrain.or(d.healSplitBrain),
 		checksum:          s.checksum.or(d.checksum),
 		garpRepeat:        s.garpRepeat.or(d.garpRepeat),
 		garpDelay:         s.garpDelay.or(d.garpDelay),
@@ -901,6 +913,9 @@ func (s shared) positions() map[string]position {
 	add("preempt_delay", s.preemptDelay.set, s.preemptDelay.pos)
 	add("down_timer_adverts", s.downTimerAdverts.set, s.downTimerAdverts.pos)
 	add("lower_prio_no_advert", s.lowerPrioNoAdvert.set, s.lowerPrioNoAdvert.pos)
+	add("make_before_break", s.makeBeforeBreak.set, s.makeBeforeBreak.pos)
+	add("fast_handover", s.fastHandover.set, s.fastHandover.pos)
+	add("heal_split_brain", s.healSplitBrain.set, s.healSplitBrain.pos)
 	add("checksum", s.checksum.set, s.checksum.pos)
 	add("garp.repeat", s.garpRepeat.set, s.garpRepeat.pos)
 	add("garp.delay", s.garpDelay.set, s.garpDelay.pos)
@@ -947,6 +962,9 @@ func (p *parser) shared(m mapping, path string) shared {
 	}
 	s.downTimerAdverts = p.intSetting(m, path, "down_timer_adverts", 1, 100)
 	s.lowerPrioNoAdvert = p.boolSetting(m, path, "lower_prio_no_advert")
+	s.makeBeforeBreak = p.boolSetting(m, path, "make_before_break")
+	s.fastHandover = p.boolSetting(m, path, "fast_handover")
+	s.healSplitBrain = p.boolSetting(m, path, "heal_split_brain")
 	if n := m.values["checksum"]; n != nil {
 		switch v, ok := p.str(n, path+".checksum"); {
 		case !ok:
@@ -1039,6 +1057,9 @@ func (p *parser) instance(n *yaml.Node, path, name string, defaults shared) Inst
 	in.PreemptDelay = s.preemptDelay.get(0)
 	in.DownTimerAdverts = s.downTimerAdverts.get(3)
 	in.LowerPriorityNoAdvert = s.lowerPrioNoAdvert.get(false)
+	in.MakeBeforeBreak = s.makeBeforeBreak.get(true)
+	in.FastHandover = s.fastHandover.get(true)
+	in.HealSplitBrain = s.healSplitBrain.get(true)
 	in.Checksum = s.checksum.get(vrrp.ChecksumPseudoHeader)
 	in.GARP = GARP{
 		Repeat:        s.garpRepeat.get(5),

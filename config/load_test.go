@@ -23,61 +23,62 @@ func TestLoadFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.pos["instances[web].vrid"] != (position{line: 41, column: 11}) {
-		t.Errorf("position of instances[web].vrid = %+v, want 41:11", got.pos["instances[web].vrid"])
+	if got.pos["instances[web].vrid"] != (position{line: 42, column: 11}) {
+		t.Errorf("position of instances[web].vrid = %+v, want 42:11", got.pos["instances[web].vrid"])
 	}
 	got.pos = nil // positions are checked by the problem tests
 
 	// What the defaults section sets, for the instances that inherit it.
 	defaultGARP := GARP{Repeat: 3, Delay: 2 * time.Second, Refresh: time.Minute, RefreshRepeat: 2, Reply: true}
 	want := &Config{
-		File:       "testdata/full.yaml",
-		Node:       "lb1",
-		Socket:     "/run/vrrpd/test.sock",
-		StateFile:  "/var/lib/vrrpd/vips.json",
-		ScriptUser: "nobody",
+		File:        "testdata/full.yaml",
+		Node:        "lb1",
+		Socket:      "/run/vrrpd/test.sock",
+		SocketGroup: "operators",
+		StateFile:   "/var/lib/vrrpd/vips.json",
+		ScriptUser:  "nobody",
 		Scripts: []Script{
 			{Name: "chk_haproxy", Exec: []string{"/usr/bin/systemctl", "is-active", "--quiet", "haproxy"},
-				Interval: 2 * time.Second, Timeout: time.Second, Fall: 2, Rise: 3, User: "root", InitFail: true, Line: 17},
+				Interval: 2 * time.Second, Timeout: time.Second, Fall: 2, Rise: 3, User: "root", InitFail: true, Line: 18},
 			{Name: "chk_dns", Exec: []string{"/usr/local/bin/check-dns"},
-				Interval: time.Second, Timeout: time.Second, Fall: 1, Rise: 1, User: "nobody", Line: 25},
+				Interval: time.Second, Timeout: time.Second, Fall: 1, Rise: 1, User: "nobody", Line: 26},
 		},
 		Processes: []Process{
-			{Name: "haproxy", Match: "haproxy", Min: 1, Max: 4, Delay: 500 * time.Millisecond, Line: 27},
-			{Name: "nginx", Match: "nginx", Min: 1, Line: 28},
+			{Name: "haproxy", Match: "haproxy", Min: 1, Max: 4, Delay: 500 * time.Millisecond, Line: 28},
+			{Name: "nginx", Match: "nginx", Min: 1, Line: 29},
 		},
-		Files: []File{{Name: "prio", Path: "/run/vrrpd/prio", Line: 30}},
+		Files: []File{{Name: "prio", Path: "/run/vrrpd/prio", Line: 31}},
 		HAProxy: []HAProxy{
 			{Name: "lb", Socket: "/run/haproxy/admin.sock", Interval: 500 * time.Millisecond, Timeout: 250 * time.Millisecond,
-				Rule: HAProxyRule{Objects: []HAProxyObject{{Name: "be_app"}, {Frontend: true, Name: "www"}}}, Line: 32},
+				Rule: HAProxyRule{Objects: []HAProxyObject{{Name: "be_app"}, {Frontend: true, Name: "www"}}}, Line: 33},
 			{Name: "lb_tcp", Socket: "127.0.0.1:9999", Interval: time.Second, Timeout: time.Second,
-				Rule: HAProxyRule{Objects: []HAProxyObject{{Name: "be_app"}}}, Line: 37},
+				Rule: HAProxyRule{Objects: []HAProxyObject{{Name: "be_app"}}}, Line: 38},
 		},
 		Instances: []Instance{
 			{
 				Name: "web", Interface: "eth0", VRID: 51, Priority: 150, Version: vrrp.Version3,
 				AdvertInterval: 100 * time.Millisecond, Preempt: false, PreemptDelay: 0,
-				DownTimerAdverts: 3, LowerPriorityNoAdvert: false, Checksum: vrrp.ChecksumPseudoHeader,
+				DownTimerAdverts: 3, LowerPriorityNoAdvert: false, MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true, Checksum: vrrp.ChecksumPseudoHeader,
 				Source: addr("192.0.2.1"),
 				Unicast: &Unicast{Source: addr("192.0.2.1"), Peers: []netip.Addr{addr("192.0.2.2"), addr("192.0.2.3")},
 					CheckSource: false},
 				VIPs: []VIP{
-					{Prefix: prefix("192.0.2.100/24"), Interface: "eth0", Line: 53},
-					{Prefix: prefix("192.0.2.101/32"), Interface: "eth0", Line: 54},
-					{Prefix: prefix("192.0.2.102/24"), Interface: "eth1", Label: "eth1:vip", Line: 55},
+					{Prefix: prefix("192.0.2.100/24"), Interface: "eth0", Line: 54},
+					{Prefix: prefix("192.0.2.101/32"), Interface: "eth0", Line: 55},
+					{Prefix: prefix("192.0.2.102/24"), Interface: "eth1", Label: "eth1:vip", Line: 56},
 				},
-				ExcludedVIPs: []VIP{{Prefix: prefix("198.51.100.10/24"), Interface: "eth0", Line: 56}},
+				ExcludedVIPs: []VIP{{Prefix: prefix("198.51.100.10/24"), Interface: "eth0", Line: 57}},
 				// repeat and delay set here, the rest inherited key by key.
 				GARP: GARP{Repeat: 5, Delay: 5 * time.Second, Refresh: time.Minute, RefreshRepeat: 2, Reply: true},
 				Track: Track{
-					Scripts: []TrackRef{{Name: "chk_haproxy", Weight: -60, Line: 59}, {Name: "chk_dns", Line: 59}},
+					Scripts: []TrackRef{{Name: "chk_haproxy", Weight: -60, Line: 60}, {Name: "chk_dns", Line: 60}},
 					Interfaces: []TrackRef{
-						{Name: "eth1", Weight: -60, Reverse: true, DownDelay: 2 * time.Second, UpDelay: time.Second, Line: 60},
-						{Name: "eth2", Line: 60},
+						{Name: "eth1", Weight: -60, Reverse: true, DownDelay: 2 * time.Second, UpDelay: time.Second, Line: 61},
+						{Name: "eth2", Line: 61},
 					},
-					Processes: []TrackRef{{Name: "haproxy", Weight: 10, Line: 61}, {Name: "nginx", Line: 61}},
-					Files:     []TrackRef{{Name: "prio", Weight: -2, Line: 62}},
-					HAProxy:   []TrackRef{{Name: "lb", Weight: -20, Line: 63}, {Name: "lb_tcp", Line: 63}},
+					Processes: []TrackRef{{Name: "haproxy", Weight: 10, Line: 62}, {Name: "nginx", Line: 62}},
+					Files:     []TrackRef{{Name: "prio", Weight: -2, Line: 63}},
+					HAProxy:   []TrackRef{{Name: "lb", Weight: -20, Line: 64}, {Name: "lb_tcp", Line: 64}},
 				},
 				Notify: Notify{
 					Master: []string{"/usr/local/bin/on-master", "web"},
@@ -86,7 +87,7 @@ func TestLoadFull(t *testing.T) {
 					Stop:   []string{"/usr/local/bin/on-stop"},
 					Any:    []string{"/usr/local/bin/notify"},
 				},
-				Line: 39,
+				Line: 40,
 			},
 			{
 				Name: "legacy", Interface: "eth0", VRID: 52, Priority: 100, Version: vrrp.Version2,
@@ -94,20 +95,20 @@ func TestLoadFull(t *testing.T) {
 				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, Checksum: vrrp.ChecksumMessageOnly,
 				Source: addr("192.0.2.1"),
 				Auth:   &Auth{Type: vrrp.AuthSimple, Password: "secret"},
-				VIPs:   []VIP{{Prefix: prefix("203.0.113.5/24"), Interface: "eth0", Line: 77}},
+				VIPs:   []VIP{{Prefix: prefix("203.0.113.5/24"), Interface: "eth0", Line: 81}},
 				GARP:   defaultGARP,
-				Line:   70,
+				Line:   71,
 			},
 			{
 				Name: "web6", Interface: "eth0", VRID: 51, Priority: 100, Version: vrrp.Version3,
 				AdvertInterval: 2 * time.Second, Preempt: true, PreemptDelay: 10 * time.Second,
-				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, Checksum: vrrp.ChecksumMessageOnly,
+				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true, Checksum: vrrp.ChecksumMessageOnly,
 				VIPs: []VIP{
-					{Prefix: prefix("2001:db8::100/64"), Interface: "eth0", Line: 81},
-					{Prefix: prefix("fe80::51/128"), Interface: "eth0", Line: 81},
+					{Prefix: prefix("2001:db8::100/64"), Interface: "eth0", Line: 85},
+					{Prefix: prefix("fe80::51/128"), Interface: "eth0", Line: 85},
 				},
 				GARP: defaultGARP,
-				Line: 78,
+				Line: 82,
 			},
 		},
 	}
@@ -128,13 +129,14 @@ func TestBuiltinDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, _ := os.Hostname()
-	if cfg.Node != host || cfg.Socket != DefaultSocket || cfg.StateFile != DefaultStateFile || cfg.ScriptUser != DefaultScriptUser {
-		t.Errorf("top level: got %q %q %q %q", cfg.Node, cfg.Socket, cfg.StateFile, cfg.ScriptUser)
+	if cfg.Node != host || cfg.Socket != DefaultSocket || cfg.SocketGroup != DefaultSocketGroup || cfg.StateFile != DefaultStateFile || cfg.ScriptUser != DefaultScriptUser {
+		t.Errorf("top level: got %q %q %q %q %q", cfg.Node, cfg.Socket, cfg.SocketGroup, cfg.StateFile, cfg.ScriptUser)
 	}
 	got := cfg.Instances[0]
 	want := Instance{
 		Name: "web", Interface: "eth0", VRID: 51, Priority: 100, Version: vrrp.Version3,
 		AdvertInterval: time.Second, Preempt: true, DownTimerAdverts: 3,
+		MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true,
 		Checksum: vrrp.ChecksumPseudoHeader,
 		VIPs:     []VIP{{Prefix: prefix("192.0.2.100/24"), Interface: "eth0", Line: 5}},
 		GARP:     GARP{Repeat: 5, Delay: 5 * time.Second, RefreshRepeat: 1},
@@ -499,7 +501,7 @@ func TestProblems(t *testing.T) {
 		{"instance key under defaults", "defaults: {priority: 150}\n" + minimal,
 			[]string{`1:12: defaults.priority: unknown key "priority" (hint: priority is set in each instance, not under defaults)`}},
 		{"unknown top-level key", "global_defs: {}\n" + minimal,
-			[]string{`1:1: global_defs: unknown key "global_defs" (hint: known keys: node, socket, state_file, script_user, defaults, scripts, processes, files, haproxy, instances)`}},
+			[]string{`1:1: global_defs: unknown key "global_defs" (hint: known keys: node, socket, socket_group, state_file, script_user, defaults, scripts, processes, files, haproxy, instances)`}},
 		{"keepalived block", "vrrp_track_process: {}\n" + minimal,
 			[]string{`1:1: vrrp_track_process: unknown key "vrrp_track_process" (hint: write processes: {NAME: {match: haproxy}})`}},
 		{"unknown garp key", minimal + "    garp: {repeats: 3}\n",
@@ -520,6 +522,8 @@ func TestProblems(t *testing.T) {
 		}},
 		{"relative socket", "socket: vrrpd.sock\n" + minimal,
 			[]string{`1:9: socket: "vrrpd.sock" is not an absolute path`}},
+		{"empty socket group", "socket_group: ''\n" + minimal,
+			[]string{`1:15: socket_group: the name is empty`}},
 		{"node with space", "node: lb 1\n" + minimal,
 			[]string{`1:7: node: "lb 1" contains white space or control characters`}},
 		{"alias", "defaults: {garp: &g {repeat: 2}}\n" + minimal + "    garp: *g\n", nil},

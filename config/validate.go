@@ -632,18 +632,24 @@ func validateAcross(r *reporter, cfg *Config, paths []string) {
 // ErrNoInterface is wrapped by a Host's Addrs when the interface does not exist.
 var ErrNoInterface = errors.New("no such interface")
 
+// ErrNoGroup is wrapped by a Host's LookupGroup when the group does not exist.
+var ErrNoGroup = errors.New("no such group")
+
 // Host tells Check about the machine. netops implements it on Linux; tests use a fake.
 type Host interface {
 	// Addrs returns the node's own addresses on ifname (its VIPs excluded); an error
 	// wrapping ErrNoInterface if there is no such interface.
 	Addrs(ifname string) ([]netip.Addr, error)
+	// LookupGroup returns nil when the group exists; an error wrapping ErrNoGroup if it
+	// does not.
+	LookupGroup(name string) error
 }
 
 // Check runs the checks that need the machine, for `vrrpd check` and reloads: every
 // interface exists, no VIP is an address of the node, no unicast peer is one either,
-// and an advert source is one. It returns the problems found, sorted; the file's own
-// problems are Load's. Tracked interfaces that do not exist are warnings, since they
-// may appear later.
+// an advert source is one, and a socket_group the file names exists. It returns the
+// problems found, sorted; the file's own problems are Load's. Tracked interfaces that
+// do not exist are warnings, since they may appear later.
 func Check(cfg *Config, host Host) Problems {
 	r := &reporter{file: cfg.File, pos: cfg.pos}
 	type result struct {
@@ -677,6 +683,16 @@ func Check(cfg *Config, host Host) Problems {
 			r.errorf(path, "", "cannot read the addresses of %s: %v", ifname, err)
 		}
 		return false
+	}
+
+	// The default group is optional: without it the socket is root's alone.
+	if r.set("socket_group") {
+		if err := host.LookupGroup(cfg.SocketGroup); errors.Is(err, ErrNoGroup) {
+			r.errorf("socket_group", fmt.Sprintf("create it (groupadd --system %s), or remove socket_group", cfg.SocketGroup),
+				"group %s does not exist on this node", cfg.SocketGroup)
+		} else if err != nil {
+			r.errorf("socket_group", "", "cannot look up group %s: %v", cfg.SocketGroup, err)
+		}
 	}
 
 	paths := instancePaths(instanceNames(cfg.Instances))

@@ -24,6 +24,17 @@ func (h fakeHost) Addrs(ifname string) ([]netip.Addr, error) {
 	return addrs, nil
 }
 
+// LookupGroup knows the groups vrrpd and ops; "broken" cannot be read.
+func (h fakeHost) LookupGroup(name string) error {
+	switch name {
+	case "vrrpd", "ops":
+		return nil
+	case "broken":
+		return errors.New("open /etc/group: permission denied")
+	}
+	return fmt.Errorf("group %s: %w", name, ErrNoGroup)
+}
+
 func TestCheck(t *testing.T) {
 	host := fakeHost{
 		"eth0": {addr("192.0.2.1"), addr("fe80::1")},
@@ -55,6 +66,12 @@ func TestCheck(t *testing.T) {
 			[]string{"6:23: instances[web].unicast.source: 192.0.2.9 is not an address of this node on eth0"}},
 		{"tracked interface missing", minimal + "    track: {interfaces: [{name: eth7, weight: -10}]}\n",
 			[]string{"6:26: warning: instances[web].track.interfaces[0]: tracked interface eth7 does not exist on this node"}},
+		{"socket group exists", "socket_group: ops\n" + minimal, nil},
+		{"socket group missing", "socket_group: operators\n" + minimal,
+			[]string{"1:15: socket_group: group operators does not exist on this node (hint: create it (groupadd --system operators), or remove socket_group)"}},
+		{"socket group unreadable", "socket_group: broken\n" + minimal,
+			[]string{"1:15: socket_group: cannot look up group broken: open /etc/group: permission denied"}},
+		{"default socket group need not exist", minimal, nil},
 		{"each missing interface once", strings.Replace(minimal, "eth0", "eth9", 1) + "  - {name: db, interface: eth9, vrid: 52, vips: [192.0.2.101]}\n",
 			[]string{"3:16: instances[web].interface: interface eth9 does not exist on this node"}},
 	}

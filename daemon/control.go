@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -62,7 +64,8 @@ type ControlServer struct {
 // ErrRunning is returned when another daemon answers on the control socket.
 var ErrRunning = errors.New("another vrrpd answers on the control socket")
 
-// Listen creates the control socket at path (mode 0660) and serves it until Close.
+// Listen creates the control socket at path (mode 0660, in the configuration's
+// socket_group when that group exists) and serves it until Close.
 func Listen(d *Daemon, path string) (*ControlServer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -78,9 +81,41 @@ func Listen(d *Daemon, path string) (*ControlServer, error) {
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
+	d.mu.Lock()
+	group := d.cfg.SocketGroup
+	d.mu.Unlock()
+	if err := setSocketGroup(path, group); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	s := &ControlServer{d: d, ln: ln}
 	go s.serve()
 	return s, nil
+}
+
+// setSocketGroup gives the socket at path to group, so that its members may use it. A
+// group that does not exist leaves it root's, silently: that is the default group on a
+// machine where the package did not create it, since a group the file names must exist
+// to pass config.Check.
+func setSocketGroup(path, group string) error {
+	if group == "" {
+		return nil
+	}
+	g, err := user.LookupGroup(group)
+	if errors.As(err, new(user.UnknownGroupError)) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("control socket: group %s: %w", group, err)
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return fmt.Errorf("control socket: group %s has gid %q: %w", group, g.Gid, err)
+	}
+	if err := os.Chown(path, -1, gid); err != nil {
+		return fmt.Errorf("control socket: give it to group %s: %w", group, err)
+	}
+	return nil
 }
 
 // removeDeadSocket removes what is at path when it is a unix socket nobody answers on,

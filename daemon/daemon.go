@@ -44,12 +44,21 @@ type Daemon struct {
 	started  time.Time
 	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 
-	mu        sync.Mutex // guards cfg, instances and links
+	holders holders
+
+	mu        sync.Mutex // guards cfg, instances, leaving and links
 	cfg       *config.Config
 	instances []*instance
-	links     map[string]int // interface name -> index last seen, 0 once deleted
-	stopped   bool
+	// leaving are instances a reload removed that still hold their VIPs for the next
+	// master (make-before-break); Stop waits for them too.
+	leaving []*instance
+	links   map[string]int // interface name -> index last seen, 0 once deleted
+	stopped bool
 }
+
+// leaveTimeout bounds how long an instance a reload removed keeps its VIPs for the
+// next master; its router gives them up after Master_Down_Interval anyway.
+const leaveTimeout = time.Minute
 
 // New checks what the configuration needs of the system and returns a daemon ready to
 // Start.
@@ -235,11 +244,56 @@ func (d *Daemon) Stop(ctx context.Context) {
 	}
 	d.stopped = true
 	instances := d.instances
+	leaving := slices.Clone(d.leaving)
 	d.instances = nil
 	d.mu.Unlock()
 	d.trk.close()
 	stopAll(ctx, instances)
+	for _, in := range leaving {
+		select {
+		case <-in.done:
+		case <-ctx.Done():
+			in.do(in.release)
+			<-in.done
+		}
+	}
 	d.mux.Close()
+}
+
+// retire shuts instances a reload removed down in the background: those that hold
+// VIPs for the next master stay in leaving until they let them go.
+func (d *Daemon) retire(instances []*instance) {
+	for _, in := range instances {
+		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+		in.do(func() { in.shutdown(ctx) })
+		d.mu.Lock()
+		d.leaving = append(d.leaving, in)
+		d.mu.Unlock()
+		go func() {
+			<-in.done
+			cancel()
+			d.mu.Lock()
+			d.leaving = slices.DeleteFunc(d.leaving, func(o *instance) bool { return o == in })
+			d.mu.Unlock()
+		}()
+	}
+}
+
+// finishLeaving ends at once a leaving instance that uses the socket subscription a new
+// instance ic needs: one virtual router per interface, family and VRID.
+func (d *Daemon) finishLeaving(ic config.Instance) {
+	d.mu.Lock()
+	var same []*instance
+	for _, in := range d.leaving {
+		if in.cfg.Interface == ic.Interface && in.cfg.Family() == ic.Family() && in.cfg.VRID == ic.VRID {
+			same = append(same, in)
+		}
+	}
+	d.mu.Unlock()
+	for _, in := range same {
+		in.do(in.release)
+		<-in.done
+	}
 }
 
 func stopAll(ctx context.Context, instances []*instance) {
@@ -291,6 +345,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 
 	var kept []*instance
 	var fresh []config.Instance
+	var gone [][]netops.VIP
 	for _, ic := range cfg.Instances {
 		in, ok := old[identityOf(ic)]
 		if !ok {
@@ -300,32 +355,35 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		delete(old, identityOf(ic))
 		in.do(func() {
 			in.log = d.log.With("instance", ic.Name)
-			in.reconfigure(ic)
+			gone = append(gone, in.reconfigure(ic))
 			d.trk.apply(in) // a new base priority resets the router's
 		})
 		kept = append(kept, in)
 	}
-	// Removed instances release their VIPs before new ones start, so that a VIP that
-	// moved to a new instance is not deleted after it was added.
+	// VIPs go once every kept instance has added its own: one that moved between
+	// instances stays in the kernel throughout.
+	for i, in := range kept {
+		if len(gone[i]) > 0 {
+			in.do(func() { in.removeVIPs(gone[i]) })
+		}
+	}
+	// Removed instances leave as a stop does: a master keeps serving until the next
+	// master announces, without holding up the reload.
 	var removed []*instance
 	for _, in := range old {
 		removed = append(removed, in)
 	}
-	stopAll(ctx, removed)
+	d.retire(removed)
 	var started []*instance
 	var errs []error
 	for _, ic := range fresh {
+		d.finishLeaving(ic)
 		in := newInstance(d, ic)
 		if err := in.start(); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		started = append(started, in)
-	}
-	// A VIP that moved between kept instances may have been removed by its old owner
-	// after its new owner added it: masters put theirs back (adding is idempotent).
-	for _, in := range kept {
-		in.do(in.reassertVIPs)
 	}
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)

@@ -97,7 +97,7 @@ func TestReloadChangesVIPsWithoutTransition(t *testing.T) {
 }
 
 func TestReloadAddsAndRemovesInstances(t *testing.T) {
-	_, a, _ := pair(t)
+	_, a, b := pair(t)
 	next := *a.cfg
 	api := instanceCfg("api", 200, "192.0.2.110/24")
 	api.VRID = 52
@@ -105,8 +105,13 @@ func TestReloadAddsAndRemovesInstances(t *testing.T) {
 	if err := a.d.Reload(context.Background(), &next); err != nil {
 		t.Fatal(err)
 	}
-	if a.hasVIP("192.0.2.100") {
-		t.Fatal("the removed instance kept its VIP")
+	// It serves until b, its backup, takes over.
+	if !a.hasVIP("192.0.2.100") {
+		t.Fatal("the removed master left its VIP before its backup took over")
+	}
+	a.lan.until("the removed instance to release its VIP", func() bool { return !a.hasVIP("192.0.2.100") })
+	if st := b.instance(t, "web"); st.State != "MASTER" || !b.hasVIP("192.0.2.100") {
+		t.Fatalf("b is %s", st.State)
 	}
 	a.waitState(t, "api", "MASTER")
 	if !a.hasVIP("192.0.2.110") {

@@ -133,3 +133,68 @@ func TestBackupReadsAdvertsBeforeTimer(t *testing.T) {
 		t.Fatalf("a is %s", st.State)
 	}
 }
+
+// TestStopMakesBeforeBreak: a master that stops keeps its VIP until its backup has taken
+// over; Stop returns then.
+func TestStopMakesBeforeBreak(t *testing.T) {
+	l, a, b := pair(t)
+	vip := "192.0.2.100"
+	done := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		a.d.Stop(ctx)
+		close(done)
+	}()
+	gap := false
+	l.until("a's stop", func() bool {
+		gap = gap || !a.hasVIP(vip) && !b.hasVIP(vip)
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if gap {
+		t.Fatal("a moment with the VIP on neither node")
+	}
+	if a.hasVIP(vip) || !b.hasVIP(vip) {
+		t.Fatalf("after the stop: on a %v, on b %v", a.hasVIP(vip), b.hasVIP(vip))
+	}
+	if st := b.instance(t, "web"); st.State != "MASTER" || !strings.Contains(st.Reason, "left (priority 0)") {
+		t.Fatalf("b is %s: %s", st.State, st.Reason)
+	}
+}
+
+// TestSplitBrainHealedEvent: after a partition both are master; when it heals the winner
+// says so, once, and counts it.
+func TestSplitBrainHealedEvent(t *testing.T) {
+	l, a, b := pair(t)
+	events, stop := a.d.Events()
+	defer stop()
+	l.Cut(a.host)
+	b.waitState(t, "web", "MASTER")
+	l.Mend(a.host)
+	b.waitState(t, "web", "BACKUP")
+	var heal Event
+	l.until("the split brain event", func() bool {
+		for {
+			select {
+			case e := <-events:
+				if e.Type == "split_brain" {
+					heal = e
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	if !strings.Contains(heal.Reason, "split brain with 192.0.2.2 healed") {
+		t.Fatalf("event %+v", heal)
+	}
+	if st := a.instance(t, "web"); st.SplitBrainsHealed == 0 || st.State != "MASTER" {
+		t.Fatalf("a: %s, healed %d", st.State, st.SplitBrainsHealed)
+	}
+}

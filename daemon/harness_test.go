@@ -175,8 +175,9 @@ func (l *lan) run(d time.Duration) {
 }
 
 // until runs the clock in steps of a millisecond until cond holds: for at most 10 s of
-// the clock's time, and then, for what runs outside it (hooks, scripts), 10 s of real
-// time more.
+// the clock's time, and then, for what runs outside it (hooks, scripts, a stop that
+// waits for a tracker), 10 s of real time more, the clock moving a millisecond every
+// 5 ms.
 func (l *lan) until(what string, cond func() bool) {
 	l.t.Helper()
 	simulated := l.clock.Now().Add(10 * time.Second)
@@ -187,7 +188,7 @@ func (l *lan) until(what string, cond func() bool) {
 			l.run(time.Millisecond)
 		case time.Now().Before(deadline):
 			time.Sleep(5 * time.Millisecond)
-			l.settle()
+			l.run(time.Millisecond)
 		default:
 			l.t.Fatalf("timed out waiting for %s", what)
 		}
@@ -234,6 +235,7 @@ func instanceCfg(name string, prio uint8, vips ...string) config.Instance {
 	in := config.Instance{
 		Name: name, Interface: "eth0", VRID: 51, Priority: prio, Version: vrrp.Version3,
 		AdvertInterval: interval, Preempt: true, DownTimerAdverts: 3,
+		MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true,
 		GARP: config.GARP{Repeat: 2, Delay: 0, RefreshRepeat: 1},
 	}
 	for _, v := range vips {
@@ -286,12 +288,26 @@ func (n *node) newDaemon(opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.lan.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		d.Stop(ctx)
-	})
+	n.lan.t.Cleanup(func() { n.lan.stopDaemon(d) })
 	return d, nil
+}
+
+// stopDaemon stops d while the clock runs: a master keeps its VIPs until the next master
+// announces, or its Master_Down_Interval passes.
+func (l *lan) stopDaemon(d *Daemon) {
+	l.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { d.Stop(ctx); close(done) }()
+	l.until("the daemon to stop", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
 }
 
 func currentUser(t *testing.T) string {
@@ -313,9 +329,7 @@ func (n *node) start(t *testing.T) {
 // stop stops the node's daemon, which runs the stop hooks, within 10 s.
 func (n *node) stop(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	n.d.Stop(ctx)
+	n.lan.stopDaemon(n.d)
 	n.lan.settle()
 }
 

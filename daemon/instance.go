@@ -53,6 +53,9 @@ type instance struct {
 	hooks    *hookRunner
 	drops    dropLog
 	received uint64 // packets handed to the router
+	// stopping is the context of a shutdown that waits for the router to release the
+	// VIPs it holds for the next master; nil otherwise.
+	stopping context.Context
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
@@ -123,8 +126,11 @@ func (in *instance) tryCreateRouter() {
 func (in *instance) setFault(source, reason string) {
 	first := len(in.faults) == 0
 	in.faults[source] = reason
-	if first && in.router != nil {
-		in.handle(vrrp.FaultRaised{Reason: reason})
+	// Holding the VIPs for the next master (make-before-break) is pointless when nobody
+	// can reach them here: the link is down, or they could not be added.
+	immediate := source == "link" || source == vipFaultSource
+	if (first || immediate) && in.router != nil {
+		in.handle(vrrp.FaultRaised{Reason: reason, Immediate: immediate})
 	}
 }
 
@@ -196,6 +202,15 @@ func (in *instance) source() (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("no %s on %s to send adverts from", what, in.cfg.Interface)
 }
 
+// splitBrainHealed says that the master answered another master of lower priority: the
+// two were master at once, until now.
+func (in *instance) splitBrainHealed(a vrrp.SplitBrainHealed) {
+	why := fmt.Sprintf("split brain with %v healed: it was master at priority %d, below ours; VIPs announced", a.Peer, a.Priority)
+	in.log.Warn(why)
+	in.d.events.publish(Event{Type: "split_brain", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
+		Priority: int(a.Priority), Reason: why})
+}
+
 // routerConfig turns an instance's configuration into the state machine's.
 func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 	c := vrrp.Config{
@@ -210,6 +225,9 @@ func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 		LowerPriorityNoAdvert: in.LowerPriorityNoAdvert,
 		Address:               src,
 		ChecksumForm:          in.Checksum,
+		MakeBeforeBreak:       in.MakeBeforeBreak,
+		FastHandover:          in.FastHandover,
+		StepDownAdvert:        in.HealSplitBrain,
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, v.Prefix.Addr())
@@ -282,20 +300,35 @@ func (in *instance) shutdown(ctx context.Context) {
 		in.handle(vrrp.Shutdown{})
 	}
 	in.stopAnnouncing()
+	if in.router != nil && in.router.Holding() {
+		// Make-before-break: serve until the next master announces, or its
+		// Master_Down_Interval passes; the loop finishes the stop then, or when ctx ends.
+		in.log.Info("stopping: keeping the VIPs until the next master announces")
+		in.stopping = ctx
+		return
+	}
+	in.finish(ctx)
+}
+
+// finish ends a shutdown: hooks run to their end (until ctx ends), the loop stops.
+func (in *instance) finish(ctx context.Context) {
+	in.stopping = nil
 	in.hooks.close(ctx)
 	in.sub.Close()
 	close(in.quit)
 }
 
 // reconfigure applies a reload to a running instance whose identity is unchanged. A master
-// advertises first (the router does), then the VIP difference is applied and announced.
-func (in *instance) reconfigure(next config.Instance) {
+// advertises first (the router does), then adds and announces its new VIPs; it returns
+// those it no longer has, for the daemon to remove once every instance has added its
+// own, so that a VIP that moves between instances never leaves the kernel.
+func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 	prev := in.cfg
 	prevVIPs := in.vips()
 	in.cfg = next
 	if in.router == nil {
 		in.tryCreateRouter()
-		return
+		return nil
 	}
 	src, err := in.source()
 	if err != nil {
@@ -305,7 +338,7 @@ func (in *instance) reconfigure(next config.Instance) {
 	in.src = src
 	in.execute(in.router.Handle(vrrp.Reconfigure{Config: routerConfig(next, src)}))
 	if in.router.State() != vrrp.Master {
-		return
+		return nil
 	}
 	nextVIPs := in.vips()
 	var added, removed []netops.VIP
@@ -319,7 +352,6 @@ func (in *instance) reconfigure(next config.Instance) {
 			removed = append(removed, v)
 		}
 	}
-	in.removeVIPs(removed)
 	in.addVIPs(added)
 	if len(added) > 0 || !garpEqual(prev.GARP, next.GARP) {
 		in.startAnnouncing()
@@ -327,6 +359,7 @@ func (in *instance) reconfigure(next config.Instance) {
 	if len(added)+len(removed) > 0 {
 		in.log.Info("reload changed VIPs", "added", len(added), "removed", len(removed))
 	}
+	return removed
 }
 
 // status returns the instance's status; it runs in the instance's goroutine.

@@ -19,6 +19,10 @@ func (in *instance) loop() {
 	defer timer.Stop()
 	for {
 		timer.Reset(in.wait())
+		var stopDeadline <-chan struct{}
+		if in.stopping != nil {
+			stopDeadline = in.stopping.Done()
+		}
 		select {
 		case p := <-in.sub.Packets():
 			in.receive(p)
@@ -31,10 +35,25 @@ func (in *instance) loop() {
 		case fn := <-in.reqs:
 			in.drain()
 			fn()
+		case <-stopDeadline:
+			in.log.Warn("stop: the time is up, releasing the VIPs the next master has not taken yet")
+			in.release()
 		case <-in.quit:
 			return
 		}
+		if in.stopping != nil && !in.router.Holding() {
+			in.finish(in.stopping)
+		}
 	}
+}
+
+// release ends a stop that waits for the next master: the VIPs go now.
+func (in *instance) release() {
+	if in.stopping == nil {
+		return
+	}
+	in.removeVIPs(in.vips())
+	in.finish(in.stopping)
 }
 
 // wait returns how long the instance may sleep before tick has work.
@@ -120,6 +139,10 @@ func (in *instance) execute(acts []vrrp.Action) {
 			in.removeVIPs(in.vips())
 		case vrrp.AnnounceVIPs:
 			in.startAnnouncing()
+		case vrrp.HoldVIPs:
+			in.stopAnnouncing()
+		case vrrp.SplitBrainHealed:
+			in.splitBrainHealed(a)
 		case vrrp.Transition:
 			in.transitioned(a)
 		}

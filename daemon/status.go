@@ -62,6 +62,11 @@ type InstanceStatus struct {
 	LastDrop             *DropStatus       `json:"last_drop,omitempty"`
 	// AdvertLatenessMax is the most a periodic advert went out after it was due.
 	AdvertLatenessMax Duration `json:"advert_lateness_max"`
+	// SplitBrainsHealed counts the other masters this master answered at once.
+	SplitBrainsHealed uint64 `json:"split_brains_healed,omitempty"`
+	// Holding says the instance left mastership and keeps its VIPs until the next
+	// master announces (make-before-break).
+	Holding bool `json:"holding,omitempty"`
 }
 
 // TrackerStatus is one tracker an instance follows and what it does to the priority.
@@ -126,6 +131,8 @@ func fillRouterStatus(s *InstanceStatus, r vrrp.Status) {
 	st := r.Stats
 	s.AdvertsSent, s.AdvertsReceived = st.AdvertsSent, st.AdvertsReceived
 	s.AdvertLatenessMax = Duration(st.AdvertLatenessMax)
+	s.SplitBrainsHealed = st.SplitBrainsHealed
+	s.Holding = r.Holding
 	s.PriorityZeroSent, s.PriorityZeroReceived = st.PriorityZeroSent, st.PriorityZeroReceived
 	s.Drops = map[string]uint64{}
 	for reason, n := range st.Drops {

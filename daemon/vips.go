@@ -10,7 +10,6 @@ import (
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
-	"github.com/vrrpd/vrrpd/vrrp"
 )
 
 // vips returns every address the instance manages: advertised and excluded.
@@ -35,6 +34,7 @@ func toNetopsVIP(in config.Instance, v config.VIP) netops.VIP {
 func (in *instance) addVIPs(vips []netops.VIP) {
 	now := in.d.clock.Now()
 	for _, v := range vips {
+		in.d.holders.take(v, in)
 		err := in.d.sys.Addresses.Add(v)
 		if err == nil {
 			delete(in.missing, v)
@@ -99,9 +99,14 @@ func (in *instance) vipsDue(now time.Time) {
 	in.setFault(vipFaultSource, why)
 }
 
+// removeVIPs lets vips go: each leaves the kernel unless another instance holds it.
 func (in *instance) removeVIPs(vips []netops.VIP) {
 	for _, v := range vips {
 		delete(in.missing, v)
+		if !in.d.holders.drop(v, in) {
+			in.log.Debug("VIP kept: another instance holds it", "vip", v.Prefix.String(), "interface", v.Interface)
+			continue
+		}
 		if err := in.d.sys.Addresses.Remove(v); err != nil {
 			in.log.Error("cannot remove VIP", "vip", v.Prefix.String(), "interface", v.Interface, "error", err)
 		}
@@ -139,13 +144,6 @@ func (in *instance) stopAnnouncing() {
 }
 
 func garpEqual(a, b config.GARP) bool { return a == b }
-
-// reassertVIPs adds a master's VIPs again; see Daemon.Reload.
-func (in *instance) reassertVIPs() {
-	if in.router != nil && in.router.State() == vrrp.Master {
-		in.addVIPs(in.vips())
-	}
-}
 
 func sortedMissing(m map[netops.VIP]error) []netops.VIP {
 	vs := slices.Collect(maps.Keys(m))

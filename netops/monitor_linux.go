@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -28,7 +29,11 @@ func NewMonitor(log *slog.Logger) (*Monitor, error) {
 		return nil, fmt.Errorf("netops: monitor: current network namespace: %w", err)
 	}
 	// Listings and look-ups go through a handle whose socket lives in ns.
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	var h *netlink.Handle
+	err = openIn(ns, func(at netns.NsHandle) (err error) {
+		h, err = netlink.NewHandleAt(at, unix.NETLINK_ROUTE)
+		return err
+	})
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("netops: monitor: netlink handle: %w", err)
@@ -41,6 +46,25 @@ func NewMonitor(log *slog.Logger) (*Monitor, error) {
 	}
 	m.start(lm.session)
 	return m, nil
+}
+
+// openIn calls open, on one thread, with the namespace in which the netlink library
+// must open sockets so that they live in ns: netns.None(), meaning the thread's own,
+// when the thread is already in ns. The daemon runs in one namespace and so never
+// switches: switching (setns) takes CAP_SYS_ADMIN, which vrrpd's systemd unit does not
+// grant. Tests, whose goroutines run in other namespaces than the one they watch, do.
+func openIn(ns netns.NsHandle, open func(at netns.NsHandle) error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cur, err := netns.Get()
+	if err != nil {
+		return fmt.Errorf("netops: current network namespace: %w", err)
+	}
+	defer cur.Close()
+	if cur.Equal(ns) {
+		return open(netns.None())
+	}
+	return open(ns)
 }
 
 // linuxMonitor is the netlink side of a Monitor.
@@ -81,15 +105,20 @@ func (lm *linuxMonitor) session(stop <-chan struct{}) error {
 		default:
 		}
 	}
-	ns := lm.ns
-	if err := netlink.LinkSubscribeWithOptions(linkCh, done, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: report}); err != nil {
-		return fmt.Errorf("netops: subscribe to links: %w", err)
+	err := openIn(lm.ns, func(at netns.NsHandle) error {
+		if err := netlink.LinkSubscribeWithOptions(linkCh, done, netlink.LinkSubscribeOptions{Namespace: &at, ErrorCallback: report}); err != nil {
+			return fmt.Errorf("netops: subscribe to links: %w", err)
+		}
+		linksOn = true
+		if err := netlink.AddrSubscribeWithOptions(addrCh, done, netlink.AddrSubscribeOptions{Namespace: &at, ErrorCallback: report}); err != nil {
+			return fmt.Errorf("netops: subscribe to addresses: %w", err)
+		}
+		addrsOn = true
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	linksOn = true
-	if err := netlink.AddrSubscribeWithOptions(addrCh, done, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: report}); err != nil {
-		return fmt.Errorf("netops: subscribe to addresses: %w", err)
-	}
-	addrsOn = true
 
 	// Subscribed first, listed second: a change in between shows in both, harmlessly,
 	// rather than in neither.

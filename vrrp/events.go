@@ -1,6 +1,9 @@
 package vrrp
 
-import "fmt"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // Event is an input to a Router: a packet, the passing of time, a change of health, or
 // the end. The concrete types are the ones in this file.
@@ -24,8 +27,13 @@ type TimerFired struct{}
 type PriorityChanged struct{ Priority uint8 }
 
 // FaultRaised puts the router in Fault: it gives up mastership and ignores adverts until
-// FaultCleared. Reason says why, for people.
-type FaultRaised struct{ Reason string }
+// FaultCleared. Reason says why, for people. Immediate releases the VIPs at once even
+// with MakeBeforeBreak: when the fault means nobody can reach them here (the VIPs' link
+// is down, they could not be added).
+type FaultRaised struct {
+	Reason    string
+	Immediate bool
+}
 
 // FaultCleared takes the router out of Fault, to Backup (or Master for an owner).
 type FaultCleared struct{ Reason string }
@@ -66,6 +74,18 @@ type RemoveVIPs struct{}
 // AnnounceVIPs asks for gratuitous ARP and unsolicited NA for the instance's VIPs.
 type AnnounceVIPs struct{}
 
+// HoldVIPs asks to stop announcing the VIPs but keep them: the router left mastership
+// on purpose and serves until another master takes over (MakeBeforeBreak), when a
+// RemoveVIPs follows.
+type HoldVIPs struct{}
+
+// SplitBrainHealed reports that the master heard another master of lower priority (or
+// equal priority and lower address) and reasserted itself at once: both had been master.
+type SplitBrainHealed struct {
+	Peer     netip.Addr
+	Priority uint8
+}
+
 // Transition reports a change of state with a reason a person can read; it is the cue
 // for notify hooks and the event stream.
 type Transition struct {
@@ -73,11 +93,13 @@ type Transition struct {
 	Reason   string
 }
 
-func (SendAdvert) action()   {}
-func (AddVIPs) action()      {}
-func (RemoveVIPs) action()   {}
-func (AnnounceVIPs) action() {}
-func (Transition) action()   {}
+func (SendAdvert) action()       {}
+func (AddVIPs) action()          {}
+func (RemoveVIPs) action()       {}
+func (AnnounceVIPs) action()     {}
+func (HoldVIPs) action()         {}
+func (SplitBrainHealed) action() {}
+func (Transition) action()       {}
 
 func (t Transition) String() string {
 	return fmt.Sprintf("%v -> %v: %s", t.From, t.To, t.Reason)

@@ -94,6 +94,10 @@ func propertyRun(t *testing.T, seed uint64) {
 			cfg.PreemptDelay = time.Duration(rng.IntN(4)) * interval
 		}
 		cfg.LowerPriorityNoAdvert = rng.IntN(5) == 0
+		// vrrpd's defaults, off now and then as an operator may turn them off.
+		cfg.MakeBeforeBreak = rng.IntN(4) != 0
+		cfg.FastHandover = rng.IntN(4) != 0
+		cfg.StepDownAdvert = rng.IntN(4) != 0
 		h.maxInterval = max(h.maxInterval, interval)
 		h.maxPreempt = max(h.maxPreempt, cfg.PreemptDelay)
 		s.add(fmt.Sprint("r", i), cfg)

@@ -50,7 +50,48 @@ type Config struct {
 	IfIndex int
 	// ChecksumForm is the form sent by a VRRPv3 IPv4 instance.
 	ChecksumForm ChecksumForm
+
+	// MakeBeforeBreak keeps the VIPs of a master that leaves on purpose (Shutdown, a
+	// FaultRaised that is not Immediate) until it hears another master, or
+	// Master_Down_Interval passes without one: clients move with the new master's
+	// gratuitous ARP, never into a gap.
+	MakeBeforeBreak bool
+	// FastHandover lets a backup with preempt that hears its master advertise a priority
+	// below its own take over after Skew_Time, as after priority 0, instead of
+	// Master_Down_Interval (RFC 5798 discards such adverts). Not with PreemptDelay.
+	FastHandover bool
+	// StepDownAdvert makes a master that yields to a higher priority send one advert at
+	// priority 1 first, so that the winner of a healed split brain hears a lower master
+	// and announces its VIPs at once, whichever advert crossed first.
+	StepDownAdvert bool
 }
+
+// answerBurst is how many lower-priority adverts a master answers at once, and per
+// advert interval after.
+const answerBurst = 8
+
+// takeAnswer reports whether a master may answer a lower-priority advert now, and
+// counts it.
+func (r *Router) takeAnswer(now time.Time) bool {
+	if r.answeredAt.IsZero() {
+		r.answers, r.answeredAt = answerBurst, now
+	}
+	if per := r.cfg.AdvertInterval / answerBurst; per > 0 {
+		if n := int(now.Sub(r.answeredAt) / per); n > 0 {
+			r.answers = min(answerBurst, r.answers+n)
+			r.answeredAt = r.answeredAt.Add(time.Duration(n) * per)
+		}
+	}
+	if r.answers == 0 {
+		return false
+	}
+	r.answers--
+	return true
+}
+
+// stepDownPriority is the priority of the advert a master sends as it yields
+// (StepDownAdvert).
+const stepDownPriority = 1
 
 // ErrConfig is wrapped by NewRouter's errors.
 var ErrConfig = errors.New("invalid virtual router")
@@ -132,7 +173,16 @@ type Router struct {
 	lowerPriority  uint8
 	lowerAt        time.Time
 	preemptFrom    time.Time // preempt_delay window start; zero when not running
-	lastAnswer     time.Time // when a master last answered a lower-priority advert
+	// answers and answeredAt are the token bucket of a master's answers to lower
+	// priorities; lastAnnounce is when one last announced the VIPs.
+	answers      int
+	answeredAt   time.Time
+	lastAnnounce time.Time
+	// holdUntil is when a router that left mastership on purpose releases the VIPs it
+	// kept (MakeBeforeBreak) if no other master appeared; zero when it holds none.
+	holdUntil time.Time
+	// fastFrom is the master whose lowered priority armed a FastHandover.
+	fastFrom netip.Addr
 
 	stats   Stats
 	dropped uint64   // packets discarded, for Dropped
@@ -167,7 +217,7 @@ func (r *Router) Handle(ev Event) []Action {
 			return nil
 		}
 		if r.faulted {
-			return r.enterFault(now, "started in fault")
+			return r.enterFault(now, "started in fault", true)
 		}
 		return r.start(now, "started")
 	case AdvertReceived:
@@ -178,14 +228,24 @@ func (r *Router) Handle(ev Event) []Action {
 		if ev.Priority == 0 {
 			return nil // 0 is not a priority a router can hold; it means leaving.
 		}
+		changed := ev.Priority != r.priority
 		r.priority = ev.Priority
+		if changed && r.state == Master {
+			// At once, not at the next Adver_Timer: a backup it fell below takes over in
+			// its Skew_Time (FastHandover).
+			r.adverTimer = now.Add(r.cfg.AdvertInterval)
+			return []Action{r.sendAdvert(r.priority)}
+		}
 		return nil
 	case FaultRaised:
 		r.faulted = true
+		if r.state == Fault && ev.Immediate && !r.holdUntil.IsZero() {
+			return r.release()
+		}
 		if r.state == Initialize || r.state == Fault {
 			return nil
 		}
-		return r.enterFault(now, "fault: "+ev.Reason)
+		return r.enterFault(now, "fault: "+ev.Reason, ev.Immediate)
 	case FaultCleared:
 		r.faulted = false
 		if r.state != Fault {
@@ -195,12 +255,12 @@ func (r *Router) Handle(ev Event) []Action {
 	case Shutdown:
 		return r.shutdown(now)
 	case Reconfigure:
-		return r.reconfigure(ev.Config)
+		return r.reconfigure(now, ev.Config)
 	}
 	return nil
 }
 
-func (r *Router) reconfigure(cfg Config) []Action {
+func (r *Router) reconfigure(now time.Time, cfg Config) []Action {
 	if cfg.Validate() != nil {
 		return nil
 	}
@@ -209,14 +269,23 @@ func (r *Router) reconfigure(cfg Config) []Action {
 	}
 	var acts []Action
 	if r.state == Master {
+		// First under the old configuration: no backup that has not reloaded yet may time
+		// out (it drops adverts with another VIP list) while the daemon applies the rest.
 		acts = append(acts, r.sendAdvert(r.priority))
 	}
+	lowered := false
 	if r.cfg.Priority != cfg.Priority {
+		lowered = cfg.Priority < r.priority
 		r.priority = cfg.Priority
 	}
 	r.cfg = cfg
 	if r.state == Master || r.cfg.Version == Version2 {
 		r.masterAdverInterval = cfg.AdvertInterval
+	}
+	if r.state == Master && lowered {
+		// A lowered priority is a hand-over: say it at once (FastHandover).
+		r.adverTimer = now.Add(cfg.AdvertInterval)
+		acts = append(acts, r.sendAdvert(r.priority))
 	}
 	return acts
 }
@@ -224,13 +293,42 @@ func (r *Router) reconfigure(cfg Config) []Action {
 // NextDeadline returns when the router next needs a TimerFired, and false when no timer
 // runs.
 func (r *Router) NextDeadline() (time.Time, bool) {
+	var next time.Time
 	switch r.state {
 	case Master:
-		return r.adverTimer, true
+		next = r.adverTimer
 	case Backup:
-		return r.downDeadline(), true
+		next = r.downDeadline()
 	}
-	return time.Time{}, false
+	if !r.holdUntil.IsZero() && (next.IsZero() || r.holdUntil.Before(next)) {
+		next = r.holdUntil
+	}
+	return next, !next.IsZero()
+}
+
+// Holding reports whether the router keeps the VIPs of a mastership it left on purpose
+// (MakeBeforeBreak) until another master appears.
+func (r *Router) Holding() bool { return !r.holdUntil.IsZero() }
+
+// leave gives up mastership on purpose: priority 0 at once, then the VIPs go, or, with
+// MakeBeforeBreak and unless immediate, stay until another master is heard or
+// Master_Down_Interval passes.
+func (r *Router) leave(now time.Time, immediate bool) []Action {
+	acts := []Action{r.sendAdvert(0)}
+	if r.cfg.MakeBeforeBreak && !immediate {
+		r.holdUntil = now.Add(r.MasterDownInterval())
+		return append(acts, HoldVIPs{})
+	}
+	return append(acts, RemoveVIPs{})
+}
+
+// release ends a hold: the VIPs go.
+func (r *Router) release() []Action {
+	if r.holdUntil.IsZero() {
+		return nil
+	}
+	r.holdUntil = time.Time{}
+	return []Action{RemoveVIPs{}}
 }
 
 // start leaves Initialize or Fault (RFC 5798 section 6.4.1).
@@ -246,6 +344,8 @@ func (r *Router) start(now time.Time, why string) []Action {
 }
 
 func (r *Router) becomeMaster(now time.Time, why string) []Action {
+	r.holdUntil = time.Time{} // the VIPs are ours again
+	r.fastFrom = netip.Addr{}
 	r.masterAdverInterval = r.cfg.AdvertInterval
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
 	return []Action{
@@ -263,11 +363,11 @@ func (r *Router) becomeBackup(now time.Time, why string) []Action {
 	return []Action{RemoveVIPs{}, r.transition(now, Backup, why)}
 }
 
-func (r *Router) enterFault(now time.Time, why string) []Action {
+func (r *Router) enterFault(now time.Time, why string, immediate bool) []Action {
 	var acts []Action
 	if r.state == Master {
 		// Tell the backups at once instead of letting them wait Master_Down_Interval.
-		acts = append(acts, r.sendAdvert(0), RemoveVIPs{})
+		acts = r.leave(now, immediate)
 	}
 	r.adverTimer, r.downFrom = time.Time{}, time.Time{}
 	return append(acts, r.transition(now, Fault, why))
@@ -279,7 +379,7 @@ func (r *Router) shutdown(now time.Time) []Action {
 	case Initialize:
 		return nil
 	case Master:
-		acts = append(acts, r.sendAdvert(0), RemoveVIPs{})
+		acts = r.leave(now, false)
 	}
 	r.adverTimer, r.downFrom = time.Time{}, time.Time{}
 	return append(acts, r.transition(now, Initialize, "shutdown"))
@@ -330,6 +430,15 @@ func (r *Router) downDeadline() time.Time {
 }
 
 func (r *Router) expire(now time.Time) []Action {
+	var acts []Action
+	if !r.holdUntil.IsZero() && !now.Before(r.holdUntil) {
+		// Nobody took over: the VIPs go anyway, as they would have without the hold.
+		acts = r.release()
+	}
+	return append(acts, r.expireState(now)...)
+}
+
+func (r *Router) expireState(now time.Time) []Action {
 	switch r.state {
 	case Master:
 		if now.Before(r.adverTimer) {
@@ -351,6 +460,9 @@ func (r *Router) expire(now time.Time) []Action {
 func (r *Router) takeoverReason(now time.Time) string {
 	waited := now.Sub(r.downFrom)
 	switch {
+	case r.downSkewOnly && r.fastFrom.IsValid():
+		return fmt.Sprintf("master %v lowered its priority to %d, below ours %d: took over after skew time %s",
+			r.fastFrom, r.lowerPriority, r.priority, seconds(waited))
 	case r.downSkewOnly:
 		return fmt.Sprintf("master %v left (priority 0), took over after skew time %s", r.leaving, seconds(waited))
 	case r.lower.IsValid() && r.lowerAt.After(r.lastAccepted):
@@ -409,13 +521,19 @@ func (r *Router) receive(now time.Time, pkt []byte, m Meta) []Action {
 	if adv.Priority == 0 {
 		r.stats.PriorityZeroReceived++
 	}
+	var acts []Action
+	if adv.Priority > 0 && !r.holdUntil.IsZero() {
+		// Another master took over from us: its gratuitous ARP moves the clients, ours
+		// may go.
+		acts = r.release()
+	}
 	switch r.state {
 	case Backup:
-		return r.backupReceive(now, adv, m)
+		return append(acts, r.backupReceive(now, adv, m)...)
 	case Master:
-		return r.masterReceive(now, adv, m)
+		return append(acts, r.masterReceive(now, adv, m)...)
 	}
-	return nil // Initialize and Fault ignore adverts.
+	return acts // Initialize and Fault ignore adverts.
 }
 
 // backupReceive is RFC 5798 section 6.4.2 with keepalived's preempt_delay.
@@ -428,10 +546,22 @@ func (r *Router) backupReceive(now time.Time, adv Received, m Meta) []Action {
 	preempt := r.cfg.Preempt || r.priority == 255
 	if !preempt || adv.Priority >= r.priority {
 		r.preemptFrom = time.Time{}
+		r.fastFrom = netip.Addr{}
 		r.accept(now, adv, m)
 		return nil
 	}
 	r.lower, r.lowerPriority, r.lowerAt = m.Src, adv.Priority, now
+	if r.cfg.FastHandover && r.cfg.PreemptDelay == 0 && (m.Src == r.master || !r.master.IsValid()) {
+		// Its master fell below us: a hand-over, as after priority 0. The skew still
+		// orders several backups. Armed once, so that its next adverts do not push the
+		// takeover back.
+		if r.fastFrom != m.Src {
+			r.fastFrom = m.Src
+			r.leaving = m.Src
+			r.armDownTimer(now, true)
+		}
+		return nil
+	}
 	if r.cfg.PreemptDelay > 0 {
 		if r.preemptFrom.IsZero() {
 			r.preemptFrom = now
@@ -462,23 +592,37 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 	}
 	higher := adv.Priority > r.priority
 	if higher || adv.Priority == r.priority && m.Src.Compare(r.cfg.Address) > 0 {
+		var acts []Action
+		if r.cfg.StepDownAdvert {
+			// Both of us were master: make sure the winner hears a lower master and
+			// announces its VIPs, whichever of our adverts crossed first. Priority 1, the
+			// lowest: a backup that preempts discards it, one that does not hears the
+			// winner's answer right after.
+			acts = append(acts, r.sendAdvert(stepDownPriority))
+		}
 		r.accept(now, adv, m)
 		why := fmt.Sprintf("higher priority %d from %v", adv.Priority, m.Src)
 		if !higher {
 			why = fmt.Sprintf("equal priority %d from higher address %v", adv.Priority, m.Src)
 		}
-		return r.becomeBackup(now, why)
+		return append(acts, r.becomeBackup(now, why)...)
 	}
 	if r.cfg.LowerPriorityNoAdvert {
 		return nil
 	}
-	// Assert mastership to the sender and refresh learning bridges, at most once per
-	// advert interval: a host flooding lower-priority adverts must not turn each into an
-	// advert and a burst of gratuitous ARP.
-	if !r.lastAnswer.IsZero() && now.Sub(r.lastAnswer) < r.cfg.AdvertInterval {
+	// Assert mastership to the sender at once, and refresh learning bridges and clients
+	// that followed the other master: within bounds, so that a host flooding
+	// lower-priority adverts cannot turn each into an advert and a burst of gratuitous
+	// ARP. A few answers per interval, the announcement once.
+	if !r.takeAnswer(now) {
 		return nil
 	}
-	r.lastAnswer = now
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
-	return []Action{r.sendAdvert(r.priority), AnnounceVIPs{}}
+	r.stats.SplitBrainsHealed++
+	acts := []Action{r.sendAdvert(r.priority)}
+	if r.lastAnnounce.IsZero() || now.Sub(r.lastAnnounce) >= r.cfg.AdvertInterval {
+		r.lastAnnounce = now
+		acts = append(acts, AnnounceVIPs{})
+	}
+	return append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority})
 }

@@ -560,9 +560,9 @@ func TestReconfigureKeepsState(t *testing.T) {
 	}
 }
 
-// TestMasterAnswersAFloodOncePerInterval: a host flooding lower-priority adverts gets one
-// answer per advert interval, not one per packet.
-func TestMasterAnswersAFloodOncePerInterval(t *testing.T) {
+// TestMasterAnswersAFloodWithinBounds: a host flooding lower-priority adverts gets a few
+// answers per advert interval and one announcement, not one of each per packet.
+func TestMasterAnswersAFloodWithinBounds(t *testing.T) {
 	clock := &fakeClock{now: epoch}
 	cfg := with(node("192.0.2.1", 200), func(c *Config) {
 		c.Version, c.VRID, c.AdvertInterval, c.VIPs = Version3, 51, time.Second, addrs("192.0.2.100")
@@ -579,7 +579,7 @@ func TestMasterAnswersAFloodOncePerInterval(t *testing.T) {
 	}
 	flood := Advertisement{Version: cfg.Version, Type: TypeAdvertisement, VRID: cfg.VRID, Priority: 100,
 		Interval: cfg.AdvertInterval, Addresses: cfg.VIPs}
-	answers := 0
+	answers, announces := 0, 0
 	for i := range 1000 {
 		src := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i%200)})
 		pkt, err := flood.Encode(src, GroupIPv4, ChecksumPseudoHeader)
@@ -588,12 +588,17 @@ func TestMasterAnswersAFloodOncePerInterval(t *testing.T) {
 		}
 		clock.now = clock.now.Add(cfg.AdvertInterval / 100) // 1000 packets over 10 intervals
 		for _, a := range r.Receive(pkt, Meta{Src: src, Dst: GroupIPv4, TTL: 255}) {
-			if _, ok := a.(AnnounceVIPs); ok {
+			switch a.(type) {
+			case SendAdvert:
 				answers++
+			case AnnounceVIPs:
+				announces++
 			}
 		}
 	}
-	if answers != 10 {
-		t.Fatalf("%d answers to 1000 lower-priority adverts over 10 intervals, want 10", answers)
+	// A burst of 8, then 8 per interval; one announcement per interval.
+	if answers < 80 || answers > 88 || announces != 10 {
+		t.Fatalf("%d answers and %d announcements to 1000 lower-priority adverts over 10 intervals, want 80 to 88 and 10",
+			answers, announces)
 	}
 }

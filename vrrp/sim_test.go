@@ -27,17 +27,40 @@ type transitionAt struct {
 }
 
 type simNode struct {
-	name    string
-	cfg     Config
-	r       *Router
-	up      bool // false while crashed or stopped
-	group   int  // nodes hear each other only within one group
-	hasVIPs bool
+	name string
+	cfg  Config
+	r    *Router
+	up   bool // false while crashed or stopped
+	// stopping is set while a stopped router holds its VIPs for the next master.
+	stopping bool
+	group    int // nodes hear each other only within one group
+	hasVIPs  bool
 	// Counters of actions, for assertions.
 	announces   int
+	holds       int
+	splitBrains int
+	vipLog      []vipChange
 	sent        []Advertisement
 	sentAt      []time.Time
 	transitions []transitionAt
+}
+
+// vipChange is when a node added or removed its VIPs.
+type vipChange struct {
+	at  time.Time
+	has bool
+}
+
+// vipsAt reports whether n held the VIPs just after t.
+func (n *simNode) vipsAt(t time.Time) bool {
+	has := false
+	for _, c := range n.vipLog {
+		if c.at.After(t) {
+			break
+		}
+		has = c.has
+	}
+	return has
 }
 
 func (n *simNode) state() State {
@@ -158,25 +181,34 @@ func (s *sim) start(n *simNode) {
 	if err != nil {
 		s.t.Fatalf("%s: %v", n.name, err)
 	}
-	n.r, n.up, n.hasVIPs = r, true, false
+	n.r, n.up, n.hasVIPs, n.stopping = r, true, false, false
 	s.apply(n, r.Handle(Startup{}))
 }
 
 // crash stops n silently: no priority 0, and its VIPs vanish with it.
 func (s *sim) crash(n *simNode) {
 	s.logf("%s crashes", n.name)
-	n.up, n.hasVIPs = false, false
+	n.up, n.hasVIPs, n.stopping = false, false, false
 }
 
-// stop shuts n down gracefully.
+// stop shuts n down gracefully. A router that holds its VIPs (MakeBeforeBreak) stays up,
+// in Initialize, until it releases them, as the daemon waits for it.
 func (s *sim) stop(n *simNode) {
 	s.apply(n, n.r.Handle(Shutdown{}))
-	n.up = false
+	n.stopping = true
+	s.settleStop(n)
+}
+
+func (s *sim) settleStop(n *simNode) {
+	if n.stopping && !n.r.Holding() {
+		n.up, n.stopping = false, false
+	}
 }
 
 func (s *sim) handle(n *simNode, ev Event) {
 	if n.up {
 		s.apply(n, n.r.Handle(ev))
+		s.settleStop(n)
 	}
 }
 
@@ -224,10 +256,17 @@ func (s *sim) apply(n *simNode, acts []Action) {
 			s.send(n, a.Advert)
 		case AddVIPs:
 			n.hasVIPs = true
+			n.vipLog = append(n.vipLog, vipChange{s.now(), true})
 		case RemoveVIPs:
 			n.hasVIPs = false
+			n.vipLog = append(n.vipLog, vipChange{s.now(), false})
 		case AnnounceVIPs:
 			n.announces++
+		case HoldVIPs:
+			n.holds++
+		case SplitBrainHealed:
+			n.splitBrains++
+			s.logf("%s healed a split brain with %v", n.name, a.Peer)
 		case Transition:
 			n.transitions = append(n.transitions, transitionAt{At: s.now(), Transition: a})
 			s.logf("%s %v", n.name, a)

@@ -17,6 +17,9 @@ type Stats struct {
 	ChecksumForms [2]uint64
 	// LastDrop is the most recent discard, zero when none.
 	LastDrop Drop
+	// SplitBrainsHealed counts the adverts of lower-priority masters a master answered
+	// at once with its own advert and gratuitous ARP.
+	SplitBrainsHealed uint64
 	// AdvertLatenessMax is the most a master's periodic advert went out after its
 	// Adver_Timer was due: how late the daemon got to it (a loaded CPU, a pause).
 	AdvertLatenessMax time.Duration
@@ -81,6 +84,9 @@ type Status struct {
 	MasterDownInterval  time.Duration
 	// NextDeadline is when the running timer fires; zero when none runs.
 	NextDeadline time.Time
+	// Holding: the router left mastership and keeps the VIPs until another master
+	// appears (MakeBeforeBreak).
+	Holding bool
 
 	Stats Stats
 }
@@ -110,6 +116,7 @@ func (r *Router) Status() Status {
 	if d, ok := r.NextDeadline(); ok {
 		s.NextDeadline = d
 	}
+	s.Holding = r.Holding()
 	return s
 }
 

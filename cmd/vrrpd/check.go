@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os/user"
 	"path/filepath"
 	"slices"
 
@@ -83,6 +84,15 @@ func (h hostAddrs) Addrs(ifname string) ([]netip.Addr, error) {
 		return nil, fmt.Errorf("%w: %s", config.ErrNoInterface, ifname)
 	}
 	return addrs, err
+}
+
+// LookupGroup tells whether the group exists, in /etc/group or through NSS.
+func (hostAddrs) LookupGroup(name string) error {
+	_, err := user.LookupGroup(name)
+	if errors.As(err, new(user.UnknownGroupError)) {
+		return fmt.Errorf("%w: %s", config.ErrNoGroup, name)
+	}
+	return err
 }
 
 // stateVIPs reads the VIPs a running daemon holds from the state file named by the

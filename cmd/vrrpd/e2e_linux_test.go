@@ -51,6 +51,8 @@ type e2eNode struct {
 	crashed bool
 	// bin, when set, is the binary to run instead of the race-detector build.
 	bin string
+	// wrap, when set, is a command line that runs vrrpd's, such as setpriv's.
+	wrap []string
 }
 
 type cluster struct {
@@ -125,7 +127,8 @@ func (nd *e2eNode) start() {
 	if bin == "" {
 		bin = vrrpdBinary(nd.t)
 	}
-	cmd := nd.ns.Command(bin, "run", "--config", nd.config(), "--log-level", "debug")
+	args := append(nd.wrap[:len(nd.wrap):len(nd.wrap)], bin, "run", "--config", nd.config(), "--log-level", "debug")
+	cmd := nd.ns.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = nd.out, nd.out
 	if err := cmd.Start(); err != nil {
 		nd.t.Fatal(err)

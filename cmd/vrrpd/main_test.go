@@ -38,6 +38,8 @@ func TestCommandLine(t *testing.T) {
 		"  - {name: web, interface: vrrpdtest0, vrid: 51, vips: [192.0.2.100/24]}\n")
 	bad := writeFile(t, dir, "bad.yaml", "instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    accept: false\n"+
 		"    vips: [192.0.2.100/24]\n")
+	nogroup := writeFile(t, dir, "nogroup.yaml", "socket_group: vrrpd-no-such-group\nnode: n\ninstances:\n"+
+		"  - {name: web, interface: vrrpdtest0, vrid: 51, vips: [192.0.2.100/24]}\n")
 	sock := fakeDaemon(t)
 
 	type test struct {
@@ -81,6 +83,9 @@ func TestCommandLine(t *testing.T) {
 		{name: "check -- FILE", args: []string{"check", "--offline", "--", good}, stdout: good + ": OK, 1 instances"},
 		{name: "check FILE on this machine", args: []string{"check", good}, code: 1,
 			stderr: "good.yaml:4:28: instances[web].interface: interface vrrpdtest0 does not exist on this node"},
+		{name: "check socket_group on this machine", args: []string{"check", nogroup}, code: 1,
+			stderr: "nogroup.yaml:1:15: socket_group: group vrrpd-no-such-group does not exist on this node"},
+		{name: "check socket_group offline", args: []string{"check", "--offline", nogroup}, stdout: nogroup + ": OK, 1 instances"},
 		{name: "check --config FILE OTHER", args: []string{"check", "--offline", "--config", good, bad}, code: 2,
 			stderr: "vrrpd check: --config " + good + " and " + bad + " name two files: check one at a time\nusage: vrrpd check"},
 		{name: "check accept: false", args: []string{"check", bad, "--offline"}, code: 1,
