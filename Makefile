@@ -8,9 +8,10 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 # Debian packages the privileged tests use: real peers and tools, never mocks. The
 # packaging tests build and lint the .deb and .rpm, and install the .deb in a Debian root.
 # prometheus: promtool checks the alerting rules; the server scrapes vrrpd in a test.
-# bird2 and frr: the routers the BGP announcements are proved against.
+# bird2 and frr: the routers the BGP announcements are proved against; nftables: the
+# chaos suite's switch.
 DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr bird2 haproxy tcpdump systemd \
-	go-md2man lintian debootstrap rpm man-db zsh prometheus
+	go-md2man lintian debootstrap rpm man-db zsh prometheus nftables
 # What make man, deb and rpm need.
 PKG_PACKAGES ?= go-md2man
 
@@ -38,7 +39,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz bench bench-bgp systemd-figures demo clean interop-doc man stage deb rpm
+.PHONY: all build test test-deps lint fuzz bench bench-bgp systemd-figures demo clean interop-doc man stage deb rpm chaos
 
 all: lint test build
 
@@ -93,6 +94,19 @@ interop-doc: test-deps
 demo: build
 	$(call install_missing,$(DEMO_PACKAGES))
 	deploy/demo/demo.sh
+
+# The chaos suite, as root: three daemons in network namespaces, CYCLES cycles of faults
+# drawn from SEED (kills, stops, links down, a partition, loss, delay, reloads, a second
+# vrrpd run, failing checks), every invariant checked from the kernel's address events.
+# NODES names each node's daemon, vrrpd or keepalived. Prints a summary per fault and
+# every violation with its timeline; fails on any violation. CHAOSFLAGS adds flags of the
+# suite (-report FILE, -timeline FILE, -quiet 3s, -ipv6=false). See docs/chaos.md.
+CYCLES ?= 500
+SEED   ?= 29
+NODES  ?= vrrpd,vrrpd,vrrpd
+chaos: test-deps
+	$(GO) test -count=1 -v -timeout $$(( $(CYCLES) * 12 + 600 ))s -run '^TestChaos$$' ./chaos/ \
+		-args -cycles=$(CYCLES) -seed=$(SEED) -nodes=$(NODES) $(CHAOSFLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,330 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/vrrpd/vrrpd/internal/netnstest"
+)
+
+// recorder is the timeline being recorded; safe for concurrent use.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+// add appends e, stamped now unless it has a time.
+func (r *recorder) add(e Event) {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
+
+// harnessProblem records something the harness could not do.
+func (r *recorder) harnessProblem(format string, args ...any) {
+	r.add(Event{Kind: HarnessProblem, Node: -1, Text: fmt.Sprintf(format, args...)})
+}
+
+// watchAddresses records every address the kernel of n adds or removes, but n's own, as
+// it hears of them through a netlink subscription in n's namespace. It stops when the
+// test ends.
+func watchAddresses(t *testing.T, rec *recorder, n *node) {
+	t.Helper()
+	h := n.ns.Handle()
+	updates := make(chan netlink.AddrUpdate, 1024)
+	done := make(chan struct{})
+	err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{
+		Namespace:         &h,
+		ListExisting:      true,
+		ReceiveBufferSize: 1 << 20,
+		ErrorCallback: func(err error) {
+			rec.harnessProblem("address events of %s: %v", n.name, err)
+		},
+	})
+	if err != nil {
+		h.Close()
+		t.Fatalf("subscribe to the addresses of %s: %v", n.name, err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			case u, ok := <-updates:
+				if !ok {
+					return
+				}
+				a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+				if !ok {
+					continue
+				}
+				a = a.Unmap()
+				if n.own(a) {
+					continue
+				}
+				kind := AddrRemoved
+				if u.NewAddr {
+					kind = AddrAdded
+				}
+				rec.add(Event{Kind: kind, Node: n.idx, Addr: a})
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		<-stopped
+		h.Close()
+	})
+}
+
+// watchStalls records, until the test ends, every time the harness could not run for
+// longer than StallThreshold: it wakes every few milliseconds, and a late wake-up means
+// the machine was busy elsewhere.
+func watchStalls(t *testing.T, rec *recorder) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				now := time.Now()
+				if now.Sub(last) > StallThreshold {
+					rec.add(Event{Kind: Stall, Node: -1, At: last, Until: now})
+				}
+				last = now
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// respond answers every UDP datagram to port 7 of n, on any address, with n's name.
+func respond(t *testing.T, n *node) {
+	t.Helper()
+	for _, network := range []string{"udp4", "udp6"} {
+		var pc net.PacketConn
+		n.ns.MustDo(func() (err error) {
+			pc, err = net.ListenPacket(network, ":7")
+			return err
+		})
+		t.Cleanup(func() { pc.Close() })
+		go func() {
+			buf := make([]byte, 64)
+			for {
+				k, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				_, _ = pc.WriteTo(append(buf[:k:k], n.name...), from)
+			}
+		}()
+	}
+}
+
+// Probing: the client sends a datagram to every VIP each probeEvery and records runs
+// of answers: from one node, none more than probeGap after the previous.
+const (
+	probeEvery = 4 * time.Millisecond
+	probeGap   = 30 * time.Millisecond
+)
+
+type prober struct {
+	rec   *recorder
+	nodes map[string]int
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	runs  map[netip.Addr]*Event
+}
+
+// probe starts probing vips from the client until finish is called.
+func probe(t *testing.T, rec *recorder, client *netnstest.NS, nodes []*node, vips []netip.Addr) *prober {
+	t.Helper()
+	p := &prober{rec: rec, nodes: map[string]int{}, stop: make(chan struct{}), runs: map[netip.Addr]*Event{}}
+	for _, n := range nodes {
+		p.nodes[n.name] = n.idx
+	}
+	type target struct {
+		pc  net.PacketConn
+		dst *net.UDPAddr
+		vip netip.Addr
+	}
+	var targets []target
+	for _, vip := range vips {
+		network := "udp4"
+		if vip.Is6() {
+			network = "udp6"
+		}
+		var pc net.PacketConn
+		client.MustDo(func() (err error) {
+			pc, err = net.ListenPacket(network, ":0")
+			return err
+		})
+		targets = append(targets, target{pc, net.UDPAddrFromAddrPort(netip.AddrPortFrom(vip, 7)), vip})
+	}
+	for _, tg := range targets {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			buf := make([]byte, 64)
+			for {
+				k, _, err := tg.pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				if k > 8 {
+					p.answer(tg.vip, string(buf[8:k]), time.Now())
+				}
+			}
+		}()
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		tick := time.NewTicker(probeEvery)
+		defer tick.Stop()
+		var seq uint64
+		for {
+			select {
+			case <-p.stop:
+				for _, tg := range targets {
+					tg.pc.Close()
+				}
+				return
+			case <-tick.C:
+				seq++
+				for _, tg := range targets {
+					_, _ = tg.pc.WriteTo(binary.BigEndian.AppendUint64(nil, seq), tg.dst)
+				}
+			}
+		}
+	}()
+	t.Cleanup(p.finish)
+	return p
+}
+
+func (p *prober) answer(vip netip.Addr, from string, at time.Time) {
+	node, ok := p.nodes[from]
+	if !ok {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.runs[vip]
+	if r != nil && r.Node == node && at.Sub(r.Until) <= probeGap {
+		r.Until = at
+		r.Count++
+		return
+	}
+	if r != nil {
+		p.rec.add(*r)
+	}
+	p.runs[vip] = &Event{At: at, Until: at, Kind: Answers, Node: node, Addr: vip, Count: 1}
+}
+
+// finish stops probing and records the runs still open.
+func (p *prober) finish() {
+	select {
+	case <-p.stop:
+		return
+	default:
+		close(p.stop)
+	}
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for vip, r := range p.runs {
+		p.rec.add(*r)
+		delete(p.runs, vip)
+	}
+}
+
+// daemonLog keeps the tail of a daemon's output and records the lines that tell what
+// it decided as notes.
+type daemonLog struct {
+	rec     *recorder
+	node    int
+	notable *regexp.Regexp
+	strip   *regexp.Regexp
+
+	mu      sync.Mutex
+	partial []byte
+	tail    []string
+}
+
+const logTail = 300
+
+// Lines worth a note: state changes, priorities, reloads, complaints.
+var (
+	vrrpdNotable      = regexp.MustCompile(`msg="(state changed|effective priority|configuration reloaded|reload|tracker changed|stopping|removed|vrrpd started)|level=(WARN|ERROR)`)
+	vrrpdStrip        = regexp.MustCompile(`^time=\S+ (level=INFO )?|node=\S+ `)
+	keepalivedNotable = regexp.MustCompile(`(?i)entering|priority|reload|stopping|starting|fault|error|fail|remov|already running|track`)
+	keepalivedStrip   = regexp.MustCompile(`^\w{3} \w{3} +\d+ [\d:.]+ \d{4}: `)
+)
+
+func (l *daemonLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, b...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(l.partial[:i])
+		l.partial = l.partial[i+1:]
+		l.tail = append(l.tail, time.Now().Format("15:04:05.000 ")+line)
+		if len(l.tail) > logTail {
+			l.tail = l.tail[len(l.tail)-logTail:]
+		}
+		if l.notable.MatchString(line) {
+			l.rec.add(Event{Kind: Note, Node: l.node, Text: l.strip.ReplaceAllString(line, "")})
+		}
+	}
+	return len(b), nil
+}
+
+func (l *daemonLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.tail, "\n")
+}
+
+// run runs a command with a deadline and returns its combined output.
+func run(ctx context.Context, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return string(out), nil
+}
