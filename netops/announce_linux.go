@@ -85,7 +85,13 @@ func (a *LinuxAnnouncer) Announce(ifname string, vips []netip.Addr, count int, r
 			if send == nil {
 				continue
 			}
-			if err := send(); err != nil {
+			err := send()
+			if errors.Is(err, unix.ENETDOWN) {
+				// A packet socket bound to a link that went down keeps that error until
+				// a send reports it: once the link is back, the next try goes out.
+				err = send()
+			}
+			if err != nil {
 				errs = append(errs, err)
 				sends[i] = nil
 			}

@@ -414,6 +414,32 @@ func TestAnnounceAfterInterfaceRecreated(t *testing.T) {
 	}
 }
 
+// TestAnnounceAfterLinkDownUp: a link that went down and up leaves its packet socket an
+// error to report (ENETDOWN); the next burst still goes out, every VIP of it.
+func TestAnnounceAfterLinkDownUp(t *testing.T) {
+	netnstest.Require(t)
+	lan := netnstest.NewLAN(t)
+	b := lan.Node("b", annMACB, "192.0.2.2/24")
+	c := lan.Node("c", "", "192.0.2.3/24")
+	annQuietKernel(t, b)
+	vip := netip.MustParseAddr("192.0.2.100")
+	annAddVIP(t, b, vip)
+	ann := annNew(t, b)
+	if err := annSend(b, ann, []netip.Addr{vip}, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	b.IP("link", "set", "eth0", "down")
+	b.IP("link", "set", "eth0", "up")
+	capture := annListen(t, c, ethernet.EtherTypeARP)
+	if err := annSend(b, ann, []netip.Addr{vip}, 2, false); err != nil {
+		t.Fatalf("after eth0 went down and up: %v", err)
+	}
+	macB, _ := net.ParseMAC(annMACB)
+	if got := annRead(t, capture, 2, annFrom(macB, ethernet.EtherTypeARP)); len(got) != 2 {
+		t.Fatalf("%d gratuitous ARPs on the wire, want 2", len(got))
+	}
+}
+
 // TestAnnounceErrors checks that a VIP that cannot be announced is reported once and
 // does not stop the others, and the errors of a missing interface and of Close.
 func TestAnnounceErrors(t *testing.T) {
