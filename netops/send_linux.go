@@ -28,6 +28,7 @@ type sender struct {
 	// passes no new closure to the runtime.
 	errno error
 	fn    func(fd uintptr) bool
+	batch batchSender
 }
 
 func (s *sender) init(f vrrp.Family, ifindex int) {
