@@ -69,6 +69,11 @@ type instance struct {
 	// VIPs it holds for the next master; nil otherwise.
 	stopping context.Context
 
+	// splitLogged is when a healed split brain was last logged, splitSuppressed how
+	// many were not since.
+	splitLogged     time.Time
+	splitSuppressed uint64
+
 	// announced counts the announcements of the VIPs.
 	announced announceCounters
 }
@@ -240,10 +245,21 @@ func (in *instance) source() (netip.Addr, error) {
 }
 
 // splitBrainHealed says that the master answered another master of lower priority: the
-// two were master at once, until now.
+// two were master at once, until now. A peer that never hears us (a firewall, a checksum it cannot check) stays master,
+// and is answered every interval: it is logged once per dropLogInterval, with a count.
 func (in *instance) splitBrainHealed(a vrrp.SplitBrainHealed) {
+	now := in.d.clock.Now()
+	if !in.splitLogged.IsZero() && now.Sub(in.splitLogged) < dropLogInterval {
+		in.splitSuppressed++
+		return
+	}
 	why := fmt.Sprintf("split brain with %v healed: it was master at priority %d, below ours; VIPs announced", a.Peer, a.Priority)
-	in.log.Warn(why)
+	var attrs []any
+	if in.splitSuppressed > 0 {
+		attrs = append(attrs, "more_since_last_report", in.splitSuppressed)
+	}
+	in.splitLogged, in.splitSuppressed = now, 0
+	in.log.Warn(why, attrs...)
 	in.d.events.publish(control.Event{Type: "split_brain", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
 		Priority: int(a.Priority), Reason: why})
 }

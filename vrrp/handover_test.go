@@ -266,3 +266,37 @@ func TestHigherMasterAdvertisingLess(t *testing.T) {
 		}
 	}
 }
+
+// TestPreemptionIsNotSplitBrain: a router that preempts a lower master answers the
+// adverts that crossed its own, but that is a preemption, not a healed split brain. A
+// lower master that never hears it is, reported once per interval at most.
+func TestPreemptionIsNotSplitBrain(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	for phase := range 10 {
+		s := newSim(t, uint64(phase))
+		s.delay = 30 * time.Millisecond // lo's adverts cross hi's first ones
+		lo := s.add("lo", handoverCfg("192.0.2.2", 100, interval))
+		hi := s.add("hi", handoverCfg("192.0.2.1", 150, interval))
+		s.start(lo)
+		s.run(time.Second + time.Duration(phase)*interval/10)
+		s.start(hi)
+		s.run(2 * time.Second)
+		s.checkOneMaster(hi)
+		if hi.splitBrains != 0 {
+			t.Fatalf("phase %d: the preemption counted as %d split brains", phase, hi.splitBrains)
+		}
+	}
+
+	s := newSim(t, 1)
+	s.delay = time.Millisecond
+	hi := s.add("hi", handoverCfg("192.0.2.1", 150, interval))
+	deaf := s.add("deaf", handoverCfg("192.0.2.2", 100, interval))
+	s.start(hi)
+	s.run(time.Second)
+	deaf.deaf = true
+	s.start(deaf)
+	s.run(time.Second) // deaf becomes master; then hi hears it, every interval, for 1 s
+	if got := hi.splitBrains; got < 5 || got > 11 {
+		t.Fatalf("a deaf lower master was reported %d times, want one per interval", got)
+	}
+}

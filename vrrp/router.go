@@ -193,6 +193,10 @@ type Router struct {
 	// fastLowered says it was our master at a priority not below ours before.
 	fastFrom    netip.Addr
 	fastLowered bool
+	// preempted is the lower master this router took over from, and preemptedUntil the
+	// end of the time its adverts may still be on their way: answered, but no split brain.
+	preempted      netip.Addr
+	preemptedUntil time.Time
 
 	stats   Stats
 	dropped uint64   // packets discarded, for Dropped
@@ -469,7 +473,12 @@ func (r *Router) expireState(now time.Time) []Action {
 		if now.Before(r.downDeadline()) {
 			return nil
 		}
-		return r.becomeMaster(now, r.takeoverReason(now))
+		why := r.takeoverReason(now)
+		r.preempted, r.preemptedUntil = netip.Addr{}, time.Time{}
+		if r.fastFrom.IsValid() || r.lower.IsValid() && r.lowerAt.After(r.lastAccepted) {
+			r.preempted, r.preemptedUntil = r.lower, now.Add(r.MasterDownInterval())
+		}
+		return r.becomeMaster(now, why)
 	}
 	return nil
 }
@@ -671,11 +680,17 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 		return nil
 	}
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
-	r.stats.SplitBrainsHealed++
 	acts := []Action{r.sendAdvert(r.priority)}
-	if r.lastAnnounce.IsZero() || now.Sub(r.lastAnnounce) >= r.cfg.AdvertInterval {
-		r.lastAnnounce = now
-		acts = append(acts, AnnounceVIPs{})
+	if !r.lastAnnounce.IsZero() && now.Sub(r.lastAnnounce) < r.cfg.AdvertInterval {
+		return acts
 	}
+	r.lastAnnounce = now
+	acts = append(acts, AnnounceVIPs{})
+	if m.Src == r.preempted && now.Before(r.preemptedUntil) {
+		// The master this router just preempted, whose adverts crossed ours: a
+		// preemption, not a split brain.
+		return acts
+	}
+	r.stats.SplitBrainsHealed++
 	return append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority})
 }
