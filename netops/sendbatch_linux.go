@@ -1,13 +1,10 @@
 package netops
 
 import (
-	"encoding/binary"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/vrrpd/vrrpd/vrrp"
 )
 
 // maxBatch is how many packets one sendmmsg carries.
@@ -63,31 +60,7 @@ func (s *sender) writeBatch(rc syscall.RawConn, pkts []Outgoing) error {
 			m := &b.msgs[i]
 			*m = unix.Mmsghdr{}
 			var oobLen int
-			if s.family == vrrp.IPv6 {
-				name.Family = unix.AF_INET6
-				name.Addr = p.Dst.As16()
-				if p.Dst.IsLinkLocalUnicast() || p.Dst.IsLinkLocalMulticast() {
-					name.Scope_id = uint32(s.ifindex)
-				}
-				m.Hdr.Namelen = unix.SizeofSockaddrInet6
-				src := p.Src
-				oobLen = putCmsg(b.oobs[i][:], unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo, func(c []byte) {
-					src16 := src.As16()
-					copy(c[0:16], src16[:])
-					binary.NativeEndian.PutUint32(c[16:20], uint32(s.ifindex))
-				})
-			} else {
-				sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(name))
-				sa.Family = unix.AF_INET
-				sa.Addr = p.Dst.As4()
-				m.Hdr.Namelen = unix.SizeofSockaddrInet4
-				src := p.Src
-				oobLen = putCmsg(b.oobs[i][:], unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo, func(c []byte) {
-					binary.NativeEndian.PutUint32(c[0:4], uint32(s.ifindex))
-					src4 := src.As4()
-					copy(c[4:8], src4[:])
-				})
-			}
+			m.Hdr.Namelen, oobLen = putDest(name, b.oobs[i][:], s.family, s.ifindex, p.Src, p.Dst)
 			m.Hdr.Name = (*byte)(unsafe.Pointer(name))
 			b.iovs[i].Base = &p.Data[0]
 			b.iovs[i].SetLen(len(p.Data))
