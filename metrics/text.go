@@ -21,7 +21,7 @@ type textWriter struct {
 }
 
 // flushAt is the buffered size at which the buffer goes to the writer.
-const flushAt = 32 << 10
+const flushAt = 128 << 10
 
 func newTextWriter(w io.Writer) *textWriter {
 	return &textWriter{w: w, buf: make([]byte, 0, flushAt+4<<10)}

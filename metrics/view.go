@@ -40,6 +40,7 @@ type view struct {
 // series: head is `{family="IPv4",interface="eth0"` and tail `vrid="51",vrrp_instance="web"}`.
 type instanceLabels struct {
 	in                        *control.InstanceStatus
+	listed                    int // its place in the status
 	group                     int
 	family, iface, vrid, name string
 	head, tail                []byte
@@ -79,14 +80,14 @@ func (v *view) layInstances() {
 			v.errs = append(v.errs, fmt.Errorf("instance %q: a label value is not UTF-8", in.Name))
 			continue
 		}
-		v.instances = append(v.instances, instanceLabels{in: in, family: in.Family, iface: in.Interface,
+		v.instances = append(v.instances, instanceLabels{in: in, listed: i, family: in.Family, iface: in.Interface,
 			vrid: strconv.Itoa(in.VRID), name: in.Name})
 	}
-	// Stable: of two instances with the same labels the first is kept, as client_golang
+	// Of two instances with the same labels the first listed is kept, as client_golang
 	// keeps the first of two series it is given.
-	slices.SortStableFunc(v.instances, func(a, b instanceLabels) int {
+	slices.SortFunc(v.instances, func(a, b instanceLabels) int {
 		return cmp.Or(strings.Compare(a.family, b.family), strings.Compare(a.iface, b.iface),
-			strings.Compare(a.vrid, b.vrid), strings.Compare(a.name, b.name))
+			strings.Compare(a.vrid, b.vrid), strings.Compare(a.name, b.name), cmp.Compare(a.listed, b.listed))
 	})
 	v.instances = slices.CompactFunc(v.instances, func(a, b instanceLabels) bool {
 		if a.family == b.family && a.iface == b.iface && a.vrid == b.vrid && a.name == b.name {
