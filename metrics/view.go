@@ -84,7 +84,9 @@ func (v *view) layInstances() {
 			vrid: strconv.Itoa(in.VRID), name: in.Name})
 	}
 	// Of two instances with the same labels the first listed is kept, as client_golang
-	// keeps the first of two series it is given.
+	// keeps the first of two series it is given. The configuration refuses two
+	// instances of one name: this only guards the text against a duplicate, and leaves
+	// the second out whole, VIPs and trackers too.
 	slices.SortFunc(v.instances, func(a, b instanceLabels) int {
 		return cmp.Or(strings.Compare(a.family, b.family), strings.Compare(a.iface, b.iface),
 			strings.Compare(a.vrid, b.vrid), strings.Compare(a.name, b.name), cmp.Compare(a.listed, b.listed))
