@@ -64,6 +64,9 @@ type Config struct {
 	// priority 1 first, so that the winner of a healed split brain hears a lower master
 	// and announces its VIPs at once, whichever advert crossed first.
 	StepDownAdvert bool
+	// SyncGroup makes the router a member of a sync group: a backup whose
+	// Master_Down_Timer runs out waits for GroupAllowsMaster before it takes over.
+	SyncGroup bool
 }
 
 // answerBurst is how many lower-priority adverts a master answers at once, and per
@@ -185,6 +188,11 @@ type Router struct {
 	// fastLowered says it was our master at a priority not below ours before.
 	fastFrom    netip.Addr
 	fastLowered bool
+	// groupAllows is the last GroupAllowsMaster; wantMaster says that the
+	// Master_Down_Timer ran out while it was false, and wantReason why.
+	groupAllows bool
+	wantMaster  bool
+	wantReason  string
 
 	stats   Stats
 	dropped uint64   // packets discarded, for Dropped
@@ -258,6 +266,8 @@ func (r *Router) Handle(ev Event) []Action {
 		return r.shutdown(now)
 	case Reconfigure:
 		return r.reconfigure(now, ev.Config)
+	case GroupAllowsMaster, GroupMaster, GroupBackup:
+		return r.groupEvent(now, ev)
 	}
 	return nil
 }
@@ -281,6 +291,9 @@ func (r *Router) reconfigure(now time.Time, cfg Config) []Action {
 		r.priority = cfg.Priority
 	}
 	r.cfg = cfg
+	if !cfg.SyncGroup {
+		acts = append(acts, r.stopWanting()...)
+	}
 	if r.state == Master || r.cfg.Version == Version2 {
 		r.masterAdverInterval = cfg.AdvertInterval
 	}
@@ -300,7 +313,9 @@ func (r *Router) NextDeadline() (time.Time, bool) {
 	case Master:
 		next = r.adverTimer
 	case Backup:
-		next = r.downDeadline()
+		if !r.wantMaster { // a member waiting for its sync group has no timer
+			next = r.downDeadline()
+		}
 	}
 	if !r.holdUntil.IsZero() && (next.IsZero() || r.holdUntil.Before(next)) {
 		next = r.holdUntil
@@ -366,7 +381,7 @@ func (r *Router) becomeBackup(now time.Time, why string) []Action {
 }
 
 func (r *Router) enterFault(now time.Time, why string, immediate bool) []Action {
-	var acts []Action
+	acts := r.stopWanting()
 	if r.state == Master {
 		// Tell the backups at once instead of letting them wait Master_Down_Interval.
 		acts = r.leave(now, immediate)
@@ -376,7 +391,7 @@ func (r *Router) enterFault(now time.Time, why string, immediate bool) []Action 
 }
 
 func (r *Router) shutdown(now time.Time) []Action {
-	var acts []Action
+	acts := r.stopWanting()
 	switch r.state {
 	case Initialize:
 		return nil
@@ -451,8 +466,11 @@ func (r *Router) expireState(now time.Time) []Action {
 		r.adverTimer = now.Add(r.cfg.AdvertInterval)
 		return []Action{r.sendAdvert(r.priority)}
 	case Backup:
-		if now.Before(r.downDeadline()) {
+		if r.wantMaster || now.Before(r.downDeadline()) {
 			return nil
+		}
+		if wait, acts := r.groupHolds(now); wait {
+			return acts
 		}
 		return r.becomeMaster(now, r.takeoverReason(now))
 	}
@@ -554,7 +572,7 @@ func (r *Router) backupReceive(now time.Time, adv Received, m Meta) []Action {
 		r.preemptFrom = time.Time{}
 		r.fastFrom = netip.Addr{}
 		r.accept(now, adv, m)
-		return nil
+		return r.stopWanting()
 	}
 	r.lower, r.lowerPriority, r.lowerAt = m.Src, adv.Priority, now
 	if r.cfg.FastHandover && r.cfg.PreemptDelay == 0 && (m.Src == r.master || !r.master.IsValid()) {
@@ -577,7 +595,7 @@ func (r *Router) backupReceive(now time.Time, adv Received, m Meta) []Action {
 		}
 		if now.Sub(r.preemptFrom) < r.cfg.PreemptDelay {
 			r.accept(now, adv, m)
-			return nil
+			return r.stopWanting()
 		}
 	}
 	// Discard: the Master_Down_Timer runs out and this router preempts.
