@@ -61,6 +61,8 @@ type Config struct {
 	Metrics *Metrics
 	// Instances are the virtual routers, in file order.
 	Instances []Instance
+	// SyncGroups are the sets of instances that fail over together, in file order.
+	SyncGroups []SyncGroup
 	// BGP announces routes to upstream routers while they are healthy; nil without a
 	// bgp section.
 	BGP *BGP
@@ -191,6 +193,8 @@ type Instance struct {
 	Track Track
 	// Notify hooks run on transitions.
 	Notify Notify
+	// SyncGroup names the sync group the instance is a member of; "" for none.
+	SyncGroup string
 	// Line is where the instance starts in the file, for messages.
 	Line int
 }

@@ -54,7 +54,7 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "bgp"}
+	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "sync_groups", "bgp"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"checksum", "garp"}
@@ -106,6 +106,9 @@ var keepalivedKeys = map[string]string{
 	"script":                     "did you mean exec? (a list: [/path/to/check, arg])",
 	"vrrp_version":               "did you mean version?",
 	"weight":                     "set the weight where an instance tracks the script: track: {scripts: [{name: ..., weight: -50}]}",
+	"vrrp_sync_group":            "write sync_groups: {NAME: {instances: [...]}}",
+	"global_tracking":            "write the trackers under the group's track:, with their weights",
+	"sync_group_tracking_weight": "remove it: vrrpd applies the weights a sync group's members track",
 	"state":                      "vrrpd has no initial state: the highest priority becomes master, and priority 255 makes the address owner",
 	"vrrp_script":                "write scripts: {NAME: {exec: [...], interval: 2s}}",
 	"vrrp_track_process":         "write processes: {NAME: {match: haproxy}}",
@@ -666,6 +669,10 @@ func (p *parser) config(root *yaml.Node) *Config {
 			continue
 		}
 		items = append(items, it)
+	}
+	groups := p.mapping(top.values["sync_groups"], "sync_groups", nil)
+	for _, name := range groups.order {
+		cfg.SyncGroups = append(cfg.SyncGroups, p.syncGroup(groups.keys[name], groups.values[name]))
 	}
 	cfg.BGP = p.bgp(top.values["bgp"])
 	if len(items) == 0 && cfg.BGP == nil && !p.failed("instances") {

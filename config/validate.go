@@ -229,6 +229,7 @@ func validate(cfg *Config, r *reporter) {
 		validateProcess(r, p)
 	}
 	validateBGP(r, cfg, defined, tracked)
+	validateSyncGroups(r, cfg, defined, tracked)
 	for _, d := range defined {
 		for _, name := range d.names {
 			if name != "" && !tracked[d.key][name] {

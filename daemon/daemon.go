@@ -52,6 +52,7 @@ type Daemon struct {
 	reloads reloads
 	speaker rhi.Speaker
 	bgp     *bgp // nil without a bgp section
+	groups  []*syncGroup
 
 	mu        sync.Mutex // guards cfg, instances, leaving and links
 	cfg       *config.Config
@@ -122,6 +123,7 @@ func (d *Daemon) Start() error {
 	d.mu.Lock()
 	d.instances = append(d.instances, started...)
 	d.mu.Unlock()
+	d.regroup(context.Background(), cfg)
 	if d.sys.Events != nil {
 		go d.follow(d.sys.Events)
 	}
@@ -296,6 +298,7 @@ func (d *Daemon) Status() control.Status {
 		st.Instances = append(st.Instances, s)
 	}
 	d.fillDaemonStatus(&st)
+	st.SyncGroups = d.groupsStatus()
 	st.BGP = d.bgpNow().status()
 	return st
 }
@@ -326,6 +329,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 	bgpDone := make(chan struct{})
 	go func() { d.bgpNow().stop(ctx); close(bgpDone) }()
 	stopAll(ctx, instances)
+	d.closeGroups(ctx)
 	<-bgpDone
 	d.trk.close()
 	for _, in := range leaving {
@@ -463,6 +467,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 	d.instances = slices.Concat(kept, started)
 	b := d.bgp
 	d.mu.Unlock()
+	d.regroup(ctx, cfg)
 	b, err = reloadBGP(ctx, d, b, cfg.BGP, d.speaker)
 	if err != nil {
 		errs = append(errs, err)

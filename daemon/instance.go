@@ -64,6 +64,8 @@ type instance struct {
 
 	// announced counts the announcements of the VIPs.
 	announced announceCounters
+	// group is the instance's sync group; nil when it is in none.
+	group *syncGroup
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
@@ -171,6 +173,7 @@ func (in *instance) setFault(source, reason string) {
 	if (first || immediate) && in.router != nil {
 		in.handle(vrrp.FaultRaised{Reason: reason, Immediate: immediate})
 	}
+	in.reportToGroup()
 }
 
 // clearFault drops a reason; when none is left the router leaves FAULT.
@@ -182,6 +185,7 @@ func (in *instance) clearFault(source, why string) {
 	if len(in.faults) == 0 && in.router != nil {
 		in.handle(vrrp.FaultCleared{Reason: why})
 	}
+	in.reportToGroup()
 }
 
 func (in *instance) faultReason() string {
@@ -266,6 +270,7 @@ func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 		MakeBeforeBreak:       in.MakeBeforeBreak,
 		FastHandover:          in.FastHandover,
 		StepDownAdvert:        in.HealSplitBrain,
+		SyncGroup:             in.SyncGroup != "",
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, v.Prefix.Addr())
@@ -313,6 +318,7 @@ func (in *instance) transitioned(t vrrp.Transition) {
 		argv := append(slices.Clone(any), "INSTANCE", in.cfg.Name, state, fmt.Sprint(st.Priority))
 		in.hooks.enqueue(argv, env)
 	}
+	in.reportToGroup()
 }
 
 // linkChanged reacts to the instance's interface going down or up.
@@ -411,6 +417,7 @@ func (in *instance) status() control.InstanceStatus {
 		Mode:      "multicast",
 		Source:    addrString(in.src),
 	}
+	s.SyncGroup = in.cfg.SyncGroup
 	if in.cfg.Unicast != nil {
 		s.Mode = "unicast"
 		for _, p := range in.cfg.Unicast.Peers {

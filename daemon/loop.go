@@ -145,6 +145,8 @@ func (in *instance) execute(acts []vrrp.Action) {
 			in.splitBrainHealed(a)
 		case vrrp.Transition:
 			in.transitioned(a)
+		case vrrp.WantMaster:
+			in.reportToGroup()
 		}
 	}
 }

@@ -129,6 +129,9 @@ type MemberState struct {
 	// Fault is why the member is in fault for reasons of its own (its link, a tracker),
 	// not because of the group; "" when there is none.
 	Fault string
+	// GroupFault is the reason of the group's fault the member carries, "" for none:
+	// what a group that replaces another (a reload) starts from.
+	GroupFault string
 }
 
 // Order is an event for one member's router, by its index in the group.
@@ -163,11 +166,18 @@ func (g *SyncGroup) Update(i int, s MemberState) []Order {
 	}
 	m := &g.members[i]
 	prev, known := m.State, m.known
+	if !known {
+		m.faultSent = s.GroupFault
+	}
 	m.MemberState, m.known = s, true
 	var orders []Order
 	// Fault first: a member that follows another into fault must not be told to become
-	// master on the way.
+	// master on the way. Not before every member reported: a group that replaces
+	// another must not lift a fault it has not heard the reason of yet.
 	for j := range g.members {
+		if !g.allKnown() {
+			break
+		}
 		o := &g.members[j]
 		why := ""
 		for k := range g.members {
@@ -218,6 +228,15 @@ func (g *SyncGroup) Update(i int, s MemberState) []Order {
 	}
 	g.state = g.nextState()
 	return orders
+}
+
+func (g *SyncGroup) allKnown() bool {
+	for _, m := range g.members {
+		if !m.known {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *SyncGroup) nextState() State {
