@@ -73,11 +73,11 @@ func TestSyncGroupProblems(t *testing.T) {
 		{"no instances", "sync_groups:\n  G: {notify: {any: [/bin/true]}}\n",
 			[]string{"12:6: sync_groups.G.instances: a sync group needs instances"}},
 		{"unknown key", "sync_groups:\n  G: {instances: [ext, int], group: [ext]}\n",
-			[]string{`11:30: sync_groups.G.group: unknown key "group"`}},
+			[]string{`12:30: sync_groups.G.group: unknown key "group"`}},
 		{"undefined script", "sync_groups:\n  G: {instances: [ext, int], track: {scripts: [chk]}}\n",
 			[]string{"12:48: sync_groups.G.track.scripts[0]: no script chk under scripts:"}},
 		{"relative hook", "sync_groups:\n  G: {instances: [ext, int], notify: {fault: [fault.sh]}}\n",
-			[]string{`11:47: sync_groups.G.notify.fault[0]: "fault.sh" is not an absolute path`}},
+			[]string{`12:47: sync_groups.G.notify.fault[0]: "fault.sh" is not an absolute path`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
