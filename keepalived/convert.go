@@ -97,6 +97,8 @@ type converter struct {
 	files     map[string]*outFile
 	// syncGroup maps an instance name to the sync group holding it.
 	syncGroup map[string]*syncGroup
+	// groups are the sync groups in file order.
+	groups []*syncGroup
 	out       outConfig
 }
 
@@ -364,11 +366,16 @@ func (cv *converter) finishUsers() {
 			"and as root otherwise (it does not exist here); written as script_user: root so that the checks keep the rights "+
 			"they had; better give them a user of their own")
 	}
+	var hooks []outNotify
 	for _, in := range cv.out.instances {
-		for _, h := range in.notify {
-			if h.user != "" && h.user != cv.out.scriptUser {
-				cv.rep.skip(h.pos, "notify user "+h.user, "vrrpd runs every notify command as script_user (%s)", cv.out.scriptUser)
-			}
+		hooks = append(hooks, in.notify...)
+	}
+	for _, g := range cv.out.groups {
+		hooks = append(hooks, g.notify...)
+	}
+	for _, h := range hooks {
+		if h.user != "" && h.user != cv.out.scriptUser {
+			cv.rep.skip(h.pos, "notify user "+h.user, "vrrpd runs every notify command as script_user (%s)", cv.out.scriptUser)
 		}
 	}
 }

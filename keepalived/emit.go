@@ -18,6 +18,15 @@ type outConfig struct {
 	processes                     []*outProcess
 	files                         []*outFile
 	instances                     []*outInstance
+	groups                        []*outGroup
+}
+
+// outGroup is a sync group.
+type outGroup struct {
+	pos     Pos
+	name    string
+	members []string
+	notify  []outNotify
 }
 
 type outScript struct {
@@ -121,6 +130,11 @@ func (c *outConfig) hasCommands() bool {
 			return true
 		}
 	}
+	for _, g := range c.groups {
+		if len(g.notify) > 0 {
+			return true
+		}
+	}
 	return false
 }
 
@@ -198,6 +212,20 @@ func (c *outConfig) marshal(cv *converter) ([]byte, error) {
 		instances.Content = append(instances.Content, in.yaml(c))
 	}
 	set(top, "instances", instances, "")
+	if len(c.groups) > 0 {
+		groups := mapping(false)
+		for _, g := range c.groups {
+			gm := mapping(false)
+			set(gm, "instances", strList(g.members), "")
+			if nm := notifyNode(g.notify); nm != nil {
+				set(gm, "notify", nm, "")
+			}
+			key := str(g.name)
+			key.HeadComment = fmt.Sprintf("from %v vrrp_sync_group %s", g.pos, g.name)
+			groups.Content = append(groups.Content, key, gm)
+		}
+		set(top, "sync_groups", groups, "")
+	}
 
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
@@ -340,18 +368,27 @@ func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	if t := in.trackNode(); t != nil {
 		set(m, "track", t, "")
 	}
-	if len(in.notify) > 0 {
-		nm := mapping(false)
-		for _, key := range []string{"master", "backup", "fault", "stop", "any"} {
-			for _, h := range in.notify {
-				if h.key == key {
-					set(nm, key, strList(h.argv), "")
-				}
-			}
-		}
+	if nm := notifyNode(in.notify); nm != nil {
 		set(m, "notify", nm, "")
 	}
 	return m
+}
+
+// notifyNode returns the notify mapping of hooks, in the documentation's order; nil
+// when there are none.
+func notifyNode(hooks []outNotify) *yaml.Node {
+	if len(hooks) == 0 {
+		return nil
+	}
+	nm := mapping(false)
+	for _, key := range []string{"master", "backup", "fault", "stop", "any"} {
+		for _, h := range hooks {
+			if h.key == key {
+				set(nm, key, strList(h.argv), "")
+			}
+		}
+	}
+	return nm
 }
 
 func (in *outInstance) vipList(vips []outVIP) *yaml.Node {

@@ -310,25 +310,29 @@ var notifyKeys = map[string]string{
 }
 
 func (r *instanceReader) notify(n *node) {
-	cv, out := r.cv, r.out
+	r.out.notify = r.cv.readNotify(n, r.out.notify)
+}
+
+// readNotify reads a notify_* line of an instance or a sync group into hooks.
+func (cv *converter) readNotify(n *node, hooks []outNotify) []outNotify {
 	key := notifyKeys[n.keyword()]
-	for _, h := range out.notify {
+	for _, h := range hooks {
 		if h.key == key {
 			cv.rep.skip(n.pos, n.keyword(), "already set on line %d; keepalived ignores this one", h.pos.Line)
-			return
+			return hooks
 		}
 	}
 	c, err := readCommand(n.line)
 	if err != nil {
 		cv.rep.skip(n.pos, n.keyword(), "the line cannot be split: %v (keepalived does not run it either)", err)
-		return
+		return hooks
 	}
 	argv := cv.argv(c, key == "any")
 	if argv == nil {
-		return
+		return hooks
 	}
 	if c.group != "" {
 		cv.rep.skip(n.pos, n.keyword()+" group "+c.group, "vrrpd runs notify commands with script_user's own group")
 	}
-	out.notify = append(out.notify, outNotify{pos: n.pos, key: key, argv: argv, user: c.user})
+	return append(hooks, outNotify{pos: n.pos, key: key, argv: argv, user: c.user})
 }
