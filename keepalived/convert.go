@@ -99,7 +99,7 @@ type converter struct {
 	syncGroup map[string]*syncGroup
 	// groups are the sync groups in file order.
 	groups []*syncGroup
-	out       outConfig
+	out    outConfig
 }
 
 func newConverter(opts *Options) *converter {
