@@ -195,6 +195,18 @@ type Instance struct {
 	Notify Notify
 	// SyncGroup names the sync group the instance is a member of; "" for none.
 	SyncGroup string
+	// Group is the multicast group adverts go to and come from, when not the RFC's
+	// (keepalived's mcast_dst_ip); invalid for the RFC's.
+	Group netip.Addr
+	// IgnoreLink keeps the instance out of FAULT while its interface is down
+	// (track_interface: false, keepalived's dont_track_primary); default false.
+	IgnoreLink bool
+	// TrackSource puts the instance in FAULT while Source is not on its interface
+	// (keepalived's track_src_ip); default false.
+	TrackSource bool
+	// PromoteSecondaries sets the interface's promote_secondaries, so that removing
+	// a VIP does not take the other addresses of its subnet with it; default false.
+	PromoteSecondaries bool
 	// Line is where the instance starts in the file, for messages.
 	Line int
 }
@@ -242,6 +254,9 @@ type GARP struct {
 	Refresh       time.Duration // re-announce while master; default 0: off
 	RefreshRepeat int           // per VIP at each refresh; default 1
 	Reply         bool          // also send the ARP reply form; default false
+	// RefreshOtherInterfaces re-announces, while master, the VIPs on other interfaces
+	// than the instance's (keepalived's garp_extra_if); default 0: off.
+	RefreshOtherInterfaces time.Duration
 }
 
 // Track lists what an instance follows, each with a weight.
@@ -275,4 +290,15 @@ type Notify struct {
 	Fault  []string
 	Stop   []string
 	Any    []string
+	// MasterRxLowerPri runs when the master hears a lower priority (at most once per
+	// advert interval), with Any's arguments and MASTER_RX_LOWER_PRI as the state.
+	MasterRxLowerPri []string
+	// Priority runs when the effective priority changes, with Any's arguments and
+	// MASTER_PRIORITY or BACKUP_PRIORITY as the state (keepalived's
+	// notify_priority_changes).
+	Priority []string
+	// Deleted sends DELETED, not STOP, to Any when a reload removes the instance, and
+	// runs DeletedHook then (keepalived's notify_deleted).
+	Deleted     bool
+	DeletedHook []string
 }

@@ -59,9 +59,9 @@ var (
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
-		"vips", "excluded_vips", "track", "notify"}, sharedKeys...)
+		"vips", "excluded_vips", "track", "notify", "group", "track_interface", "track_source", "promote_secondaries"}, sharedKeys...)
 	metricsKeys  = []string{"listen", "path"}
-	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply"}
+	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply", "refresh_other_interfaces"}
 	scriptKeys   = []string{"exec", "interval", "timeout", "fall", "rise", "user", "init_fail"}
 	processKeys  = []string{"match", "cmdline", "min", "max", "delay"}
 	fileKeys     = []string{"path"}
@@ -74,7 +74,7 @@ var (
 	trackRefKeys = []string{"name", "weight", "reverse"}
 	// Interfaces also take delays against flapping.
 	trackIfKeys = []string{"name", "weight", "reverse", "down_delay", "up_delay"}
-	notifyKeys  = []string{"master", "backup", "fault", "stop", "any"}
+	notifyKeys  = []string{"master", "backup", "fault", "stop", "any", "master_rx_lower_pri", "priority", "deleted"}
 )
 
 // keepalivedKeys turns a keepalived keyword written by habit into a hint. Like the key
@@ -100,6 +100,15 @@ var keepalivedKeys = map[string]string{
 	"notify_backup":              "write notify: {backup: [...]}",
 	"notify_fault":               "write notify: {fault: [...]}",
 	"notify_stop":                "write notify: {stop: [...]}",
+	"notify_master_rx_lower_pri": "write notify: {master_rx_lower_pri: [...]}",
+	"notify_priority_changes":    "write notify: {priority: [...]}",
+	"notify_deleted":             "write notify: {deleted: true}",
+	"mcast_dst_ip":               "did you mean group?",
+	"dont_track_primary":         "write track_interface: false",
+	"track_src_ip":               "write track_source: true",
+	"garp_extra_if":              "write garp: {refresh_other_interfaces: 100s}",
+	"higher_prio_send_advert":    "write heal_split_brain: true (the default)",
+	"unicast_fault_no_peer":      "write unicast: {peers: []}: an instance without peers stays in FAULT",
 	"authentication":             "did you mean auth?",
 	"auth_type":                  "did you mean type?",
 	"auth_pass":                  "did you mean password?",
@@ -933,6 +942,7 @@ type shared struct {
 	garpRefresh       setting[time.Duration]
 	garpRefreshRepeat setting[int]
 	garpReply         setting[bool]
+	garpRefreshOther  setting[time.Duration]
 }
 
 // or merges key by key: what s sets, else what d sets.
@@ -953,6 +963,7 @@ func (s shared) or(d shared) shared {
 		garpRefresh:       s.garpRefresh.or(d.garpRefresh),
 		garpRefreshRepeat: s.garpRefreshRepeat.or(d.garpRefreshRepeat),
 		garpReply:         s.garpReply.or(d.garpReply),
+		garpRefreshOther:  s.garpRefreshOther.or(d.garpRefreshOther),
 	}
 }
 
@@ -979,6 +990,7 @@ func (s shared) positions() map[string]position {
 	add("garp.refresh", s.garpRefresh.set, s.garpRefresh.pos)
 	add("garp.refresh_repeat", s.garpRefreshRepeat.set, s.garpRefreshRepeat.pos)
 	add("garp.reply", s.garpReply.set, s.garpReply.pos)
+	add("garp.refresh_other_interfaces", s.garpRefreshOther.set, s.garpRefreshOther.pos)
 	return m
 }
 
@@ -1050,6 +1062,11 @@ func (p *parser) shared(m mapping, path string) shared {
 	}
 	s.garpRefreshRepeat = p.intSetting(g, gpath, "refresh_repeat", 1, 100)
 	s.garpReply = p.boolSetting(g, gpath, "reply")
+	if n := g.values["refresh_other_interfaces"]; n != nil {
+		if d, ok := p.duration(n, gpath+".refresh_other_interfaces", refreshOtherSpan); ok {
+			s.garpRefreshOther = newSetting(d, n)
+		}
+	}
 	return s
 }
 
@@ -1124,6 +1141,9 @@ func (p *parser) instance(n *yaml.Node, path, name string, defaults shared) Inst
 		Refresh:       s.garpRefresh.get(0),
 		RefreshRepeat: s.garpRefreshRepeat.get(1),
 		Reply:         s.garpReply.get(false),
+		// A refresh of its own, or none: the other interfaces' VIPs are refreshed
+		// with the rest.
+		RefreshOtherInterfaces: s.garpRefreshOther.get(0),
 	}
 
 	if v := m.values["source"]; v != nil {
@@ -1140,6 +1160,7 @@ func (p *parser) instance(n *yaml.Node, path, name string, defaults shared) Inst
 	in.ExcludedVIPs = p.vips(m.values["excluded_vips"], path+".excluded_vips", in.Interface)
 	in.Track = p.track(m.values["track"], path+".track")
 	in.Notify = p.notify(m.values["notify"], path+".notify")
+	p.instanceExtras(m, path, &in)
 	return in
 }
 
@@ -1296,11 +1317,13 @@ func (p *parser) trackRefs(n *yaml.Node, path string, known []string, defaultWei
 
 func (p *parser) notify(n *yaml.Node, path string) Notify {
 	m := p.mapping(n, path, notifyKeys)
-	return Notify{
+	nt := Notify{
 		Master: p.command(m.values["master"], path+".master"),
 		Backup: p.command(m.values["backup"], path+".backup"),
 		Fault:  p.command(m.values["fault"], path+".fault"),
 		Stop:   p.command(m.values["stop"], path+".stop"),
 		Any:    p.command(m.values["any"], path+".any"),
 	}
+	p.notifyExtras(m, path, &nt)
+	return nt
 }

@@ -225,6 +225,7 @@ func (d *Daemon) follow(events <-chan netops.Event) {
 					in.do(in.tryCreateRouter)
 				}
 			}
+			d.sourceEvent(ev)
 		}
 	}
 }
@@ -348,7 +349,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 func (d *Daemon) retire(instances []*instance) {
 	for _, in := range instances {
 		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
-		in.do(func() { in.shutdown(ctx) })
+		in.do(func() { in.deleted = true; in.shutdown(ctx) })
 		d.mu.Lock()
 		d.leaving = append(d.leaving, in)
 		d.mu.Unlock()

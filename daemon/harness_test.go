@@ -218,7 +218,17 @@ type fakeInterfaces struct {
 	down  map[string]bool
 }
 
-func (f *fakeInterfaces) Addrs(string) ([]netip.Addr, error) { return f.addrs, nil }
+func (f *fakeInterfaces) Addrs(string) ([]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.addrs), nil
+}
+
+func (f *fakeInterfaces) setAddrs(addrs ...netip.Addr) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrs = addrs
+}
 
 func (f *fakeInterfaces) Up(ifname string) (bool, error) {
 	f.mu.Lock()

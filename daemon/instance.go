@@ -66,6 +66,10 @@ type instance struct {
 	announced announceCounters
 	// group is the instance's sync group; nil when it is in none.
 	group *syncGroup
+	// notifiedPriority is the effective priority the priority hook last saw; deleted
+	// says that a reload removed the instance (extras.go).
+	notifiedPriority uint8
+	deleted          bool
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
@@ -104,13 +108,18 @@ func (in *instance) open() error {
 		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
 	}
 	in.sub = sub
+	in.joinGroup()
 	// An instance may start long after the link events were listed (a reload adds it):
 	// ask the kernel.
 	if up, err := in.d.sys.Interfaces.Up(in.cfg.Interface); err == nil && !up {
 		in.linkUp = false
-		in.faults["link"] = "interface " + in.cfg.Interface + " down"
+		if !in.cfg.IgnoreLink {
+			in.faults["link"] = "interface " + in.cfg.Interface + " down"
+		}
 	}
+	in.tuneInterface()
 	in.createRouter()
+	in.checkSource()
 	return nil
 }
 
@@ -157,6 +166,7 @@ func (in *instance) createRouter() bool {
 	if in.tracked != nil {
 		in.execute(r.Handle(vrrp.PriorityChanged{Priority: in.tracked.Priority}))
 	}
+	in.notifiedPriority = r.Status().Priority
 	if len(in.faults) > 0 {
 		in.execute(r.Handle(vrrp.FaultRaised{Reason: in.faultReason()}))
 	}
@@ -213,6 +223,7 @@ func (in *instance) setTracked(p tracker.Priority) {
 	}
 	if in.router != nil && in.router.Status().Priority != p.Priority {
 		in.handle(vrrp.PriorityChanged{Priority: p.Priority})
+		in.notePriority()
 	}
 }
 
@@ -271,6 +282,8 @@ func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 		FastHandover:          in.FastHandover,
 		StepDownAdvert:        in.HealSplitBrain,
 		SyncGroup:             in.SyncGroup != "",
+		ReportLowerPriority:   len(in.Notify.MasterRxLowerPri) > 0,
+		Group:                 in.Group,
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, v.Prefix.Addr())
@@ -289,7 +302,7 @@ func (in *instance) transitioned(t vrrp.Transition) {
 	in.log.Info("state changed", "from", t.From.String(), "to", t.To.String(), "priority", st.Priority, "reason", t.Reason)
 	state := t.To.String()
 	if t.To == vrrp.Initialize {
-		state = "STOP"
+		state = in.stopState()
 	}
 	in.d.events.publish(control.Event{
 		Type: "transition", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
@@ -304,7 +317,7 @@ func (in *instance) transitioned(t vrrp.Transition) {
 	case vrrp.Fault:
 		hook = in.cfg.Notify.Fault
 	case vrrp.Initialize:
-		hook = in.cfg.Notify.Stop
+		hook = in.stopHook()
 	}
 	env := []string{
 		"VRRPD_INSTANCE=" + in.cfg.Name, "VRRPD_STATE=" + state,
@@ -327,7 +340,9 @@ func (in *instance) linkChanged(up bool) {
 		return
 	}
 	in.linkUp = up
-	if up {
+	if in.cfg.IgnoreLink {
+		in.log.Info("interface changed, not tracked", "interface", in.cfg.Interface, "up", up)
+	} else if up {
 		in.clearFault("link", "interface "+in.cfg.Interface+" up")
 	} else {
 		in.setFault("link", "interface "+in.cfg.Interface+" down")
@@ -370,6 +385,14 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 	prev := in.cfg
 	prevVIPs := in.vips()
 	in.cfg = next
+	in.applyLinkTracking()
+	in.checkSource()
+	if prev.Group != next.Group {
+		in.joinGroup()
+	}
+	if prev.PromoteSecondaries != next.PromoteSecondaries {
+		in.tuneInterface()
+	}
 	if in.router == nil {
 		in.tryCreateRouter()
 		return nil
@@ -381,6 +404,7 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 	}
 	in.src = src
 	in.execute(in.router.Handle(vrrp.Reconfigure{Config: routerConfig(next, src)}))
+	in.notePriority()
 	if in.router.State() != vrrp.Master {
 		return nil
 	}

@@ -147,12 +147,17 @@ func (in *instance) execute(acts []vrrp.Action) {
 			in.transitioned(a)
 		case vrrp.WantMaster:
 			in.reportToGroup()
+		case vrrp.LowerPriorityHeard:
+			in.lowerPriorityHeard(a)
 		}
 	}
 }
 
 func (in *instance) send(adv vrrp.Advertisement) {
 	group := [1]netip.Addr{netops.Group(in.cfg.Family())}
+	if in.cfg.Group.IsValid() {
+		group[0] = in.cfg.Group
+	}
 	dsts := group[:]
 	if in.cfg.Unicast != nil {
 		dsts = in.cfg.Unicast.Peers

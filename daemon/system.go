@@ -21,6 +21,9 @@ type System struct {
 	Interfaces Interfaces
 	// Events, when not nil, delivers link and address changes.
 	Events <-chan netops.Event
+	// Sysctl sets a kernel parameter by its path under /proc/sys, such as
+	// net/ipv4/conf/eth0/promote_secondaries; nil leaves them alone.
+	Sysctl func(path, value string) error
 	// Announce runs an announcement schedule; netops.Announce when nil.
 	Announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 }

@@ -44,6 +44,7 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 			Announcer:  ann,
 			Interfaces: kernelInterfaces{vips},
 			Events:     forDaemon,
+			Sysctl:     netops.SetSysctl,
 		},
 		VIPs:    vips,
 		monitor: mon,

@@ -132,7 +132,7 @@ func (in *instance) startAnnouncing() {
 	g := in.cfg.GARP
 	cfg := netops.AnnounceConfig{Repeat: g.Repeat, Delay: g.Delay, Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat, Reply: g.Reply}
 	for _, ifname := range order {
-		go in.d.announce(ctx, countingAnnouncer{in.d.sys.Announcer, &in.announced}, ifname, byIf[ifname], cfg, in.log)
+		go in.d.announce(ctx, countingAnnouncer{in.d.sys.Announcer, &in.announced}, ifname, byIf[ifname], in.otherInterfacesRefresh(ifname, cfg), in.log)
 	}
 }
 

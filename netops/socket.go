@@ -19,6 +19,14 @@ type Socket interface {
 	Close() error
 }
 
+// GroupJoiner is a Socket that hears multicast groups besides the RFC's, which every
+// Socket hears: keepalived's mcast_dst_ip. Joining a group twice is an error of the
+// kernel's; Mux counts the subscriptions of each group.
+type GroupJoiner interface {
+	JoinGroup(group netip.Addr) error
+	LeaveGroup(group netip.Addr) error
+}
+
 // Opener opens the Socket of one interface and family. OpenSocket is the real one.
 type Opener func(ifname string, family vrrp.Family) (Socket, error)
 

@@ -64,6 +64,12 @@ type Config struct {
 	// priority 1 first, so that the winner of a healed split brain hears a lower master
 	// and announces its VIPs at once, whichever advert crossed first.
 	StepDownAdvert bool
+	// ReportLowerPriority makes a master report the lower priorities it hears
+	// (LowerPriorityHeard), at most one per advert interval.
+	ReportLowerPriority bool
+	// Group is the multicast group adverts must be addressed to, when not the RFC's;
+	// invalid for any group.
+	Group netip.Addr
 	// SyncGroup makes the router a member of a sync group: a backup whose
 	// Master_Down_Timer runs out waits for GroupAllowsMaster before it takes over.
 	SyncGroup bool
@@ -193,6 +199,8 @@ type Router struct {
 	groupAllows bool
 	wantMaster  bool
 	wantReason  string
+	// lowerReportedAt is when the master last reported a lower priority.
+	lowerReportedAt time.Time
 
 	stats   Stats
 	dropped uint64   // packets discarded, for Dropped
@@ -518,6 +526,7 @@ func (r *Router) Expect() Expect {
 		VIPs:     r.cfg.VIPs,
 		Unicast:  r.cfg.Unicast,
 		Source:   r.cfg.Address,
+		Group:    r.cfg.Group,
 	}
 	if r.cfg.Unicast && r.cfg.CheckPeers {
 		e.Peers = r.cfg.Peers
@@ -634,15 +643,20 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 		}
 		return append(acts, r.becomeBackup(now, why)...)
 	}
+	var heard []Action
+	if r.cfg.ReportLowerPriority && (r.lowerReportedAt.IsZero() || now.Sub(r.lowerReportedAt) >= r.cfg.AdvertInterval) {
+		r.lowerReportedAt = now
+		heard = []Action{LowerPriorityHeard{Peer: m.Src, Priority: adv.Priority}}
+	}
 	if r.cfg.LowerPriorityNoAdvert {
-		return nil
+		return heard
 	}
 	// Assert mastership to the sender at once, and refresh learning bridges and clients
 	// that followed the other master: within bounds, so that a host flooding
 	// lower-priority adverts cannot turn each into an advert and a burst of gratuitous
 	// ARP. A few answers per interval, the announcement once.
 	if !r.takeAnswer(now) {
-		return nil
+		return heard
 	}
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
 	r.stats.SplitBrainsHealed++
@@ -651,5 +665,5 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 		r.lastAnnounce = now
 		acts = append(acts, AnnounceVIPs{})
 	}
-	return append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority})
+	return append(append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority}), heard...)
 }

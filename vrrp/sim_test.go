@@ -47,6 +47,7 @@ type simNode struct {
 	// in tests.
 	afterActions func()
 	wants        int // WantMaster{true} actions
+	lowerHeard   int // LowerPriorityHeard actions
 }
 
 // vipChange is when a node added or removed its VIPs.
@@ -274,6 +275,8 @@ func (s *sim) apply(n *simNode, acts []Action) {
 		case Transition:
 			n.transitions = append(n.transitions, transitionAt{At: s.now(), Transition: a})
 			s.logf("%s %v", n.name, a)
+		case LowerPriorityHeard:
+			n.lowerHeard++
 		case WantMaster:
 			if a.Want {
 				n.wants++
