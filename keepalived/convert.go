@@ -254,7 +254,7 @@ func (cv *converter) globalDefs(block *node) {
 			}
 		case "vrrp_strict":
 			g.strict, g.strictPos = true, n.pos
-			cv.rep.change(n.pos, kw, "vrrpd has no strict mode; what it changes in keepalived is written out in each instance: "+
+			cv.rep.change(n.pos, kw, "strict mode is not one vrrpd setting: what it changes in keepalived is written out in each instance: "+
 				"lower_prio_no_advert on, no authentication, no preempt_delay; accept mode off is not: vrrpd always accepts traffic for its VIPs")
 		case "vrrp_min_garp":
 			if on, ok := optionalBool(n); !ok {
@@ -289,7 +289,8 @@ func (cv *converter) globalDefs(block *node) {
 			if on, _ := optionalBool(n); !on {
 				continue
 			}
-			cv.rep.skip(n.pos, kw, "vrrpd steps down without a last advert when it hears a higher priority (the RFC's behaviour)")
+			cv.rep.change(n.pos, kw, "nothing to write: vrrpd's heal_split_brain (on by default) sends an advert, at priority 1, "+
+				"before it steps down to a higher priority, so that the other master announces its VIPs again")
 		case "vrrp_skip_check_adv_addr":
 			cv.rep.skip(n.pos, kw, "vrrpd checks the addresses of every advert")
 		case "vrrp_garp_interval", "vrrp_gna_interval":

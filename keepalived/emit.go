@@ -85,6 +85,10 @@ type outInstance struct {
 	garp                            garpSettings
 	track                           []outTrack
 	notify                          []outNotify
+	group                           netip.Addr
+	ignoreLink, trackSource         bool
+	promoteSecondaries              bool
+	refreshOther                    time.Duration
 }
 
 type outUnicast struct {
@@ -335,6 +339,18 @@ func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	if in.source.IsValid() {
 		set(m, "source", str(in.source.String()), "")
 	}
+	if in.group.IsValid() {
+		set(m, "group", str(in.group.String()), "")
+	}
+	if in.ignoreLink {
+		set(m, "track_interface", boolean(false), "")
+	}
+	if in.trackSource {
+		set(m, "track_source", boolean(true), "")
+	}
+	if in.promoteSecondaries {
+		set(m, "promote_secondaries", boolean(true), "")
+	}
 	if u := in.unicast; u != nil {
 		um := mapping(false)
 		if u.source.IsValid() {
@@ -363,6 +379,9 @@ func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	set(g, "delay", duration(time.Duration(in.garp.delay)*time.Second), "")
 	set(g, "refresh", duration(time.Duration(in.garp.refresh)*time.Second), "")
 	set(g, "refresh_repeat", integer(max(1, in.garp.refreshRepeat)), "")
+	if in.refreshOther > 0 {
+		set(g, "refresh_other_interfaces", duration(in.refreshOther), "")
+	}
 	g.Style = yaml.FlowStyle
 	set(m, "garp", g, "keepalived's gratuitous ARP schedule")
 	if t := in.trackNode(); t != nil {
@@ -381,9 +400,13 @@ func notifyNode(hooks []outNotify) *yaml.Node {
 		return nil
 	}
 	nm := mapping(false)
-	for _, key := range []string{"master", "backup", "fault", "stop", "any"} {
+	for _, key := range []string{"master", "backup", "fault", "stop", "any", "master_rx_lower_pri", "deleted"} {
 		for _, h := range hooks {
-			if h.key == key {
+			switch {
+			case h.key != key:
+			case key == "deleted" && h.argv == nil:
+				set(nm, key, boolean(true), "")
+			default:
 				set(nm, key, strList(h.argv), "")
 			}
 		}

@@ -27,7 +27,7 @@ var vipFlags = map[string]string{
 	"mngtmpaddr":    "vrrpd adds VIPs without IFA_F_MANAGETEMPADDR",
 	"noprefixroute": "vrrpd adds VIPs with their prefix route, as the kernel does by default",
 	"autojoin":      "vrrpd adds VIPs without IFA_F_MCAUTOJOIN",
-	"no_track":      "vrrpd has no per-address tracking setting",
+	"no_track":      "vrrpd puts back at once a VIP someone deleted and stays master, with or without no_track",
 }
 
 // address reads one line of an address block: ADDR[/LEN] and its options.
@@ -315,7 +315,11 @@ func (r *instanceReader) notify(n *node) {
 
 // readNotify reads a notify_* line of an instance or a sync group into hooks.
 func (cv *converter) readNotify(n *node, hooks []outNotify) []outNotify {
-	key := notifyKeys[n.keyword()]
+	return cv.readNotifyAs(n, hooks, notifyKeys[n.keyword()])
+}
+
+// readNotifyAs reads a notify line into hooks as vrrpd's notify key.
+func (cv *converter) readNotifyAs(n *node, hooks []outNotify, key string) []outNotify {
 	for _, h := range hooks {
 		if h.key == key {
 			cv.rep.skip(n.pos, n.keyword(), "already set on line %d; keepalived ignores this one", h.pos.Line)
