@@ -207,6 +207,9 @@ type Instance struct {
 	// PromoteSecondaries sets the interface's promote_secondaries, so that removing
 	// a VIP does not take the other addresses of its subnet with it; default false.
 	PromoteSecondaries bool
+	// Routes and Rules are added while master, after the VIPs, and removed with them.
+	Routes []VirtualRoute
+	Rules  []VirtualRule
 	// Line is where the instance starts in the file, for messages.
 	Line int
 }

@@ -25,6 +25,8 @@ func (p *parser) instanceExtras(m mapping, path string, in *Instance) {
 	if v := m.values["group"]; v != nil {
 		in.Group, _ = p.group(v, path+".group")
 	}
+	in.Routes = p.routes(m.values["routes"], path+".routes", in.Family())
+	in.Rules = p.rules(m.values["rules"], path+".rules", in.Family())
 }
 
 // group reads a multicast group adverts are sent to instead of the RFC's.

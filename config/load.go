@@ -59,7 +59,7 @@ var (
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
-		"vips", "excluded_vips", "track", "notify", "group", "track_interface", "track_source", "promote_secondaries"}, sharedKeys...)
+		"vips", "excluded_vips", "track", "notify", "group", "track_interface", "track_source", "promote_secondaries", "routes", "rules"}, sharedKeys...)
 	metricsKeys  = []string{"listen", "path"}
 	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply", "refresh_other_interfaces"}
 	scriptKeys   = []string{"exec", "interval", "timeout", "fall", "rise", "user", "init_fail"}
@@ -84,6 +84,8 @@ var keepalivedKeys = map[string]string{
 	"virtual_router_id":          "did you mean vrid?",
 	"virtual_ipaddress":          "did you mean vips?",
 	"virtual_ipaddress_excluded": "did you mean excluded_vips?",
+	"virtual_routes":             "did you mean routes?",
+	"virtual_rules":              "did you mean rules?",
 	"nopreempt":                  "write preempt: false",
 	"unicast_src_ip":             "write unicast: {source: ...}",
 	"unicast_peer":               "write unicast: {peers: [...]}",

@@ -217,6 +217,7 @@ func validate(cfg *Config, r *reporter) {
 		validateTrack(r, in, path, defined, tracked)
 		validateOwner(r, in, path)
 		validateExtras(r, in, path)
+		validateRoutes(r, in, path)
 		if r.set(path+".checksum") && (in.Version != vrrp.Version3 || in.Family() != vrrp.IPv4) {
 			r.warnf(path+".checksum", "remove it", "checksum applies to VRRPv3 over IPv4 only; it is ignored here")
 		}

@@ -102,6 +102,10 @@ type InstanceStatus struct {
 	// other members to take mastership with it.
 	SyncGroup   string `json:"sync_group,omitempty"`
 	WantsMaster bool   `json:"wants_master,omitempty"`
+	// Routes are the routes and rules the instance adds as master, as ip(8) writes
+	// them; RouteErrors counts those that could not be added or removed.
+	Routes      []string `json:"routes,omitempty"`
+	RouteErrors uint64   `json:"route_errors,omitempty"`
 }
 
 // TrackerStatus is one tracker an instance follows and what it does to the priority.

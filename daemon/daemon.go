@@ -48,7 +48,8 @@ type Daemon struct {
 	started  time.Time
 	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 
-	holders holders
+	holders      holders
+	routeHolders routeHolders
 	reloads reloads
 	speaker rhi.Speaker
 	bgp     *bgp // nil without a bgp section

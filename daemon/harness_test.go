@@ -197,15 +197,16 @@ func (l *lan) until(what string, cond func() bool) {
 }
 
 type node struct {
-	name  string
-	lan   *lan
-	host  *fake.Host
-	addrs *fake.Addresses
-	ann   *fake.Announcer
-	ifs   *fakeInterfaces
-	d     *Daemon
-	cfg   *config.Config
-	links chan netops.Event
+	name   string
+	lan    *lan
+	host   *fake.Host
+	addrs  *fake.Addresses
+	routes *fake.Routes
+	ann    *fake.Announcer
+	ifs    *fakeInterfaces
+	d      *Daemon
+	cfg    *config.Config
+	links  chan netops.Event
 	// received is the number of packets the instances had handled at the last barrier.
 	received map[*instance]uint64
 }
@@ -281,7 +282,7 @@ func newNodeWith(t *testing.T, l *lan, name, addr string, setup func(*config.Con
 func addNode(t *testing.T, l *lan, name, addr string, cfg *config.Config) *node {
 	t.Helper()
 	a := netip.MustParseAddr(addr)
-	n := &node{name: name, lan: l, host: fake.NewHost(name), addrs: fake.NewAddresses(), ann: fake.NewAnnouncer(time.Now),
+	n := &node{name: name, lan: l, host: fake.NewHost(name), addrs: fake.NewAddresses(), routes: fake.NewRoutes(), ann: fake.NewAnnouncer(time.Now),
 		ifs: &fakeInterfaces{addrs: []netip.Addr{a}, down: map[string]bool{}}, cfg: cfg,
 		links: make(chan netops.Event, 16), received: map[*instance]uint64{}}
 	n.host.Attach("eth0", l.Segment, a)
@@ -294,7 +295,7 @@ func addNode(t *testing.T, l *lan, name, addr string, cfg *config.Config) *node 
 // stopped when the test ends.
 func (n *node) newDaemon(opts Options) (*Daemon, error) {
 	opts.Clock = n.lan.clock
-	sys := System{Open: n.host.Open, Addresses: n.addrs, Announcer: n.ann, Interfaces: n.ifs, Events: n.links}
+	sys := System{Open: n.host.Open, Addresses: n.addrs, Routes: n.routes, Announcer: n.ann, Interfaces: n.ifs, Events: n.links}
 	d, err := New(n.cfg, sys, opts)
 	if err != nil {
 		return nil, err

@@ -70,6 +70,8 @@ type instance struct {
 	// says that a reload removed the instance (extras.go).
 	notifiedPriority uint8
 	deleted          bool
+	// routeErrors counts the routes and rules that could not be added or removed.
+	routeErrors uint64
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
@@ -421,6 +423,7 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 		}
 	}
 	in.addVIPs(added)
+	in.reconfigureRoutes(prev, next)
 	if len(added) > 0 || !garpEqual(prev.GARP, next.GARP) {
 		in.startAnnouncing()
 	}
@@ -442,6 +445,7 @@ func (in *instance) status() control.InstanceStatus {
 		Source:    addrString(in.src),
 	}
 	s.SyncGroup = in.cfg.SyncGroup
+	s.Routes, s.RouteErrors = in.routeStatus(), in.routeErrors
 	if in.cfg.Unicast != nil {
 		s.Mode = "unicast"
 		for _, p := range in.cfg.Unicast.Peers {

@@ -52,6 +52,7 @@ func (in *instance) release() {
 	if in.stopping == nil {
 		return
 	}
+	in.removeRoutes(routesOf(in.cfg))
 	in.removeVIPs(in.vips())
 	in.finish(in.stopping)
 }
@@ -134,8 +135,10 @@ func (in *instance) execute(acts []vrrp.Action) {
 			in.send(a.Advert)
 		case vrrp.AddVIPs:
 			in.addVIPs(in.vips())
+			in.addRoutes(routesOf(in.cfg))
 		case vrrp.RemoveVIPs:
 			in.stopAnnouncing()
+			in.removeRoutes(routesOf(in.cfg))
 			in.removeVIPs(in.vips())
 		case vrrp.AnnounceVIPs:
 			in.startAnnouncing()

@@ -15,6 +15,8 @@ type System struct {
 	Open netops.Opener
 	// Addresses adds and removes VIPs.
 	Addresses netops.Addresses
+	// Routes adds and removes virtual routes and rules; nil where there are none.
+	Routes netops.Routes
 	// Announcer sends gratuitous ARP and unsolicited NA.
 	Announcer netops.Announcer
 	// Interfaces tells the node's own addresses, to pick advert sources.

@@ -13,6 +13,7 @@ import (
 type LinuxSystem struct {
 	System
 	VIPs    *netops.VIPManager
+	Routes  *netops.RouteManager
 	monitor *netops.Monitor
 	cancel  context.CancelFunc
 	ann     *netops.LinuxAnnouncer
@@ -25,9 +26,15 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 	if err != nil {
 		return nil, err
 	}
+	routes, err := netops.NewRouteManager(netops.RouteStatePath(stateFile), log)
+	if err != nil {
+		vips.Close()
+		return nil, err
+	}
 	mon, err := netops.NewMonitor(log)
 	if err != nil {
 		vips.Close()
+		routes.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -41,12 +48,14 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 		System: System{
 			Open:       netops.OpenSocket,
 			Addresses:  vips,
+			Routes:     routes,
 			Announcer:  ann,
 			Interfaces: kernelInterfaces{vips},
 			Events:     forDaemon,
 			Sysctl:     netops.SetSysctl,
 		},
 		VIPs:    vips,
+		Routes:  routes,
 		monitor: mon,
 		cancel:  cancel,
 		ann:     ann,
@@ -58,6 +67,7 @@ func (s *LinuxSystem) Close() error {
 	s.cancel()
 	s.monitor.Close()
 	s.ann.Close()
+	s.Routes.Close()
 	return s.VIPs.Close()
 }
 

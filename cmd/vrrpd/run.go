@@ -84,6 +84,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	if _, err := sys.VIPs.CleanStale(); err != nil { // each removal is logged
 		log.Error("cannot remove VIPs left by an earlier run", "error", err)
 	}
+	if _, err := sys.Routes.CleanStale(); err != nil {
+		log.Error("cannot remove routes or rules left by an earlier run", "error", err)
+	}
 	if probs := errorsOnly(config.Check(cfg, hostAddrs{exclude: sys.VIPs.Owned})); len(probs) > 0 {
 		fmt.Fprintln(stderr, probs.Error())
 		return 1
