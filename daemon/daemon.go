@@ -50,10 +50,10 @@ type Daemon struct {
 
 	holders      holders
 	routeHolders routeHolders
-	reloads reloads
-	speaker rhi.Speaker
-	bgp     *bgp // nil without a bgp section
-	groups  []*syncGroup
+	reloads      reloads
+	speaker      rhi.Speaker
+	bgp          *bgp // nil without a bgp section
+	groups       []*syncGroup
 
 	mu        sync.Mutex // guards cfg, instances, leaving and links
 	cfg       *config.Config

@@ -122,7 +122,7 @@ func TestRouteManagerLeftovers(t *testing.T) {
 		t.Fatalf("state file %s (%v)", b, err)
 	}
 	ns.IP("route", "add", "203.0.113.0/24", "via", "192.0.2.254") // someone else's
-	m.Close()                                                       // a crash: nothing removed
+	m.Close()                                                     // a crash: nothing removed
 
 	_, next, _ := func() (*netnstest.NS, *netops.RouteManager, string) {
 		var m2 *netops.RouteManager
