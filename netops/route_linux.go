@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -389,8 +390,9 @@ func (m *RouteManager) CleanStale() ([]string, error) {
 			errs = append(errs, fmt.Errorf("remove stale route %v: %w", nr.Dst, err))
 			continue
 		}
-		m.log.Warn("removed a route left behind by an earlier run", "route", nr.String())
-		removed = append(removed, nr.String())
+		s := m.routeString(nr)
+		m.log.Warn("removed a route left behind by an earlier run", "route", s)
+		removed = append(removed, s)
 	}
 	rules, err := m.h.RuleListFiltered(netlink.FAMILY_ALL, &netlink.Rule{Protocol: RouteProtocol}, netlink.RT_FILTER_PROTOCOL)
 	if err != nil {
@@ -405,8 +407,9 @@ func (m *RouteManager) CleanStale() ([]string, error) {
 			errs = append(errs, fmt.Errorf("remove stale rule %v: %w", nr, err))
 			continue
 		}
-		m.log.Warn("removed a policy rule left behind by an earlier run", "rule", nr.String())
-		removed = append(removed, nr.String())
+		s := ruleString(nr)
+		m.log.Warn("removed a policy rule left behind by an earlier run", "rule", s)
+		removed = append(removed, s)
 	}
 	// The records left: where the kernel dropped the marks (it never does for routes;
 	// rules before Linux 4.17). Each delete names the protocol, so that only ours go.
@@ -467,6 +470,79 @@ func (m *RouteManager) wantedRule(nr netlink.Rule) bool {
 		}
 	}
 	return false
+}
+
+// routeString writes a kernel's route as ip(8) would, as Route.String does. m.mu is
+// held.
+func (m *RouteManager) routeString(nr netlink.Route) string {
+	var r Route
+	if nr.Dst != nil {
+		r.Dst = ipNetPrefix(nr.Dst)
+	} else if nr.Family == netlink.FAMILY_V6 {
+		r.Dst = netip.MustParsePrefix("::/0")
+	} else {
+		r.Dst = netip.MustParsePrefix("0.0.0.0/0")
+	}
+	r.Gateway, _ = netip.AddrFromSlice(nr.Gw)
+	r.Gateway = r.Gateway.Unmap()
+	r.Src, _ = netip.AddrFromSlice(nr.Src)
+	r.Src = r.Src.Unmap()
+	if nr.LinkIndex > 0 {
+		if l, err := m.h.LinkByIndex(nr.LinkIndex); err == nil {
+			r.Interface = l.Attrs().Name
+		}
+	}
+	if nr.Table != unix.RT_TABLE_MAIN {
+		r.Table = uint32(nr.Table)
+	}
+	r.Metric = uint32(nr.Priority)
+	switch nr.Type {
+	case unix.RTN_BLACKHOLE:
+		r.Type = RouteBlackhole
+	case unix.RTN_UNREACHABLE:
+		r.Type = RouteUnreachable
+	case unix.RTN_PROHIBIT:
+		r.Type = RouteProhibit
+	}
+	return r.String()
+}
+
+// ruleString writes a kernel's rule as Rule.String does.
+func ruleString(nr netlink.Rule) string {
+	r := Rule{IPv6: nr.Family == netlink.FAMILY_V6, IIF: nr.IifName, OIF: nr.OifName, Invert: nr.Invert}
+	if nr.Priority > 0 {
+		r.Priority = uint32(nr.Priority)
+	}
+	if nr.Src != nil {
+		r.From = ipNetPrefix(nr.Src)
+	}
+	if nr.Dst != nil {
+		r.To = ipNetPrefix(nr.Dst)
+	}
+	if nr.Table > 0 {
+		r.Table = uint32(nr.Table)
+	}
+	switch nr.Type {
+	case unix.FR_ACT_BLACKHOLE:
+		r.Action = RuleBlackhole
+	case unix.FR_ACT_UNREACHABLE:
+		r.Action = RuleUnreachable
+	case unix.FR_ACT_PROHIBIT:
+		r.Action = RuleProhibit
+	}
+	if nr.Mark != 0 || nr.Mask != nil {
+		r.HasMark, r.Mark = true, nr.Mark
+		if nr.Mask != nil {
+			r.Mask = *nr.Mask
+		}
+	}
+	return r.String()
+}
+
+func ipNetPrefix(n *net.IPNet) netip.Prefix {
+	a, _ := netip.AddrFromSlice(n.IP)
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones)
 }
 
 func ipNetString(n *net.IPNet) string {
