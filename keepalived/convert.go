@@ -180,7 +180,7 @@ func (cv *converter) topLevel(n *node) {
 	case "static_ipaddress", "static_routes", "static_rules":
 		why = "vrrpd does not configure static addresses, routes or rules; configure them with the system's network configuration"
 	case "virtual_routes", "virtual_rules":
-		why = "vrrpd moves addresses only, no routes or rules"
+		why = "keepalived takes them inside a vrrp_instance only"
 	case "bfd_instance":
 		why = "vrrpd has no BFD"
 	case "track_group", "garp_group", "linkbeat_interfaces", "interface_up_down_delays":

@@ -89,6 +89,8 @@ type outInstance struct {
 	ignoreLink, trackSource         bool
 	promoteSecondaries              bool
 	refreshOther                    time.Duration
+	routes                          []outRoute
+	rules                           []outRule
 }
 
 type outUnicast struct {
@@ -373,6 +375,12 @@ func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	set(m, "vips", in.vipList(in.vips), "")
 	if len(in.excluded) > 0 {
 		set(m, "excluded_vips", in.vipList(in.excluded), "")
+	}
+	if len(in.routes) > 0 {
+		set(m, "routes", routeNodes(in.routes), "")
+	}
+	if len(in.rules) > 0 {
+		set(m, "rules", ruleNodes(in.rules), "")
 	}
 	g := mapping(false)
 	set(g, "repeat", integer(in.garp.repeat), "")

@@ -44,6 +44,10 @@ func (r *instanceReader) extraStatement(n *node, kw string) bool {
 		}
 	case "garp_extra_if":
 		r.garpExtra(n)
+	case "virtual_routes":
+		r.virtualRoutes(n)
+	case "virtual_rules":
+		r.virtualRules(n)
 	case "notify_master_rx_lower_pri":
 		r.out.notify = cv.readNotifyAs(n, r.out.notify, "master_rx_lower_pri")
 	case "notify_deleted":

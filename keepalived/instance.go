@@ -212,8 +212,6 @@ func (r *instanceReader) statement(n *node) {
 	case "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan":
 		cv.rep.skip(n.pos, n.describe(), "vrrpd has no virtual MAC: the new master announces the VIPs with its own MAC, "+
 			"by gratuitous ARP and unsolicited NA")
-	case "virtual_routes", "virtual_rules":
-		cv.rep.skip(n.pos, kw, "vrrpd moves addresses only, no routes or rules: a notify hook can add them")
 	case "smtp_alert":
 		cv.rep.skip(n.pos, n.describe(), "vrrpd sends no email; a notify hook can")
 	case "skip_check_adv_addr":
