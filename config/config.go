@@ -210,6 +210,9 @@ type Instance struct {
 	// Routes and Rules are added while master, after the VIPs, and removed with them.
 	Routes []VirtualRoute
 	Rules  []VirtualRule
+	// VMAC, when not nil, puts the VIPs of the instance's interface and family on a
+	// virtual MAC interface.
+	VMAC *VMAC
 	// Line is where the instance starts in the file, for messages.
 	Line int
 }

@@ -25,6 +25,9 @@ func (p *parser) instanceExtras(m mapping, path string, in *Instance) {
 	if v := m.values["group"]; v != nil {
 		in.Group, _ = p.group(v, path+".group")
 	}
+	if v := m.values["vmac"]; v != nil {
+		in.VMAC = p.vmac(v, path+".vmac", in)
+	}
 	in.Routes = p.routes(m.values["routes"], path+".routes", in.Family())
 	in.Rules = p.rules(m.values["rules"], path+".rules", in.Family())
 }

@@ -59,7 +59,7 @@ var (
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
-		"vips", "excluded_vips", "track", "notify", "group", "track_interface", "track_source", "promote_secondaries", "routes", "rules"}, sharedKeys...)
+		"vips", "excluded_vips", "track", "notify", "group", "track_interface", "track_source", "promote_secondaries", "routes", "rules", "vmac"}, sharedKeys...)
 	metricsKeys  = []string{"listen", "path"}
 	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply", "refresh_other_interfaces"}
 	scriptKeys   = []string{"exec", "interval", "timeout", "fall", "rise", "user", "init_fail"}
@@ -85,6 +85,9 @@ var keepalivedKeys = map[string]string{
 	"virtual_ipaddress":          "did you mean vips?",
 	"virtual_ipaddress_excluded": "did you mean excluded_vips?",
 	"virtual_routes":             "did you mean routes?",
+	"use_vmac":                   "write vmac: true, or vmac: {name: vrrp.51}",
+	"vmac_xmit_base":             "write vmac: {xmit_base: true}",
+	"use_ipvlan":                 "write vmac: {kind: ipvlan}",
 	"virtual_rules":              "did you mean rules?",
 	"nopreempt":                  "write preempt: false",
 	"unicast_src_ip":             "write unicast: {source: ...}",

@@ -218,6 +218,7 @@ func validate(cfg *Config, r *reporter) {
 		validateOwner(r, in, path)
 		validateExtras(r, in, path)
 		validateRoutes(r, in, path)
+		validateVMAC(r, in, path)
 		if r.set(path+".checksum") && (in.Version != vrrp.Version3 || in.Family() != vrrp.IPv4) {
 			r.warnf(path+".checksum", "remove it", "checksum applies to VRRPv3 over IPv4 only; it is ignored here")
 		}
