@@ -106,6 +106,8 @@ type InstanceStatus struct {
 	// them; RouteErrors counts those that could not be added or removed.
 	Routes      []string `json:"routes,omitempty"`
 	RouteErrors uint64   `json:"route_errors,omitempty"`
+	// VMAC is the virtual MAC interface the VIPs are on, when the instance has one.
+	VMAC string `json:"vmac,omitempty"`
 }
 
 // TrackerStatus is one tracker an instance follows and what it does to the priority.

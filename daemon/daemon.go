@@ -218,6 +218,7 @@ func (d *Daemon) follow(events <-chan netops.Event) {
 		case netops.LinkEvent:
 			d.trk.link(ev)
 			d.linkEvent(ev)
+			d.vmacEvent(ev)
 		case netops.AddrEvent:
 			// Only instances still without an advert source care: with a thousand
 			// instances, the VIPs they add must not make a thousand requests each.
@@ -399,10 +400,16 @@ type identity struct {
 	vrid    uint8
 	family  vrrp.Family
 	unicast bool
+	vmac    config.VMAC // zero without one
 }
 
 func identityOf(in config.Instance) identity {
-	return identity{in.Interface, in.VRID, in.Family(), in.Unicast != nil}
+	id := identity{in.Interface, in.VRID, in.Family(), in.Unicast != nil, config.VMAC{}}
+	if in.VMAC != nil {
+		id.vmac = *in.VMAC
+		id.vmac.Line = 0
+	}
+	return id
 }
 
 // Reload applies a new, valid configuration: instances whose identity is unchanged keep

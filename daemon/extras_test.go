@@ -23,7 +23,7 @@ func (n *node) rebuild(t *testing.T, sysctl func(path, value string) error) {
 	t.Helper()
 	opts := Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), HookTimeout: 5 * time.Second}
 	opts.Clock = n.lan.clock
-	sys := System{Open: n.host.Open, Addresses: n.addrs, Routes: n.routes, Announcer: n.ann, Interfaces: n.ifs, Events: n.links, Sysctl: sysctl}
+	sys := System{Open: n.host.Open, Addresses: n.addrs, Routes: n.routes, Links: n.vmacs, Announcer: n.ann, Interfaces: n.ifs, Events: n.links, Sysctl: sysctl}
 	d, err := New(n.cfg, sys, opts)
 	if err != nil {
 		t.Fatal(err)

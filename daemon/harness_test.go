@@ -202,6 +202,7 @@ type node struct {
 	host   *fake.Host
 	addrs  *fake.Addresses
 	routes *fake.Routes
+	vmacs  *fake.Links
 	ann    *fake.Announcer
 	ifs    *fakeInterfaces
 	d      *Daemon
@@ -282,7 +283,7 @@ func newNodeWith(t *testing.T, l *lan, name, addr string, setup func(*config.Con
 func addNode(t *testing.T, l *lan, name, addr string, cfg *config.Config) *node {
 	t.Helper()
 	a := netip.MustParseAddr(addr)
-	n := &node{name: name, lan: l, host: fake.NewHost(name), addrs: fake.NewAddresses(), routes: fake.NewRoutes(), ann: fake.NewAnnouncer(time.Now),
+	n := &node{name: name, lan: l, host: fake.NewHost(name), addrs: fake.NewAddresses(), routes: fake.NewRoutes(), vmacs: fake.NewLinks("eth0"), ann: fake.NewAnnouncer(time.Now),
 		ifs: &fakeInterfaces{addrs: []netip.Addr{a}, down: map[string]bool{}}, cfg: cfg,
 		links: make(chan netops.Event, 16), received: map[*instance]uint64{}}
 	n.host.Attach("eth0", l.Segment, a)
@@ -295,7 +296,7 @@ func addNode(t *testing.T, l *lan, name, addr string, cfg *config.Config) *node 
 // stopped when the test ends.
 func (n *node) newDaemon(opts Options) (*Daemon, error) {
 	opts.Clock = n.lan.clock
-	sys := System{Open: n.host.Open, Addresses: n.addrs, Routes: n.routes, Announcer: n.ann, Interfaces: n.ifs, Events: n.links}
+	sys := System{Open: n.host.Open, Addresses: n.addrs, Routes: n.routes, Links: n.vmacs, Announcer: n.ann, Interfaces: n.ifs, Events: n.links}
 	d, err := New(n.cfg, sys, opts)
 	if err != nil {
 		return nil, err

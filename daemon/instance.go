@@ -105,7 +105,10 @@ func (in *instance) start() error {
 // daemon opens every instance, then starts them all at once, so that no instance's
 // first Master_Down_Interval runs while others are not listening yet.
 func (in *instance) open() error {
-	sub, err := in.d.mux.Subscribe(in.cfg.Interface, in.cfg.Family(), in.cfg.VRID)
+	if err := in.createVMAC(); err != nil {
+		return err
+	}
+	sub, err := in.d.mux.Subscribe(advertInterface(in.cfg), in.cfg.Family(), in.cfg.VRID)
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
 	}
@@ -376,6 +379,7 @@ func (in *instance) finish(ctx context.Context) {
 	in.stopping = nil
 	in.hooks.close(ctx)
 	in.sub.Close()
+	in.removeVMAC()
 	close(in.quit)
 }
 
@@ -446,6 +450,9 @@ func (in *instance) status() control.InstanceStatus {
 	}
 	s.SyncGroup = in.cfg.SyncGroup
 	s.Routes, s.RouteErrors = in.routeStatus(), in.routeErrors
+	if v := in.cfg.VMAC; v != nil {
+		s.VMAC = v.Name
+	}
 	if in.cfg.Unicast != nil {
 		s.Mode = "unicast"
 		for _, p := range in.cfg.Unicast.Peers {

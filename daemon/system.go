@@ -17,6 +17,8 @@ type System struct {
 	Addresses netops.Addresses
 	// Routes adds and removes virtual routes and rules; nil where there are none.
 	Routes netops.Routes
+	// Links creates and removes virtual MAC interfaces; nil where there are none.
+	Links netops.Links
 	// Announcer sends gratuitous ARP and unsolicited NA.
 	Announcer netops.Announcer
 	// Interfaces tells the node's own addresses, to pick advert sources.

@@ -14,6 +14,7 @@ type LinuxSystem struct {
 	System
 	VIPs    *netops.VIPManager
 	Routes  *netops.RouteManager
+	Links   *netops.LinkManager
 	monitor *netops.Monitor
 	cancel  context.CancelFunc
 	ann     *netops.LinuxAnnouncer
@@ -31,10 +32,17 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 		vips.Close()
 		return nil, err
 	}
+	links, err := netops.NewLinkManager(netops.LinkStatePath(stateFile), log)
+	if err != nil {
+		vips.Close()
+		routes.Close()
+		return nil, err
+	}
 	mon, err := netops.NewMonitor(log)
 	if err != nil {
 		vips.Close()
 		routes.Close()
+		links.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,6 +57,7 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 			Open:       netops.OpenSocket,
 			Addresses:  vips,
 			Routes:     routes,
+			Links:      links,
 			Announcer:  ann,
 			Interfaces: kernelInterfaces{vips},
 			Events:     forDaemon,
@@ -56,6 +65,7 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 		},
 		VIPs:    vips,
 		Routes:  routes,
+		Links:   links,
 		monitor: mon,
 		cancel:  cancel,
 		ann:     ann,
@@ -68,6 +78,7 @@ func (s *LinuxSystem) Close() error {
 	s.monitor.Close()
 	s.ann.Close()
 	s.Routes.Close()
+	s.Links.Close()
 	return s.VIPs.Close()
 }
 

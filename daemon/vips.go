@@ -26,6 +26,7 @@ func toNetopsVIP(in config.Instance, v config.VIP) netops.VIP {
 	if ifname == "" {
 		ifname = in.Interface
 	}
+	ifname = vipInterface(in, ifname, v)
 	return netops.VIP{Prefix: v.Prefix, Interface: ifname, Label: v.Label}
 }
 

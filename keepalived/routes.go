@@ -10,15 +10,15 @@ import (
 
 // outRoute is a virtual route, in vrrpd's keys.
 type outRoute struct {
-	pos          Pos
-	to           netip.Prefix
-	via, src     netip.Addr
-	dev          string
-	table        string // a number or main, local, default; "" for main
-	metric       int
-	typ, scope   string
-	onlink       bool
-	hasMetric    bool
+	pos        Pos
+	to         netip.Prefix
+	via, src   netip.Addr
+	dev        string
+	table      string // a number or main, local, default; "" for main
+	metric     int
+	typ, scope string
+	onlink     bool
+	hasMetric  bool
 }
 
 // outRule is a virtual policy rule, in vrrpd's keys.

@@ -65,5 +65,20 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vrrpd cleanup:", err)
 		code = 1
 	}
+	// After the VIPs, which may be on them.
+	links, err := netops.NewLinkManager(netops.LinkStatePath(stateFile), log)
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd cleanup:", err)
+		return 1
+	}
+	defer links.Close()
+	vmacs, err := links.CleanStale(nil)
+	for _, name := range vmacs {
+		fmt.Fprintln(stdout, "removed interface", name)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd cleanup:", err)
+		code = 1
+	}
 	return code
 }
