@@ -19,7 +19,7 @@ import (
 func linkNode(t *testing.T) (*netnstest.NS, *netops.LinkManager, string) {
 	ns := netnstest.NewLAN(t).Node("l", "", contract.NodeV4.String())
 	ns.IP("link", "set", "eth0", "up")
-	for _, p := range []string{"arp_ignore", "arp_filter"} {
+	for _, p := range []string{"arp_ignore", "arp_filter", "arp_announce"} {
 		if _, err := ns.Exec("sysctl", "-qw", "net.ipv4.conf.eth0."+p+"=0"); err != nil {
 			t.Fatal(err)
 		}

@@ -94,8 +94,9 @@ var ErrNotVMAC = errors.New("netops: the interface exists and is not vrrpd's vir
 type Links interface {
 	// CreateVMAC creates v, up, with the kernel parameters it needs: on an IPv4 one
 	// arp_ignore 1, accept_local 1, rp_filter 0 and promote_secondaries 1, and IPv6
-	// off; on its base interface arp_ignore 1 and arp_filter 1, so that neither answers
-	// ARP for the other's addresses (keepalived sets the same). An IPv6 one gets no
+	// off, as keepalived sets them; on its base interface arp_ignore 1 and arp_filter 1
+	// (keepalived's), so that neither answers ARP for the other's addresses, and
+	// arp_announce 2, so that the base never asks with a VIP as its address. An IPv6 one gets no
 	// address of its own but LinkLocal (accept_dad 0). One of vrrpd's that exists
 	// already with the right base and MAC is taken as it is; one with another base or
 	// MAC is created again. It fails with ErrNotVMAC when the name is another

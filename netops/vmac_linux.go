@@ -46,8 +46,12 @@ type linkState struct {
 	Bases map[string]map[string]string `json:"bases"`
 }
 
-// The base interface's parameters a virtual MAC interface needs, and their values.
-var baseParams = []struct{ name, value string }{{"arp_ignore", "1"}, {"arp_filter", "1"}}
+// The base interface's parameters a virtual MAC interface needs, and their values:
+// the base answers no ARP for the addresses on the virtual MAC interface (arp_ignore 1,
+// arp_filter 1), and asks with its own address, never a VIP's that a reply from the
+// VIP leaving by the base would otherwise put in the clients' tables with the base's
+// MAC (arp_announce 2).
+var baseParams = []struct{ name, value string }{{"arp_ignore", "1"}, {"arp_filter", "1"}, {"arp_announce", "2"}}
 
 // NewLinkManager returns a manager of the calling thread's network namespace (call it
 // inside the namespace), recorded in statePath. A state file that cannot be read is set

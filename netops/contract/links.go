@@ -20,7 +20,8 @@ type LinkInfo struct {
 }
 
 // LinksEnv is a fresh netops.Links of a node with the interface eth0, whose
-// arp_ignore and arp_filter are 0, and ways to see its kernel from outside it.
+// arp_ignore, arp_filter and arp_announce are 0, and ways to see its kernel from
+// outside it.
 type LinksEnv struct {
 	Links netops.Links
 	// Link returns what the kernel has of name, false when there is no such interface.
@@ -67,7 +68,7 @@ func LinksCases(t *testing.T, env func(t *testing.T) LinksEnv) {
 		wantParams(t, e, map[string]string{
 			"net/ipv4/conf/vrrp.51/arp_ignore": "1", "net/ipv4/conf/vrrp.51/accept_local": "1", "net/ipv4/conf/vrrp.51/rp_filter": "0",
 			"net/ipv4/conf/vrrp.51/promote_secondaries": "1", "net/ipv6/conf/vrrp.51/disable_ipv6": "1",
-			"net/ipv4/conf/eth0/arp_ignore": "1", "net/ipv4/conf/eth0/arp_filter": "1",
+			"net/ipv4/conf/eth0/arp_ignore": "1", "net/ipv4/conf/eth0/arp_filter": "1", "net/ipv4/conf/eth0/arp_announce": "2",
 		})
 		for range 2 {
 			if err := e.Links.RemoveVMAC(v.Name); err != nil {
@@ -77,7 +78,8 @@ func LinksCases(t *testing.T, env func(t *testing.T) LinksEnv) {
 		if _, ok := e.Link(v.Name); ok {
 			t.Fatal("still there after remove")
 		}
-		wantParams(t, e, map[string]string{"net/ipv4/conf/eth0/arp_ignore": "0", "net/ipv4/conf/eth0/arp_filter": "0"})
+		wantParams(t, e, map[string]string{"net/ipv4/conf/eth0/arp_ignore": "0", "net/ipv4/conf/eth0/arp_filter": "0",
+			"net/ipv4/conf/eth0/arp_announce": "0"})
 	})
 	t.Run("the base's parameters come back with its last virtual MAC", func(t *testing.T) {
 		e := env(t)

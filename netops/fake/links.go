@@ -75,7 +75,7 @@ func (f *Links) CreateVMAC(v netops.VMAC) error {
 	if !v.IPv6 {
 		if _, ok := f.orig[v.Base]; !ok {
 			f.orig[v.Base] = map[string]string{}
-			for _, p := range []string{"arp_ignore", "arp_filter"} {
+			for _, p := range []string{"arp_ignore", "arp_filter", "arp_announce"} {
 				f.orig[v.Base][p] = f.sysctl["net/ipv4/conf/"+v.Base+"/"+p]
 			}
 		}
@@ -97,6 +97,7 @@ func (f *Links) CreateVMAC(v netops.VMAC) error {
 		f.sysctl["net/ipv6/conf/"+v.Name+"/disable_ipv6"] = "1"
 		f.sysctl["net/ipv4/conf/"+v.Base+"/arp_ignore"] = "1"
 		f.sysctl["net/ipv4/conf/"+v.Base+"/arp_filter"] = "1"
+		f.sysctl["net/ipv4/conf/"+v.Base+"/arp_announce"] = "2"
 	}
 	l.Up = true
 	return nil
