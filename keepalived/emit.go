@@ -91,6 +91,7 @@ type outInstance struct {
 	refreshOther                    time.Duration
 	routes                          []outRoute
 	rules                           []outRule
+	vmac                            *outVMAC
 }
 
 type outUnicast struct {
@@ -352,6 +353,17 @@ func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	}
 	if in.promoteSecondaries {
 		set(m, "promote_secondaries", boolean(true), "")
+	}
+	if v := in.vmac; v != nil {
+		vm := mapping(true)
+		set(vm, "name", str(v.name), "")
+		if v.xmitBase {
+			set(vm, "xmit_base", boolean(true), "")
+		}
+		if v.ipvlan {
+			set(vm, "kind", str("ipvlan"), "")
+		}
+		set(m, "vmac", vm, "")
 	}
 	if u := in.unicast; u != nil {
 		um := mapping(false)

@@ -1,7 +1,9 @@
 package keepalived
 
 import (
+	"net"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -19,6 +21,64 @@ type extras struct {
 	garpExtraAll   bool
 	garpExtraPos   Pos
 	groupPos       Pos
+	vmac           *outVMAC
+	vmacPos        Pos
+	xmitBase       bool
+	xmitBasePos    Pos
+	vmacGARP       int
+	vmacGARPPos    Pos
+}
+
+// outVMAC is an instance's virtual MAC interface, in vrrpd's keys.
+type outVMAC struct {
+	name     string
+	ipvlan   bool
+	xmitBase bool
+}
+
+// useVMAC reads use_vmac [NAME] [MAC] or use_ipvlan [NAME] [ADDRESS] [MODE].
+func (r *instanceReader) useVMAC(n *node, kw string) {
+	v := &outVMAC{ipvlan: kw == "use_ipvlan"}
+	args := n.words[1:]
+	if len(args) > 0 {
+		if _, err := net.ParseMAC(args[0]); err != nil && !isIPOrMode(args[0]) {
+			v.name = args[0]
+			args = args[1:]
+		}
+	}
+	for _, a := range args {
+		switch {
+		case !v.ipvlan:
+			r.cv.rep.skip(n.pos, kw+" "+a, "vrrpd gives the interface the RFC's virtual MAC 00:00:5e:00:0X:VRID; a MAC of one's own "+
+				"is not converted")
+		case a == "bridge":
+		default:
+			r.cv.rep.skip(n.pos, kw+" "+a, "vrrpd creates the ipvlan in L2 bridge mode without an address of its own: the adverts "+
+				"go from the instance's interface's address")
+		}
+	}
+	r.x.vmac, r.x.vmacPos = v, n.pos
+}
+
+// isIPOrMode reports whether a use_ipvlan argument is its address or mode, not a name.
+func isIPOrMode(s string) bool {
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return true
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	return s == "bridge" || s == "private" || s == "vepa"
+}
+
+// vmacGARP reads vmac_garp_intvl SECONDS [all].
+func (r *instanceReader) vmacGARP(n *node) {
+	v, ok := parseUint(n.arg(0), 1, 86400)
+	if !ok {
+		r.cv.rep.skip(n.pos, n.describe(), "not a number of seconds; keepalived ignores it")
+		return
+	}
+	r.x.vmacGARP, r.x.vmacGARPPos = v, n.pos
 }
 
 // extraStatement reads one of those keywords; it reports whether kw was one.
@@ -44,6 +104,13 @@ func (r *instanceReader) extraStatement(n *node, kw string) bool {
 		}
 	case "garp_extra_if":
 		r.garpExtra(n)
+	case "use_vmac", "use_ipvlan":
+		r.useVMAC(n, kw)
+	case "vmac_xmit_base":
+		r.x.xmitBase, r.x.xmitBasePos = true, n.pos
+	case "use_vmac_addr":
+		cv.rep.skip(n.pos, n.describe(), "vrrpd puts on the virtual MAC interface the VIPs of the instance's own interface and "+
+			"family only; the others stay on their interfaces with their own MAC")
 	case "virtual_routes":
 		r.virtualRoutes(n)
 	case "virtual_rules":
@@ -105,6 +172,33 @@ func (r *instanceReader) garpExtra(n *node) {
 // finishExtras applies keepalived's rules to what the extras said.
 func (r *instanceReader) finishExtras() {
 	cv, out := r.cv, r.out
+	switch v := r.x.vmac; {
+	case v != nil:
+		if v.name == "" {
+			// keepalived 2.2.7 names it vrrp.VRID whatever the family: written out, so
+			// that vrrpd's default for IPv6 (vrrp6.VRID) does not rename it.
+			v.name = "vrrp." + strconv.Itoa(out.vrid)
+		}
+		v.xmitBase = r.x.xmitBase
+		if len(r.peers) > 0 && !v.xmitBase {
+			v.xmitBase = true
+			cv.rep.change(r.x.vmacPos, "use_vmac", "keepalived needs vmac_xmit_base with unicast peers (the peers know this node's "+
+				"own address): written as xmit_base: true")
+		}
+		out.vmac = v
+		if r.x.vmacGARP > 0 {
+			d := time.Duration(r.x.vmacGARP) * time.Second
+			if cur := time.Duration(out.garp.refresh) * time.Second; cur == 0 || d < cur {
+				out.garp.refresh, out.garp.refreshRepeat = r.x.vmacGARP, 1
+			}
+			cv.rep.change(r.x.vmacGARPPos, "vmac_garp_intvl", "written as garp refresh: %s, which announces every VIP that often",
+				formatDuration(time.Duration(out.garp.refresh)*time.Second))
+		}
+	case r.x.xmitBase:
+		cv.rep.skip(r.x.xmitBasePos, "vmac_xmit_base", "the instance has no use_vmac; keepalived ignores it")
+	case r.x.vmacGARP > 0:
+		cv.rep.skip(r.x.vmacGARPPos, "vmac_garp_intvl", "the instance has no use_vmac; keepalived ignores it")
+	}
 	if out.group.IsValid() && familyOf(out.group) != r.family {
 		cv.rep.skip(r.x.groupPos, "mcast_dst_ip "+out.group.String(), "the instance is IPv%d; keepalived ignores a group of another family", r.family)
 		out.group = netip.Addr{}

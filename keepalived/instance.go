@@ -209,9 +209,6 @@ func (r *instanceReader) statement(n *node) {
 		r.notify(n)
 	case "track_bfd":
 		cv.rep.skip(n.pos, kw, "vrrpd has no BFD")
-	case "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan":
-		cv.rep.skip(n.pos, n.describe(), "vrrpd has no virtual MAC: the new master announces the VIPs with its own MAC, "+
-			"by gratuitous ARP and unsolicited NA")
 	case "smtp_alert":
 		cv.rep.skip(n.pos, n.describe(), "vrrpd sends no email; a notify hook can")
 	case "skip_check_adv_addr":
@@ -232,7 +229,7 @@ func (r *instanceReader) statement(n *node) {
 		cv.rep.skip(n.pos, n.describe(), "vrrpd binds each instance to its interface: run it in the VRF with `ip vrf exec`, or name "+
 			"the VRF's interface")
 	case "vmac_garp_intvl":
-		cv.rep.skip(n.pos, n.describe(), "vrrpd has no virtual MAC")
+		r.vmacGARP(n)
 	default:
 		cv.rep.skip(n.pos, n.describe(), "not a vrrp_instance keyword convert knows (keepalived 2.2.7 logs \"Unknown keyword\" "+
 			"and ignores it)")

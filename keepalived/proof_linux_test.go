@@ -31,6 +31,8 @@ type proofScenario struct {
 	// directory), after which the VIPs must be where after says.
 	then  func(t *testing.T, dir string)
 	after map[string]int
+	// vipInterface is where the VIPs are: eth0 unless the scenario has a virtual MAC.
+	vipInterface string
 }
 
 var proofScenarios = []proofScenario{
@@ -183,6 +185,42 @@ vrrp_instance B {
 		},
 		after: map[string]int{"192.0.2.181": 2, "192.0.2.182": 2},
 	},
+	{
+		// use_vmac: the VIP on vrrp.91, the virtual MAC interface, on whichever node
+		// wins; then the winner's file says FAULT, and the other takes the VIP on its own
+		// vrrp.91.
+		name: "vmac",
+		conf: func(n int, dir string) string {
+			return fmt.Sprintf(`global_defs {
+  vrrp_version 3
+}
+track_file drain {
+  file %s/drain%d
+}
+vrrp_instance V {
+  interface eth0
+  virtual_router_id 91
+  priority %d
+  advert_int 0.5
+  use_vmac vrrp.91
+  virtual_ipaddress {
+    192.0.2.191/24
+  }
+  track_file {
+    drain weight 0
+  }
+}
+`, dir, n, map[int]int{1: 150, 2: 100}[n])
+		},
+		winners: map[string]int{"192.0.2.191": 1},
+		then: func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "drain1"), []byte("-1000\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		after:        map[string]int{"192.0.2.191": 2},
+		vipInterface: "vrrp.91",
+	},
 }
 
 // vrrpd is the binary under test, built once; TestMain removes it.
@@ -264,10 +302,14 @@ func proofRound(t *testing.T, sc proofScenario, kabin string, keepalivedOn int) 
 
 	// Each VIP on its winner only, and staying there for a few intervals.
 	winners := sc.winners
+	vipIf := sc.vipInterface
+	if vipIf == "" {
+		vipIf = "eth0"
+	}
 	holds := func() bool {
 		for vip, winner := range winners {
 			a := netip.MustParseAddr(vip)
-			if !nodes[winner].HasAddress("eth0", a) || nodes[3-winner].HasAddress("eth0", a) {
+			if !hasAddress(nodes[winner], vipIf, a) || hasAddress(nodes[3-winner], vipIf, a) {
 				return false
 			}
 		}
@@ -314,4 +356,13 @@ func proofRound(t *testing.T, sc proofScenario, kabin string, keepalivedOn int) 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// hasAddress reports whether a is on ifname in ns; false while ifname does not exist (a
+// virtual MAC interface before its daemon creates it).
+func hasAddress(ns *netnstest.NS, ifname string, a netip.Addr) bool {
+	if _, err := ns.Exec("ip", "link", "show", "dev", ifname); err != nil {
+		return false
+	}
+	return ns.HasAddress(ifname, a)
 }

@@ -94,7 +94,8 @@ func (r *instanceReader) address(c *node, excluded bool) (outVIP, bool) {
 		case "-nodad":
 			// vrrpd adds every IPv6 VIP with IFA_F_NODAD; IPv4 has no DAD.
 		case "use_vmac":
-			cv.rep.skip(c.pos, what+" use_vmac", "vrrpd has no virtual MAC")
+			cv.rep.skip(c.pos, what+" use_vmac", "vrrpd puts on the virtual MAC interface the VIPs of the instance's own interface "+
+				"and family (vmac:), and no other: this one stays on its interface")
 			if i+1 < len(words) && !isVIPOption(words[i+1]) {
 				i++ // the optional VMAC name
 			}
