@@ -228,6 +228,7 @@ func validate(cfg *Config, r *reporter) {
 		}
 	}
 	validateAcross(r, cfg, paths)
+	validateVMACs(r, cfg, paths)
 	for _, p := range cfg.Processes {
 		validateProcess(r, p)
 	}

@@ -66,6 +66,31 @@ func (p *parser) vmac(n *yaml.Node, path string, in *Instance) *VMAC {
 	return v
 }
 
+// validateVMACs checks what instances must not share: a virtual MAC interface, which
+// is one instance's, and whose name is no instance's interface.
+func validateVMACs(r *reporter, cfg *Config, paths []string) {
+	owner := map[string]int{}
+	ifaces := map[string]bool{}
+	for _, in := range cfg.Instances {
+		ifaces[in.Interface] = true
+	}
+	for i, in := range cfg.Instances {
+		if in.VMAC == nil || in.VMAC.Name == "" {
+			continue
+		}
+		p := paths[i] + ".vmac.name"
+		if first, dup := owner[in.VMAC.Name]; dup {
+			r.errorf(p, "give each instance's virtual MAC interface its own name",
+				"%s is already the virtual MAC interface of instance %s (line %d)", in.VMAC.Name, cfg.Instances[first].Name, cfg.Instances[first].Line)
+			continue
+		}
+		owner[in.VMAC.Name] = i
+		if ifaces[in.VMAC.Name] && in.VMAC.Name != in.Interface {
+			r.errorf(p, "name the virtual MAC interface after no interface of the node", "%s is an instance's interface", in.VMAC.Name)
+		}
+	}
+}
+
 // validateVMAC checks an instance's virtual MAC against the rest of the instance.
 func validateVMAC(r *reporter, in *Instance, path string) {
 	v := in.VMAC
