@@ -160,4 +160,3 @@ func TestE2ERefreshOtherInterfaces(t *testing.T) {
 		t.Fatalf("%d gratuitous ARPs on eth0 after the first burst, want none", n)
 	}
 }
-
