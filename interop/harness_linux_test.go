@@ -54,6 +54,9 @@ type side struct {
 	// vmac puts the VIPs on a virtual MAC interface (vrrpd's vmac, keepalived's
 	// use_vmac; FRR has one always): see vmac_linux_test.go.
 	vmac bool
+	// group is the multicast group of the adverts when not the RFC's (vrrpd's group,
+	// keepalived's mcast_dst_ip): see keywords_linux_test.go.
+	group netip.Addr
 }
 
 // router is one VRRP implementation on a node of the bridge.
@@ -363,6 +366,9 @@ func (g *vrrpdNode) yaml(s side) string {
 	if s.vmac {
 		fmt.Fprintf(&b, "    vmac: {name: %s}\n", g.b.vmacName())
 	}
+	if s.group.IsValid() {
+		fmt.Fprintf(&b, "    group: '%s'\n", s.group)
+	}
 	return b.String()
 }
 
@@ -528,6 +534,9 @@ func (k *keepalivedNode) conf(s side) string {
 	}
 	if s.vmac {
 		fmt.Fprintf(&b, "  use_vmac %s\n", k.b.vmacName())
+	}
+	if s.group.IsValid() {
+		fmt.Fprintf(&b, "  mcast_dst_ip %s\n", s.group)
 	}
 	b.WriteString("  virtual_ipaddress {\n")
 	for _, v := range s.vips {
