@@ -41,6 +41,7 @@ type Collector struct {
 	trackerDelta, trackerFault                                   desc
 	trackerState, scriptRuns, scriptDuration                     desc
 	reloadOK, reloadTime, reloads, eventsDropped                 desc
+	routeErrors, syncGroupState                                  desc
 }
 
 // NewCollector returns a collector of the status that status returns; it is called
@@ -105,6 +106,10 @@ func NewCollector(status func() control.Status) *Collector {
 			"When the running configuration was loaded: at start, or by the last reload that succeeded.", gauge),
 		reloads:       newDesc("vrrpd_config_reloads_total", "Reloads, by result: success, failure.", counter, "result"),
 		eventsDropped: newDesc("vrrpd_events_dropped_total", "Events lost by subscribers (vrrpd events) too slow to read them.", counter),
+		routeErrors: perInstance("vrrpd_instance_route_errors_total",
+			"Virtual routes and rules that could not be added or removed.", counter),
+		syncGroupState: newDesc("vrrpd_sync_group_state",
+			"The sync group's state: 1 for the current one (STOP, BACKUP, MASTER, FAULT), 0 for the others.", gauge, "sync_group", "state"),
 	}
 }
 
@@ -116,6 +121,7 @@ func (c *Collector) descs() []desc {
 		c.dropped, c.sendErrors, c.garpSent, c.naSent, c.announceErrors,
 		c.vipPresent, c.hookRuns, c.splitBrains, c.lateness, c.holding, c.trackerDelta, c.trackerFault,
 		c.trackerState, c.scriptRuns, c.scriptDuration, c.reloadOK, c.reloadTime, c.reloads, c.eventsDropped,
+		c.routeErrors, c.syncGroupState,
 	}
 }
 
@@ -130,6 +136,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // a comparison finds the series before the first event.
 var (
 	instanceStates = [...]vrrp.State{vrrp.Initialize, vrrp.Backup, vrrp.Master, vrrp.Fault}
+	groupStates    = [...]string{"STOP", "BACKUP", "MASTER", "FAULT"}
 	trackerStates  = [...]string{"ok", "failing", "unknown"}
 	hookResults    = [...]string{control.ResultOK, control.ResultFailed, control.ResultTimeout, control.ResultError, control.ResultDropped}
 	scriptResults  = [...]string{control.ResultOK, control.ResultFailed, control.ResultTimeout, control.ResultError}
@@ -170,6 +177,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	send(ch, c.reloads, float64(r.Succeeded), "success")
 	send(ch, c.reloads, float64(r.Failed), "failure")
 	send(ch, c.eventsDropped, float64(st.EventsDropped))
+	for _, g := range st.SyncGroups {
+		for _, s := range groupStates {
+			send(ch, c.syncGroupState, bool01(g.State == s), g.Name, s)
+		}
+	}
 }
 
 func (c *Collector) collectInstance(ch chan<- prometheus.Metric, in control.InstanceStatus) {
@@ -186,6 +198,9 @@ func (c *Collector) collectInstance(ch chan<- prometheus.Metric, in control.Inst
 		send(ch, c.stateChange, seconds(in.Since.UnixNano()), l...)
 	}
 	send(ch, c.priority, float64(in.Priority), l...)
+	if len(in.Routes) > 0 {
+		send(ch, c.routeErrors, float64(in.RouteErrors), l...)
+	}
 	send(ch, c.basePriority, float64(in.BasePriority), l...)
 	if in.Master != "" {
 		send(ch, c.masterPriority, float64(in.MasterPriority), l...)
