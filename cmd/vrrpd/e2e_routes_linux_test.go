@@ -53,6 +53,12 @@ func TestE2ERoutesAndRules(t *testing.T) {
 	}
 	want(a, true)
 	want(b, false)
+	var shown, errOut strings.Builder
+	if code := run([]string{"show", "--socket", a.socket(), "--detail"}, &shown, &errOut); code != 0 ||
+		!strings.Contains(shown.String(), "  route     198.51.100.0/24 via 192.0.2.254\n") ||
+		!strings.Contains(shown.String(), "  route     100: from 192.0.2.100/32 lookup 100\n") {
+		t.Fatalf("vrrpd show --detail (%d):\n%s%s", code, shown.String(), errOut.String())
+	}
 
 	// The master crashes: b takes the routes; a keeps what the crash left until
 	// cleanup (its cable is out: the routes through eth0 went with the link, the

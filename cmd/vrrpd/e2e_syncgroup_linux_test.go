@@ -68,6 +68,11 @@ sync_groups:
 	if err != nil || len(st.SyncGroups) != 1 || st.SyncGroups[0].State != "FAULT" {
 		t.Fatalf("a's sync groups %+v (%v)", st.SyncGroups, err)
 	}
+	var out, errOut strings.Builder
+	if code := run([]string{"show", "--socket", a.socket(), "--detail"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "  group     G\n") || !strings.Contains(out.String(), "sync group G  FAULT  ext, int") {
+		t.Fatalf("vrrpd show --detail (%d):\n%s%s", code, out.String(), errOut.String())
+	}
 
 	// Back up: a preempts with both.
 	a.ns.IP("link", "set", "eth1", "up")

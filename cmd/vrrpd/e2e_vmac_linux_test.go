@@ -66,6 +66,11 @@ func TestE2EVirtualMAC(t *testing.T) {
 			t.Fatalf("%s has the VIP on eth0", nd.name)
 		}
 	}
+	var shown, errOut strings.Builder
+	if code := run([]string{"show", "--socket", a.socket(), "--detail"}, &shown, &errOut); code != 0 ||
+		!strings.Contains(shown.String(), "  vmac      vrrp.51\n") || !strings.Contains(shown.String(), "192.0.2.100/24         vrrp.51  present") {
+		t.Fatalf("vrrpd show --detail (%d):\n%s%s", code, shown.String(), errOut.String())
+	}
 	// The client reaches the VIP at the virtual MAC, and a answers.
 	p := c.probe()
 	netnstest.Eventually(t, 5*time.Second, func() bool { return p.answeredBy("lb1") }, "the client got no answer from lb1")
