@@ -237,7 +237,6 @@ type node struct {
 
 func (n *node) name() string     { return n.label }
 func (n *node) base() *node      { return n }
-func (n *node) vipMAC() string   { return n.mac() }
 func (n *node) config() side     { return n.cfg }
 func (n *node) mac() string      { return fmt.Sprintf("02:00:00:00:01:%02x", n.idx) }
 func (n *node) ipv4() netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, byte(n.idx)}) }
