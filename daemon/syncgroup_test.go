@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -110,5 +111,43 @@ func TestSyncGroupMembersPreferBackup(t *testing.T) {
 		if st := b.instance(t, in); st.State != "BACKUP" {
 			t.Fatalf("b's %s: %s", in, st.State)
 		}
+	}
+}
+
+func TestSyncGroupReload(t *testing.T) {
+	dir := t.TempDir()
+	drain := filepath.Join(dir, "drain")
+	os.WriteFile(drain, []byte("-1000\n"), 0o644) // db in FAULT from the start
+	l := newLAN(t)
+	a := groupNode(t, l, "a", "192.0.2.1", 150, drain, config.Notify{})
+	a.start(t)
+	a.waitState(t, "db", "FAULT")
+	a.waitState(t, "web", "FAULT")
+
+	// Without the group, web is on its own: it leaves the group's fault.
+	next := *a.cfg
+	next.SyncGroups = nil
+	next.Instances = slices.Clone(a.cfg.Instances)
+	for i := range next.Instances {
+		next.Instances[i].SyncGroup = ""
+	}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, "web", "MASTER")
+	if st := a.instance(t, "db"); st.State != "FAULT" || st.SyncGroup != "" {
+		t.Fatalf("db is %s in group %q", st.State, st.SyncGroup)
+	}
+	if g := a.d.Status().SyncGroups; len(g) != 0 {
+		t.Fatalf("sync groups after the reload: %+v", g)
+	}
+
+	// The group again: web follows db into FAULT.
+	if err := a.d.Reload(context.Background(), a.cfg); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, "web", "FAULT")
+	if r := a.instance(t, "web").Reason; !strings.Contains(r, "sync group G: db is in fault") {
+		t.Fatalf("web's reason %q", r)
 	}
 }
