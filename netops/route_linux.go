@@ -174,11 +174,11 @@ func (m *RouteManager) routeIsOurs(nr *netlink.Route) (bool, error) {
 // kernelRoute is r as netlink takes it, marked as ours. m.mu is held.
 func (m *RouteManager) kernelRoute(r Route) (*netlink.Route, error) {
 	nr := &netlink.Route{
-		Dst:      prefixIPNet(r.Dst),
+		Dst:      ipNetOf(r.Dst),
 		Protocol: RouteProtocol,
 		Table:    int(r.Table),
 		Priority: int(r.Metric),
-		Family:   familyOfPrefix(prefixIPNet(r.Dst)),
+		Family:   familyOfPrefix(ipNetOf(r.Dst)),
 	}
 	if nr.Table == 0 {
 		nr.Table = unix.RT_TABLE_MAIN
@@ -336,10 +336,10 @@ func kernelRule(r Rule) *netlink.Rule {
 		nr.Priority = int(r.Priority)
 	}
 	if r.From.IsValid() {
-		nr.Src = prefixIPNet(r.From)
+		nr.Src = ipNetOf(r.From)
 	}
 	if r.To.IsValid() {
-		nr.Dst = prefixIPNet(r.To)
+		nr.Dst = ipNetOf(r.To)
 	}
 	nr.IifName, nr.OifName = r.IIF, r.OIF
 	if r.HasMark {
@@ -597,4 +597,10 @@ func (m *RouteManager) save() error {
 		return fmt.Errorf("save route state: %w", err)
 	}
 	return nil
+}
+
+// ipNetOf is p as netlink takes it.
+func ipNetOf(p netip.Prefix) *net.IPNet {
+	a := p.Addr()
+	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(p.Bits(), a.BitLen())}
 }
