@@ -148,3 +148,43 @@ func TestE2EVirtualMACIPv6XmitBase(t *testing.T) {
 	b.waitState("web6", "MASTER", 5*time.Second)
 	netnstest.Eventually(t, 5*time.Second, func() bool { return b.ns.HasAddress("vrrp6.52", vip) }, "the VIP is not on b's vrrp6.52")
 }
+
+// A vrrpd killed with its virtual MAC interface leaves it; the next start, whose
+// configuration no longer has it, removes it and puts eth0's parameters back, and one
+// that still has it keeps it as it is.
+func TestE2EVirtualMACLeftoverAtStart(t *testing.T) {
+	c := newCluster(t, 1)
+	a := c.nodes[0]
+	cfg := instanceYAML("web", 51, 150, "100ms", "192.0.2.100/24")
+	a.writeConfig(cfg + "    vmac: true\n")
+	a.start()
+	a.waitState("web", "MASTER", 5*time.Second)
+	index := func() string {
+		out, _ := a.ns.Exec("cat", "/sys/class/net/vrrp.51/ifindex")
+		return strings.TrimSpace(out)
+	}
+	before := index()
+	_ = a.cmd.Process.Kill()
+	<-a.done
+	// Started again with it: the same interface, not a new one.
+	a.start()
+	a.waitState("web", "MASTER", 5*time.Second)
+	if after := index(); after != before || after == "" {
+		t.Fatalf("vrrp.51 has index %q after the restart, was %q: it was created again", after, before)
+	}
+	_ = a.cmd.Process.Kill()
+	<-a.done
+	// Started without it: it goes, and eth0's parameters come back.
+	a.writeConfig(cfg)
+	a.start()
+	a.waitState("web", "MASTER", 5*time.Second)
+	if linkMAC(a.ns, "vrrp.51") != "" {
+		t.Fatal("the leftover vrrp.51 is still there")
+	}
+	if out, _ := a.ns.Exec("cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore"); strings.TrimSpace(out) != "0" {
+		t.Fatalf("eth0's arp_ignore is %q, want 0 back", out)
+	}
+	if !a.hasVIP("192.0.2.100") {
+		t.Fatal("the VIP is not on eth0")
+	}
+}
