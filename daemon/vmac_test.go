@@ -92,3 +92,27 @@ func TestVMACCannotBeCreated(t *testing.T) {
 		t.Fatal("someone else's interface was removed")
 	}
 }
+
+// An ipvlan (keepalived's use_ipvlan) has the base's MAC: the fake kernel has one,
+// which this machine's kernel lacks.
+func TestIpvlanCarriesTheVIPs(t *testing.T) {
+	l := newLAN(t)
+	in := instanceCfg("web", 150, "192.0.2.100/24")
+	in.VMAC = &config.VMAC{Name: "ipvl.51", Kind: config.VMACIpvlan}
+	a := newNode(t, l, "a", "192.0.2.1", in)
+	a.host.Attach("ipvl.51", l.Segment, netip.MustParseAddr("192.0.2.1"))
+	a.addrs.AddInterface("ipvl.51")
+	a.start(t)
+	a.waitState(t, "web", "MASTER")
+	link, ok := a.vmacs.Link("ipvl.51")
+	if !ok || link.Kind != "ipvlan" || link.MAC != nil || link.Parent != "eth0" {
+		t.Fatalf("ipvl.51: %+v (%v)", link, ok)
+	}
+	if !a.addrs.Has("ipvl.51", netip.MustParseAddr("192.0.2.100")) {
+		t.Fatal("the VIP is not on the ipvlan")
+	}
+	a.stop(t)
+	if _, ok := a.vmacs.Link("ipvl.51"); ok {
+		t.Fatal("the ipvlan outlived its instance")
+	}
+}
