@@ -114,7 +114,7 @@ func (g *syncGroup) close(ctx context.Context) {
 	g.hooks.close(ctx)
 }
 
-// state returns the group's state and members, for status.
+// status returns the group's state and members.
 func (g *syncGroup) status() control.SyncGroupStatus {
 	g.mu.Lock()
 	defer g.mu.Unlock()
