@@ -61,6 +61,8 @@ type Config struct {
 	Metrics *Metrics
 	// Instances are the virtual routers, in file order.
 	Instances []Instance
+	// SyncGroups are the sets of instances that fail over together, in file order.
+	SyncGroups []SyncGroup
 	// BGP announces routes to upstream routers while they are healthy; nil without a
 	// bgp section.
 	BGP *BGP
@@ -199,6 +201,26 @@ type Instance struct {
 	Track Track
 	// Notify hooks run on transitions.
 	Notify Notify
+	// SyncGroup names the sync group the instance is a member of; "" for none.
+	SyncGroup string
+	// Group is the multicast group adverts go to and come from, when not the RFC's
+	// (keepalived's mcast_dst_ip); invalid for the RFC's.
+	Group netip.Addr
+	// IgnoreLink keeps the instance out of FAULT while its interface is down
+	// (track_interface: false, keepalived's dont_track_primary); default false.
+	IgnoreLink bool
+	// TrackSource puts the instance in FAULT while Source is not on its interface
+	// (keepalived's track_src_ip); default false.
+	TrackSource bool
+	// PromoteSecondaries sets the interface's promote_secondaries, so that removing
+	// a VIP does not take the other addresses of its subnet with it; default false.
+	PromoteSecondaries bool
+	// Routes and Rules are added while master, after the VIPs, and removed with them.
+	Routes []VirtualRoute
+	Rules  []VirtualRule
+	// VMAC, when not nil, puts the VIPs of the instance's interface and family on a
+	// virtual MAC interface.
+	VMAC *VMAC
 	// Line is where the instance starts in the file, for messages.
 	Line int
 }
@@ -246,6 +268,9 @@ type GARP struct {
 	Refresh       time.Duration // re-announce while master; default 0: off
 	RefreshRepeat int           // per VIP at each refresh; default 1
 	Reply         bool          // also send the ARP reply form; default false
+	// RefreshOtherInterfaces re-announces, while master, the VIPs on other interfaces
+	// than the instance's (keepalived's garp_extra_if); default 0: off.
+	RefreshOtherInterfaces time.Duration
 }
 
 // Track lists what an instance follows, each with a weight.
@@ -279,4 +304,15 @@ type Notify struct {
 	Fault  []string
 	Stop   []string
 	Any    []string
+	// MasterRxLowerPri runs when the master hears a lower priority (at most once per
+	// advert interval), with Any's arguments and MASTER_RX_LOWER_PRI as the state.
+	MasterRxLowerPri []string
+	// Priority runs when the effective priority changes, with Any's arguments and
+	// MASTER_PRIORITY or BACKUP_PRIORITY as the state (keepalived's
+	// notify_priority_changes).
+	Priority []string
+	// Deleted sends DELETED, not STOP, to Any when a reload removes the instance, and
+	// runs DeletedHook then (keepalived's notify_deleted).
+	Deleted     bool
+	DeletedHook []string
 }

@@ -54,14 +54,14 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "bgp"}
+	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "sync_groups", "bgp"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"startup_grace", "checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
-		"vips", "excluded_vips", "track", "notify"}, sharedKeys...)
+		"vips", "excluded_vips", "track", "notify", "group", "track_interface", "track_source", "promote_secondaries", "routes", "rules", "vmac"}, sharedKeys...)
 	metricsKeys  = []string{"listen", "path"}
-	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply"}
+	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply", "refresh_other_interfaces"}
 	scriptKeys   = []string{"exec", "interval", "timeout", "fall", "rise", "user", "init_fail"}
 	processKeys  = []string{"match", "cmdline", "min", "max", "delay"}
 	fileKeys     = []string{"path"}
@@ -74,7 +74,7 @@ var (
 	trackRefKeys = []string{"name", "weight", "reverse"}
 	// Interfaces also take delays against flapping.
 	trackIfKeys = []string{"name", "weight", "reverse", "down_delay", "up_delay"}
-	notifyKeys  = []string{"master", "backup", "fault", "stop", "any"}
+	notifyKeys  = []string{"master", "backup", "fault", "stop", "any", "master_rx_lower_pri", "priority", "deleted"}
 )
 
 // keepalivedKeys turns a keepalived keyword written by habit into a hint. Like the key
@@ -84,6 +84,11 @@ var keepalivedKeys = map[string]string{
 	"virtual_router_id":          "did you mean vrid?",
 	"virtual_ipaddress":          "did you mean vips?",
 	"virtual_ipaddress_excluded": "did you mean excluded_vips?",
+	"virtual_routes":             "did you mean routes?",
+	"use_vmac":                   "write vmac: true, or vmac: {name: vrrp.51}",
+	"vmac_xmit_base":             "write vmac: {xmit_base: true}",
+	"use_ipvlan":                 "write vmac: {kind: ipvlan}",
+	"virtual_rules":              "did you mean rules?",
 	"nopreempt":                  "write preempt: false",
 	"unicast_src_ip":             "write unicast: {source: ...}",
 	"unicast_peer":               "write unicast: {peers: [...]}",
@@ -100,12 +105,24 @@ var keepalivedKeys = map[string]string{
 	"notify_backup":              "write notify: {backup: [...]}",
 	"notify_fault":               "write notify: {fault: [...]}",
 	"notify_stop":                "write notify: {stop: [...]}",
+	"notify_master_rx_lower_pri": "write notify: {master_rx_lower_pri: [...]}",
+	"notify_priority_changes":    "write notify: {priority: [...]}",
+	"notify_deleted":             "write notify: {deleted: true}",
+	"mcast_dst_ip":               "did you mean group?",
+	"dont_track_primary":         "write track_interface: false",
+	"track_src_ip":               "write track_source: true",
+	"garp_extra_if":              "write garp: {refresh_other_interfaces: 100s}",
+	"higher_prio_send_advert":    "write heal_split_brain: true (the default)",
+	"unicast_fault_no_peer":      "write unicast: {peers: []}: an instance without peers stays in FAULT",
 	"authentication":             "did you mean auth?",
 	"auth_type":                  "did you mean type?",
 	"auth_pass":                  "did you mean password?",
 	"script":                     "did you mean exec? (a list: [/path/to/check, arg])",
 	"vrrp_version":               "did you mean version?",
 	"weight":                     "set the weight where an instance tracks the script: track: {scripts: [{name: ..., weight: -50}]}",
+	"vrrp_sync_group":            "write sync_groups: {NAME: {instances: [...]}}",
+	"global_tracking":            "write the trackers under the group's track:, with their weights",
+	"sync_group_tracking_weight": "remove it: vrrpd applies the weights a sync group's members track",
 	"state":                      "vrrpd has no initial state: the highest priority becomes master, and priority 255 makes the address owner",
 	"vrrp_script":                "write scripts: {NAME: {exec: [...], interval: 2s}}",
 	"vrrp_track_process":         "write processes: {NAME: {match: haproxy}}",
@@ -667,6 +684,10 @@ func (p *parser) config(root *yaml.Node) *Config {
 		}
 		items = append(items, it)
 	}
+	groups := p.mapping(top.values["sync_groups"], "sync_groups", nil)
+	for _, name := range groups.order {
+		cfg.SyncGroups = append(cfg.SyncGroups, p.syncGroup(groups.keys[name], groups.values[name]))
+	}
 	cfg.BGP = p.bgp(top.values["bgp"])
 	if len(items) == 0 && cfg.BGP == nil && !p.failed("instances") {
 		p.errorf("instances", "see docs/configuration.md; a node that only announces routes needs a bgp section instead", "at least one instance is required")
@@ -927,6 +948,7 @@ type shared struct {
 	garpRefresh       setting[time.Duration]
 	garpRefreshRepeat setting[int]
 	garpReply         setting[bool]
+	garpRefreshOther  setting[time.Duration]
 }
 
 // or merges key by key: what s sets, else what d sets.
@@ -948,6 +970,7 @@ func (s shared) or(d shared) shared {
 		garpRefresh:       s.garpRefresh.or(d.garpRefresh),
 		garpRefreshRepeat: s.garpRefreshRepeat.or(d.garpRefreshRepeat),
 		garpReply:         s.garpReply.or(d.garpReply),
+		garpRefreshOther:  s.garpRefreshOther.or(d.garpRefreshOther),
 	}
 }
 
@@ -975,6 +998,7 @@ func (s shared) positions() map[string]position {
 	add("garp.refresh", s.garpRefresh.set, s.garpRefresh.pos)
 	add("garp.refresh_repeat", s.garpRefreshRepeat.set, s.garpRefreshRepeat.pos)
 	add("garp.reply", s.garpReply.set, s.garpReply.pos)
+	add("garp.refresh_other_interfaces", s.garpRefreshOther.set, s.garpRefreshOther.pos)
 	return m
 }
 
@@ -1054,6 +1078,11 @@ func (p *parser) shared(m mapping, path string) shared {
 	}
 	s.garpRefreshRepeat = p.intSetting(g, gpath, "refresh_repeat", 1, 100)
 	s.garpReply = p.boolSetting(g, gpath, "reply")
+	if n := g.values["refresh_other_interfaces"]; n != nil {
+		if d, ok := p.duration(n, gpath+".refresh_other_interfaces", refreshOtherSpan); ok {
+			s.garpRefreshOther = newSetting(d, n)
+		}
+	}
 	return s
 }
 
@@ -1129,6 +1158,9 @@ func (p *parser) instance(n *yaml.Node, path, name string, defaults shared) Inst
 		Refresh:       s.garpRefresh.get(0),
 		RefreshRepeat: s.garpRefreshRepeat.get(1),
 		Reply:         s.garpReply.get(false),
+		// A refresh of its own, or none: the other interfaces' VIPs are refreshed
+		// with the rest.
+		RefreshOtherInterfaces: s.garpRefreshOther.get(0),
 	}
 
 	if v := m.values["source"]; v != nil {
@@ -1145,6 +1177,7 @@ func (p *parser) instance(n *yaml.Node, path, name string, defaults shared) Inst
 	in.ExcludedVIPs = p.vips(m.values["excluded_vips"], path+".excluded_vips", in.Interface)
 	in.Track = p.track(m.values["track"], path+".track")
 	in.Notify = p.notify(m.values["notify"], path+".notify")
+	p.instanceExtras(m, path, &in)
 	return in
 }
 
@@ -1301,11 +1334,13 @@ func (p *parser) trackRefs(n *yaml.Node, path string, known []string, defaultWei
 
 func (p *parser) notify(n *yaml.Node, path string) Notify {
 	m := p.mapping(n, path, notifyKeys)
-	return Notify{
+	nt := Notify{
 		Master: p.command(m.values["master"], path+".master"),
 		Backup: p.command(m.values["backup"], path+".backup"),
 		Fault:  p.command(m.values["fault"], path+".fault"),
 		Stop:   p.command(m.values["stop"], path+".stop"),
 		Any:    p.command(m.values["any"], path+".any"),
 	}
+	p.notifyExtras(m, path, &nt)
+	return nt
 }

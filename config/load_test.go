@@ -502,7 +502,7 @@ func TestProblems(t *testing.T) {
 		{"instance key under defaults", "defaults: {priority: 150}\n" + minimal,
 			[]string{`1:12: defaults.priority: unknown key "priority" (hint: priority is set in each instance, not under defaults)`}},
 		{"unknown top-level key", "global_defs: {}\n" + minimal,
-			[]string{`1:1: global_defs: unknown key "global_defs" (hint: known keys: node, socket, socket_group, state_file, script_user, metrics, defaults, scripts, processes, files, haproxy, instances, bgp)`}},
+			[]string{`1:1: global_defs: unknown key "global_defs" (hint: known keys: node, socket, socket_group, state_file, script_user, metrics, defaults, scripts, processes, files, haproxy, instances, sync_groups, bgp)`}},
 		{"keepalived block", "vrrp_track_process: {}\n" + minimal,
 			[]string{`1:1: vrrp_track_process: unknown key "vrrp_track_process" (hint: write processes: {NAME: {match: haproxy}})`}},
 		{"unknown garp key", minimal + "    garp: {repeats: 3}\n",

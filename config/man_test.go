@@ -18,7 +18,8 @@ func TestManPageKeys(t *testing.T) {
 		"processes": processKeys, "files": fileKeys, "haproxy": haproxyKeys, "unicast": unicastKeys,
 		"peers": peerKeys, "auth": authKeys, "vips": vipKeys, "track": trackKeys, "track entries": trackIfKeys,
 		"notify": notifyKeys, "bgp": bgpKeys, "bgp peers": bgpPeerKeys, "bfd": bfdKeys, "routes": routeKeys,
-		"route address": routeAddrKeys, "on_failure": onFailureKeys,
+		"route address": routeAddrKeys, "on_failure": onFailureKeys, "instance routes": virtualRouteKeys, "instance rules": virtualRuleKeys,
+		"sync_groups": syncGroupKeys, "vmac": vmacKeys,
 	}
 	for table, keys := range tables {
 		for _, k := range keys {

@@ -216,6 +216,9 @@ func validate(cfg *Config, r *reporter) {
 		validateAuth(r, in, path)
 		validateTrack(r, in, path, defined, tracked)
 		validateOwner(r, in, path)
+		validateExtras(r, in, path)
+		validateRoutes(r, in, path)
+		validateVMAC(r, in, path)
 		if r.set(path+".checksum") && (in.Version != vrrp.Version3 || in.Family() != vrrp.IPv4) {
 			r.warnf(path+".checksum", "remove it", "checksum applies to VRRPv3 over IPv4 only; it is ignored here")
 		}
@@ -225,10 +228,12 @@ func validate(cfg *Config, r *reporter) {
 		}
 	}
 	validateAcross(r, cfg, paths)
+	validateVMACs(r, cfg, paths)
 	for _, p := range cfg.Processes {
 		validateProcess(r, p)
 	}
 	validateBGP(r, cfg, defined, tracked)
+	validateSyncGroups(r, cfg, defined, tracked)
 	for _, d := range defined {
 		for _, name := range d.names {
 			if name != "" && !tracked[d.key][name] {
@@ -463,7 +468,14 @@ func validateUnicast(r *reporter, in *Instance, path string) {
 		return
 	}
 	checkTrackReach(r, in, path)
-	if len(u.Peers) == 0 && !r.failed(path+".unicast.peers") {
+	switch _, written := r.pos[path+".unicast.peers"]; {
+	case len(u.Peers) > 0 || r.failed(path+".unicast.peers"):
+	case written:
+		// peers: [] written out: the instance stays in FAULT until a reload gives it
+		// peers, as keepalived's unicast_fault_no_peer.
+		r.warnf(path+".unicast.peers", "list the other nodes' addresses",
+			"unicast without peers: the instance stays in FAULT")
+	default:
 		r.errorf(path+".unicast.peers", "list the other nodes' addresses, or remove unicast: to use multicast",
 			"unicast needs at least one peer")
 	}

@@ -22,6 +22,17 @@ type Status struct {
 	EventsDropped uint64 `json:"events_dropped"`
 	// BGP is the BGP speaker's peers and routes; absent without a bgp section.
 	BGP *BGPStatus `json:"bgp,omitempty"`
+	// SyncGroups are the sets of instances that fail over together.
+	SyncGroups []SyncGroupStatus `json:"sync_groups,omitempty"`
+}
+
+// SyncGroupStatus is one sync group.
+type SyncGroupStatus struct {
+	Name string `json:"name"`
+	// State is MASTER when every member is, FAULT while one is, BACKUP when none is
+	// master, STOP when every member stopped.
+	State     string   `json:"state"`
+	Instances []string `json:"instances"`
 }
 
 // InstanceStatus describes one virtual router.
@@ -87,6 +98,16 @@ type InstanceStatus struct {
 	// Holding says the instance left mastership and keeps its VIPs until the next
 	// master announces (make-before-break).
 	Holding bool `json:"holding,omitempty"`
+	// SyncGroup names the instance's sync group; WantsMaster says that it waits for the
+	// other members to take mastership with it.
+	SyncGroup   string `json:"sync_group,omitempty"`
+	WantsMaster bool   `json:"wants_master,omitempty"`
+	// Routes are the routes and rules the instance adds as master, as ip(8) writes
+	// them; RouteErrors counts those that could not be added or removed.
+	Routes      []string `json:"routes,omitempty"`
+	RouteErrors uint64   `json:"route_errors,omitempty"`
+	// VMAC is the virtual MAC interface the VIPs are on, when the instance has one.
+	VMAC string `json:"vmac,omitempty"`
 }
 
 // TrackerStatus is one tracker an instance follows and what it does to the priority.
@@ -210,6 +231,8 @@ type Event struct {
 	Detail   string    `json:"detail,omitempty"`
 	Route    string    `json:"route,omitempty"`
 	Peer     string    `json:"peer,omitempty"`
+	// SyncGroup names the sync group of a sync_group event.
+	SyncGroup string `json:"sync_group,omitempty"`
 }
 
 // The results runs are counted by: the keys of InstanceStatus.HookRuns and of

@@ -48,10 +48,12 @@ type Daemon struct {
 	started  time.Time
 	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 
-	holders holders
-	reloads reloads
-	speaker rhi.Speaker
-	bgp     *bgp // nil without a bgp section
+	holders      holders
+	routeHolders routeHolders
+	reloads      reloads
+	speaker      rhi.Speaker
+	bgp          *bgp // nil without a bgp section
+	groups       []*syncGroup
 
 	mu        sync.Mutex // guards cfg, instances, leaving and links
 	cfg       *config.Config
@@ -124,6 +126,7 @@ func (d *Daemon) Start() error {
 	d.mu.Lock()
 	d.instances = append(d.instances, started...)
 	d.mu.Unlock()
+	d.regroup(context.Background(), cfg)
 	if d.sys.Events != nil {
 		go d.follow(d.sys.Events)
 	}
@@ -247,6 +250,7 @@ func (d *Daemon) follow(events <-chan netops.Event) {
 		case netops.LinkEvent:
 			d.trk.link(ev)
 			d.linkEvent(ev)
+			d.vmacEvent(ev)
 		case netops.AddrEvent:
 			// Only instances still without an advert source care: with a thousand
 			// instances, the VIPs they add must not make a thousand requests each.
@@ -255,6 +259,7 @@ func (d *Daemon) follow(events <-chan netops.Event) {
 					in.do(in.tryCreateRouter)
 				}
 			}
+			d.sourceEvent(ev)
 		}
 	}
 }
@@ -336,6 +341,7 @@ func (d *Daemon) Status() control.Status {
 		st.Instances = nil // `vrrpd show --json` says "instances": null, as it always has
 	}
 	d.fillDaemonStatus(&st)
+	st.SyncGroups = d.groupsStatus()
 	st.BGP = d.bgpNow().status()
 	return st
 }
@@ -366,6 +372,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 	bgpDone := make(chan struct{})
 	go func() { d.bgpNow().stop(ctx); close(bgpDone) }()
 	stopAll(ctx, instances)
+	d.closeGroups(ctx)
 	<-bgpDone
 	d.trk.close()
 	for _, in := range leaving {
@@ -391,7 +398,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 func (d *Daemon) retire(instances []*instance) {
 	for _, in := range instances {
 		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
-		in.do(func() { in.shutdown(ctx) })
+		in.do(func() { in.deleted = true; in.shutdown(ctx) })
 		d.mu.Lock()
 		d.leaving = append(d.leaving, in)
 		d.mu.Unlock()
@@ -440,10 +447,16 @@ type identity struct {
 	vrid    uint8
 	family  vrrp.Family
 	unicast bool
+	vmac    config.VMAC // zero without one
 }
 
 func identityOf(in config.Instance) identity {
-	return identity{in.Interface, in.VRID, in.Family(), in.Unicast != nil}
+	id := identity{in.Interface, in.VRID, in.Family(), in.Unicast != nil, config.VMAC{}}
+	if in.VMAC != nil {
+		id.vmac = *in.VMAC
+		id.vmac.Line = 0
+	}
+	return id
 }
 
 // Reload applies a new, valid configuration: instances whose identity is unchanged keep
@@ -510,6 +523,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 	d.instances = slices.Concat(kept, started)
 	b := d.bgp
 	d.mu.Unlock()
+	d.regroup(ctx, cfg)
 	b, err = reloadBGP(ctx, d, b, cfg.BGP, d.speaker)
 	if err != nil {
 		errs = append(errs, err)

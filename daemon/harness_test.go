@@ -197,15 +197,17 @@ func (l *lan) until(what string, cond func() bool) {
 }
 
 type node struct {
-	name  string
-	lan   *lan
-	host  *fake.Host
-	addrs *fake.Addresses
-	ann   *fake.Announcer
-	ifs   *fakeInterfaces
-	d     *Daemon
-	cfg   *config.Config
-	links chan netops.Event
+	name   string
+	lan    *lan
+	host   *fake.Host
+	addrs  *fake.Addresses
+	routes *fake.Routes
+	vmacs  *fake.Links
+	ann    *fake.Announcer
+	ifs    *fakeInterfaces
+	d      *Daemon
+	cfg    *config.Config
+	links  chan netops.Event
 	// received is the number of packets the instances had handled at the last barrier.
 	received map[*instance]uint64
 }
@@ -218,7 +220,17 @@ type fakeInterfaces struct {
 	down  map[string]bool
 }
 
-func (f *fakeInterfaces) Addrs(string) ([]netip.Addr, error) { return f.addrs, nil }
+func (f *fakeInterfaces) Addrs(string) ([]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.addrs), nil
+}
+
+func (f *fakeInterfaces) setAddrs(addrs ...netip.Addr) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrs = addrs
+}
 
 func (f *fakeInterfaces) Up(ifname string) (bool, error) {
 	f.mu.Lock()
@@ -271,7 +283,7 @@ func newNodeWith(t *testing.T, l *lan, name, addr string, setup func(*config.Con
 func addNode(t *testing.T, l *lan, name, addr string, cfg *config.Config) *node {
 	t.Helper()
 	a := netip.MustParseAddr(addr)
-	n := &node{name: name, lan: l, host: fake.NewHost(name), addrs: fake.NewAddresses(), ann: fake.NewAnnouncer(time.Now),
+	n := &node{name: name, lan: l, host: fake.NewHost(name), addrs: fake.NewAddresses(), routes: fake.NewRoutes(), vmacs: fake.NewLinks("eth0"), ann: fake.NewAnnouncer(time.Now),
 		ifs: &fakeInterfaces{addrs: []netip.Addr{a}, down: map[string]bool{}}, cfg: cfg,
 		links: make(chan netops.Event, 16), received: map[*instance]uint64{}}
 	n.host.Attach("eth0", l.Segment, a)
@@ -284,7 +296,7 @@ func addNode(t *testing.T, l *lan, name, addr string, cfg *config.Config) *node 
 // stopped when the test ends.
 func (n *node) newDaemon(opts Options) (*Daemon, error) {
 	opts.Clock = n.lan.clock
-	sys := System{Open: n.host.Open, Addresses: n.addrs, Announcer: n.ann, Interfaces: n.ifs, Events: n.links}
+	sys := System{Open: n.host.Open, Addresses: n.addrs, Routes: n.routes, Links: n.vmacs, Announcer: n.ann, Interfaces: n.ifs, Events: n.links}
 	d, err := New(n.cfg, sys, opts)
 	if err != nil {
 		return nil, err

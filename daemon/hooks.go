@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,15 +23,20 @@ import (
 func checkHooks(cfg *config.Config) error {
 	var u *runner.User
 	var errs []error
+	type owner struct {
+		what   string // "instance web", "sync group VG_1"
+		line   int
+		notify config.Notify
+	}
+	var owners []owner
 	for _, in := range cfg.Instances {
-		n := in.Notify
-		for _, h := range []struct {
-			kind string
-			argv []string
-		}{{"master", n.Master}, {"backup", n.Backup}, {"fault", n.Fault}, {"stop", n.Stop}, {"any", n.Any}} {
-			if len(h.argv) == 0 {
-				continue
-			}
+		owners = append(owners, owner{"instance " + in.Name, in.Line, in.Notify})
+	}
+	for _, g := range cfg.SyncGroups {
+		owners = append(owners, owner{"sync group " + g.Name, g.Line, g.Notify})
+	}
+	for _, in := range owners {
+		for _, h := range notifyHooks(in.notify) {
 			if u == nil {
 				var err error
 				if u, err = runner.Lookup(cfg.ScriptUser); err != nil {
@@ -40,14 +46,26 @@ func checkHooks(cfg *config.Config) error {
 			}
 			if err := runner.Check(h.argv[0], u); err != nil {
 				where := ""
-				if cfg.File != "" && in.Line > 0 {
-					where = fmt.Sprintf("%s:%d: ", cfg.File, in.Line)
+				if cfg.File != "" && in.line > 0 {
+					where = fmt.Sprintf("%s:%d: ", cfg.File, in.line)
 				}
-				errs = append(errs, fmt.Errorf("%sinstance %s: notify %s: %w", where, in.Name, h.kind, err))
+				errs = append(errs, fmt.Errorf("%s%s: notify %s: %w", where, in.what, h.kind, err))
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// notifyHook is one hook of a Notify, by kind.
+type notifyHook struct {
+	kind string
+	argv []string
+}
+
+// notifyHooks lists the hooks of n that are set.
+func notifyHooks(n config.Notify) []notifyHook {
+	all := []notifyHook{{"master", n.Master}, {"backup", n.Backup}, {"fault", n.Fault}, {"stop", n.Stop}, {"any", n.Any}}
+	return slices.DeleteFunc(all, func(h notifyHook) bool { return len(h.argv) == 0 })
 }
 
 // scriptUser returns the script_user of the running configuration: hooks look it up at

@@ -76,6 +76,14 @@ type instance struct {
 
 	// announced counts the announcements of the VIPs.
 	announced announceCounters
+	// group is the instance's sync group; nil when it is in none.
+	group *syncGroup
+	// notifiedPriority is the effective priority the priority hook last saw; deleted
+	// says that a reload removed the instance (extras.go).
+	notifiedPriority uint8
+	deleted          bool
+	// routeErrors counts the routes and rules that could not be added or removed.
+	routeErrors uint64
 }
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
@@ -99,19 +107,27 @@ func newInstance(d *Daemon, cfg config.Instance) *instance {
 // daemon opens every instance, then starts them all at once, so that no instance's
 // first Master_Down_Interval runs while others are not listening yet.
 func (in *instance) open() error {
-	in.port = in.d.portFor(in.cfg.Interface, in.cfg.Family())
-	sub, err := in.d.mux.SubscribeInbox(in.cfg.Interface, in.cfg.Family(), in.cfg.VRID, in.port.inbox)
+	if err := in.createVMAC(); err != nil {
+		return err
+	}
+	in.port = in.d.portFor(advertInterface(in.cfg), in.cfg.Family())
+	sub, err := in.d.mux.SubscribeInbox(advertInterface(in.cfg), in.cfg.Family(), in.cfg.VRID, in.port.inbox)
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
 	}
 	in.sub = sub
+	in.joinGroup()
 	// An instance may start long after the link events were listed (a reload adds it):
 	// ask the kernel.
 	if up, err := in.d.sys.Interfaces.Up(in.cfg.Interface); err == nil && !up {
 		in.linkUp = false
-		in.faults["link"] = "interface " + in.cfg.Interface + " down"
+		if !in.cfg.IgnoreLink {
+			in.faults["link"] = "interface " + in.cfg.Interface + " down"
+		}
 	}
+	in.tuneInterface()
 	in.createRouter()
+	in.checkSource()
 	return nil
 }
 
@@ -159,6 +175,7 @@ func (in *instance) createRouter() bool {
 	if in.tracked != nil {
 		in.execute(r.Handle(vrrp.PriorityChanged{Priority: in.tracked.Priority}))
 	}
+	in.notifiedPriority = r.Status().Priority
 	if len(in.faults) > 0 {
 		in.execute(r.Handle(vrrp.FaultRaised{Reason: in.faultReason()}))
 	}
@@ -175,6 +192,7 @@ func (in *instance) setFault(source, reason string) {
 	if (first || immediate) && in.router != nil {
 		in.handle(vrrp.FaultRaised{Reason: reason, Immediate: immediate})
 	}
+	in.reportToGroup()
 }
 
 // clearFault drops a reason; when none is left the router leaves FAULT.
@@ -186,6 +204,7 @@ func (in *instance) clearFault(source, why string) {
 	if len(in.faults) == 0 && in.router != nil {
 		in.handle(vrrp.FaultCleared{Reason: why})
 	}
+	in.reportToGroup()
 }
 
 func (in *instance) faultReason() string {
@@ -213,6 +232,7 @@ func (in *instance) setTracked(p tracker.Priority) {
 	}
 	if in.router != nil && in.router.Status().Priority != p.Priority {
 		in.handle(vrrp.PriorityChanged{Priority: p.Priority})
+		in.notePriority()
 	}
 }
 
@@ -281,6 +301,9 @@ func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 		MakeBeforeBreak:       in.MakeBeforeBreak,
 		FastHandover:          in.FastHandover,
 		StepDownAdvert:        in.HealSplitBrain,
+		SyncGroup:             in.SyncGroup != "",
+		ReportLowerPriority:   len(in.Notify.MasterRxLowerPri) > 0,
+		Group:                 in.Group,
 		StartupGrace:          in.StartupGrace,
 	}
 	for _, v := range in.VIPs {
@@ -300,7 +323,7 @@ func (in *instance) transitioned(t vrrp.Transition) {
 	in.log.Info("state changed", "from", t.From.String(), "to", t.To.String(), "priority", st.Priority, "reason", t.Reason)
 	state := t.To.String()
 	if t.To == vrrp.Initialize {
-		state = "STOP"
+		state = in.stopState()
 	}
 	in.d.events.publish(control.Event{
 		Type: "transition", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
@@ -315,7 +338,7 @@ func (in *instance) transitioned(t vrrp.Transition) {
 	case vrrp.Fault:
 		hook = in.cfg.Notify.Fault
 	case vrrp.Initialize:
-		hook = in.cfg.Notify.Stop
+		hook = in.stopHook()
 	}
 	env := []string{
 		"VRRPD_INSTANCE=" + in.cfg.Name, "VRRPD_STATE=" + state,
@@ -329,6 +352,7 @@ func (in *instance) transitioned(t vrrp.Transition) {
 		argv := append(slices.Clone(any), "INSTANCE", in.cfg.Name, state, fmt.Sprint(st.Priority))
 		in.hooks.enqueue(argv, env)
 	}
+	in.reportToGroup()
 }
 
 // linkChanged reacts to the instance's interface going down or up.
@@ -337,7 +361,9 @@ func (in *instance) linkChanged(up bool) {
 		return
 	}
 	in.linkUp = up
-	if up {
+	if in.cfg.IgnoreLink {
+		in.log.Info("interface changed, not tracked", "interface", in.cfg.Interface, "up", up)
+	} else if up {
 		in.clearFault("link", "interface "+in.cfg.Interface+" up")
 	} else {
 		in.setFault("link", "interface "+in.cfg.Interface+" down")
@@ -372,6 +398,7 @@ func (in *instance) finish(ctx context.Context) {
 	go func() {
 		in.hooks.close(ctx)
 		in.sub.Close()
+		in.removeVMAC()
 		close(in.done)
 	}()
 }
@@ -384,6 +411,14 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 	prev := in.cfg
 	prevVIPs := in.vips()
 	in.cfg = next
+	in.applyLinkTracking()
+	in.checkSource()
+	if prev.Group != next.Group {
+		in.joinGroup()
+	}
+	if prev.PromoteSecondaries != next.PromoteSecondaries {
+		in.tuneInterface()
+	}
 	if in.router == nil {
 		in.tryCreateRouter()
 		return nil
@@ -395,6 +430,7 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 	}
 	in.src = src
 	in.execute(in.router.Handle(vrrp.Reconfigure{Config: routerConfig(next, src)}))
+	in.notePriority()
 	if in.router.State() != vrrp.Master {
 		return nil
 	}
@@ -411,6 +447,7 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 		}
 	}
 	in.addVIPs(added)
+	in.reconfigureRoutes(prev, next)
 	if len(added) > 0 || !garpEqual(prev.GARP, next.GARP) {
 		in.startAnnouncing()
 	}
@@ -430,6 +467,11 @@ func (in *instance) status() control.InstanceStatus {
 		Family:    in.cfg.Family().String(),
 		Mode:      "multicast",
 		Source:    addrString(in.src),
+	}
+	s.SyncGroup = in.cfg.SyncGroup
+	s.Routes, s.RouteErrors = in.routeStatus(), in.routeErrors
+	if v := in.cfg.VMAC; v != nil {
+		s.VMAC = v.Name
 	}
 	if in.cfg.Unicast != nil {
 		s.Mode = "unicast"

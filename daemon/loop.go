@@ -17,6 +17,7 @@ func (in *instance) release() {
 	if in.stopping == nil {
 		return
 	}
+	in.removeRoutes(routesOf(in.cfg))
 	in.removeVIPs(in.vips())
 	in.finish(in.stopping)
 }
@@ -120,8 +121,10 @@ func (in *instance) do1(a vrrp.Action) {
 		switch a := a.(type) {
 		case vrrp.AddVIPs:
 			in.addVIPs(in.vips())
+			in.addRoutes(routesOf(in.cfg))
 		case vrrp.RemoveVIPs:
 			in.stopAnnouncing()
+			in.removeRoutes(routesOf(in.cfg))
 			in.removeVIPs(in.vips())
 		case vrrp.AnnounceVIPs:
 			in.startAnnouncing()
@@ -131,12 +134,19 @@ func (in *instance) do1(a vrrp.Action) {
 			in.splitBrainHealed(a)
 		case vrrp.Transition:
 			in.transitioned(a)
+		case vrrp.WantMaster:
+			in.reportToGroup()
+		case vrrp.LowerPriorityHeard:
+			in.lowerPriorityHeard(a)
 		}
 	}
 }
 
 func (in *instance) send(adv vrrp.Advertisement) {
 	group := [1]netip.Addr{netops.Group(in.cfg.Family())}
+	if in.cfg.Group.IsValid() {
+		group[0] = in.cfg.Group
+	}
 	dsts := group[:]
 	if in.cfg.Unicast != nil {
 		dsts = in.cfg.Unicast.Peers

@@ -24,6 +24,7 @@ func fillRouterStatus(s *control.InstanceStatus, r vrrp.Status) {
 	s.AdvertLatenessMax = control.Duration(st.AdvertLatenessMax)
 	s.SplitBrainsHealed = st.SplitBrainsHealed
 	s.Holding = r.Holding
+	s.WantsMaster = r.WantsMaster
 	s.PriorityZeroSent, s.PriorityZeroReceived = st.PriorityZeroSent, st.PriorityZeroReceived
 	s.Drops = map[string]uint64{}
 	for reason, n := range st.Drops {

@@ -15,12 +15,19 @@ type System struct {
 	Open netops.Opener
 	// Addresses adds and removes VIPs.
 	Addresses netops.Addresses
+	// Routes adds and removes virtual routes and rules; nil where there are none.
+	Routes netops.Routes
+	// Links creates and removes virtual MAC interfaces; nil where there are none.
+	Links netops.Links
 	// Announcer sends gratuitous ARP and unsolicited NA.
 	Announcer netops.Announcer
 	// Interfaces tells the node's own addresses, to pick advert sources.
 	Interfaces Interfaces
 	// Events, when not nil, delivers link and address changes.
 	Events <-chan netops.Event
+	// Sysctl sets a kernel parameter by its path under /proc/sys, such as
+	// net/ipv4/conf/eth0/promote_secondaries; nil leaves them alone.
+	Sysctl func(path, value string) error
 	// Announce runs an announcement schedule; netops.Announce when nil.
 	Announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 }

@@ -13,6 +13,8 @@ import (
 type LinuxSystem struct {
 	System
 	VIPs    *netops.VIPManager
+	Routes  *netops.RouteManager
+	Links   *netops.LinkManager
 	monitor *netops.Monitor
 	cancel  context.CancelFunc
 	ann     *netops.LinuxAnnouncer
@@ -25,9 +27,22 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 	if err != nil {
 		return nil, err
 	}
+	routes, err := netops.NewRouteManager(netops.RouteStatePath(stateFile), log)
+	if err != nil {
+		vips.Close()
+		return nil, err
+	}
+	links, err := netops.NewLinkManager(netops.LinkStatePath(stateFile), log)
+	if err != nil {
+		vips.Close()
+		routes.Close()
+		return nil, err
+	}
 	mon, err := netops.NewMonitor(log)
 	if err != nil {
 		vips.Close()
+		routes.Close()
+		links.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -41,11 +56,16 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 		System: System{
 			Open:       netops.OpenSocket,
 			Addresses:  vips,
+			Routes:     routes,
+			Links:      links,
 			Announcer:  ann,
 			Interfaces: kernelInterfaces{vips},
 			Events:     forDaemon,
+			Sysctl:     netops.SetSysctl,
 		},
 		VIPs:    vips,
+		Routes:  routes,
+		Links:   links,
 		monitor: mon,
 		cancel:  cancel,
 		ann:     ann,
@@ -57,6 +77,8 @@ func (s *LinuxSystem) Close() error {
 	s.cancel()
 	s.monitor.Close()
 	s.ann.Close()
+	s.Routes.Close()
+	s.Links.Close()
 	return s.VIPs.Close()
 }
 

@@ -26,6 +26,7 @@ func toNetopsVIP(in config.Instance, v config.VIP) netops.VIP {
 	if ifname == "" {
 		ifname = in.Interface
 	}
+	ifname = vipInterface(in, ifname, v)
 	return netops.VIP{Prefix: v.Prefix, Interface: ifname, Label: v.Label}
 }
 
@@ -132,7 +133,7 @@ func (in *instance) startAnnouncing() {
 	g := in.cfg.GARP
 	cfg := netops.AnnounceConfig{Repeat: g.Repeat, Delay: g.Delay, Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat, Reply: g.Reply}
 	for _, ifname := range order {
-		go in.d.announce(ctx, countingAnnouncer{in.d.sys.Announcer, &in.announced}, ifname, byIf[ifname], cfg, in.log)
+		go in.d.announce(ctx, countingAnnouncer{in.d.sys.Announcer, &in.announced}, ifname, byIf[ifname], in.otherInterfacesRefresh(ifname, cfg), in.log)
 	}
 }
 

@@ -39,6 +39,7 @@ instances:
     advert_interval: 100ms
     garp: {repeat: 1, delay: 0s}
     vips: [192.0.2.100/24]
+    promote_secondaries: true
     track:
       processes: [{name: standin, weight: -50}]
 `
@@ -97,6 +98,11 @@ func TestSystemdUnit(t *testing.T) {
 	m.InstallUnit("haproxy-standin.service", standIn)
 	m.InstallUnit("proc-probe@.service", procProbe)
 	peer := startPeer(t, lb2, bin)
+	// vrrpd sets it through ProtectKernelTunables: the unit leaves the interfaces'
+	// network sysctls writable.
+	if out, err := lb1.Exec("sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=0"); err != nil {
+		t.Fatalf("sysctl: %v: %s", err, out)
+	}
 
 	m.Systemctl("start", "haproxy-standin.service")
 	m.Systemctl("start", "vrrpd.service")
@@ -110,6 +116,13 @@ func TestSystemdUnit(t *testing.T) {
 	waitRoles(t, show, peer)
 	started := m.Monotonic("vrrpd.service", "ActiveEnterTimestampMonotonic")
 	pid := m.HostPID("vrrpd.service")
+
+	t.Run("InterfaceSysctlsWritable", func(t *testing.T) {
+		out, err := lb1.Exec("sysctl", "-n", "net.ipv4.conf.eth0.promote_secondaries")
+		if err != nil || strings.TrimSpace(out) != "1" {
+			t.Fatalf("promote_secondaries on eth0 is %q (%v), want 1 set by vrrpd under the unit", out, err)
+		}
+	})
 
 	t.Run("ProcessTrackerSeesOtherUsers", func(t *testing.T) {
 		// The setting is in force: vrrpd's /proc hides the processes of other users...

@@ -51,6 +51,12 @@ type side struct {
 	password string // VRRPv2 simple password; "" for none
 	// messageOnly makes vrrpd send the message-only VRRPv3 IPv4 checksum.
 	messageOnly bool
+	// vmac puts the VIPs on a virtual MAC interface (vrrpd's vmac, keepalived's
+	// use_vmac; FRR has one always): see vmac_linux_test.go.
+	vmac bool
+	// group is the multicast group of the adverts when not the RFC's (vrrpd's group,
+	// keepalived's mcast_dst_ip): see keywords_linux_test.go.
+	group netip.Addr
 }
 
 // router is one VRRP implementation on a node of the bridge.
@@ -231,7 +237,6 @@ type node struct {
 
 func (n *node) name() string     { return n.label }
 func (n *node) base() *node      { return n }
-func (n *node) vipMAC() string   { return n.mac() }
 func (n *node) config() side     { return n.cfg }
 func (n *node) mac() string      { return fmt.Sprintf("02:00:00:00:01:%02x", n.idx) }
 func (n *node) ipv4() netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, byte(n.idx)}) }
@@ -357,6 +362,12 @@ func (g *vrrpdNode) yaml(s side) string {
 		}
 		fmt.Fprintf(&b, "    excluded_vips: [%s]\n", strings.Join(ex, ", "))
 	}
+	if s.vmac {
+		fmt.Fprintf(&b, "    vmac: {name: %s}\n", g.b.vmacName())
+	}
+	if s.group.IsValid() {
+		fmt.Fprintf(&b, "    group: '%s'\n", s.group)
+	}
 	return b.String()
 }
 
@@ -474,7 +485,19 @@ func (g *vrrpdNode) crash() {
 	g.crashLink()
 }
 
-func (g *vrrpdNode) holds(vip netip.Addr) bool { return g.hasAddress("eth0", vip) }
+func (g *vrrpdNode) holds(vip netip.Addr) bool {
+	if g.cfg.vmac {
+		return g.hasAddress(g.b.vmacName(), vip)
+	}
+	return g.hasAddress("eth0", vip)
+}
+
+func (g *vrrpdNode) vipMAC() string {
+	if g.cfg.vmac {
+		return g.b.virtualMAC()
+	}
+	return g.mac()
+}
 
 var vrrpdComplaint = regexp.MustCompile(`level=(WARN|ERROR)`)
 
@@ -507,6 +530,12 @@ func (k *keepalivedNode) conf(s side) string {
 	}
 	if k.b.col.unicast {
 		fmt.Fprintf(&b, "  unicast_src_ip %s\n  unicast_peer {\n    %s\n  }\n", k.unicastAddr(), k.b.g.unicastAddr())
+	}
+	if s.vmac {
+		fmt.Fprintf(&b, "  use_vmac %s\n", k.b.vmacName())
+	}
+	if s.group.IsValid() {
+		fmt.Fprintf(&b, "  mcast_dst_ip %s\n", s.group)
 	}
 	b.WriteString("  virtual_ipaddress {\n")
 	for _, v := range s.vips {
@@ -578,7 +607,19 @@ func (k *keepalivedNode) crash() {
 	k.crashLink()
 }
 
-func (k *keepalivedNode) holds(vip netip.Addr) bool { return k.hasAddress("eth0", vip) }
+func (k *keepalivedNode) holds(vip netip.Addr) bool {
+	if k.cfg.vmac {
+		return k.hasAddress(k.b.vmacName(), vip)
+	}
+	return k.hasAddress("eth0", vip)
+}
+
+func (k *keepalivedNode) vipMAC() string {
+	if k.cfg.vmac {
+		return k.b.virtualMAC()
+	}
+	return k.mac()
+}
 
 // keepalivedComplaint matches what keepalived 2.2 logs when it drops an advert it does
 // not like (as in netops/keepalived_linux_test.go).

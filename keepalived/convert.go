@@ -97,7 +97,9 @@ type converter struct {
 	files     map[string]*outFile
 	// syncGroup maps an instance name to the sync group holding it.
 	syncGroup map[string]*syncGroup
-	out       outConfig
+	// groups are the sync groups in file order.
+	groups []*syncGroup
+	out    outConfig
 }
 
 func newConverter(opts *Options) *converter {
@@ -178,11 +180,18 @@ func (cv *converter) topLevel(n *node) {
 	case "static_ipaddress", "static_routes", "static_rules":
 		why = "vrrpd does not configure static addresses, routes or rules; configure them with the system's network configuration"
 	case "virtual_routes", "virtual_rules":
-		why = "vrrpd moves addresses only, no routes or rules"
+		why = "keepalived takes them inside a vrrp_instance only"
 	case "bfd_instance":
 		why = "vrrpd has no BFD"
-	case "track_group", "garp_group", "linkbeat_interfaces", "interface_up_down_delays":
-		why = "vrrpd has no " + kw
+	case "linkbeat_interfaces":
+		why = "vrrpd follows links through netlink events, keepalived's default; nothing to poll"
+	case "garp_group":
+		why = "vrrpd does not space its announcements"
+	case "track_group":
+		why = "track groups apply to static addresses, routes and rules, which vrrpd does not configure"
+	case "interface_up_down_delays":
+		why = "vrrpd delays link changes of tracked interfaces only (track: {interfaces: [{name: ..., down_delay: ..., up_delay: ...}]}), " +
+			"not of an instance's own interface"
 	case "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir", "linkbeat_use_polling", "child_wait_time":
 		why = "a keepalived process setting; run vrrpd in the namespace with `ip netns exec` or the service manager"
 	case "vrrp_gna_interval", "vrrp_garp_interval":
@@ -252,7 +261,7 @@ func (cv *converter) globalDefs(block *node) {
 			}
 		case "vrrp_strict":
 			g.strict, g.strictPos = true, n.pos
-			cv.rep.change(n.pos, kw, "vrrpd has no strict mode; what it changes in keepalived is written out in each instance: "+
+			cv.rep.change(n.pos, kw, "strict mode is not one vrrpd setting: what it changes in keepalived is written out in each instance: "+
 				"lower_prio_no_advert on, no authentication, no preempt_delay; accept mode off is not: vrrpd always accepts traffic for its VIPs")
 		case "vrrp_min_garp":
 			if on, ok := optionalBool(n); !ok {
@@ -287,7 +296,8 @@ func (cv *converter) globalDefs(block *node) {
 			if on, _ := optionalBool(n); !on {
 				continue
 			}
-			cv.rep.skip(n.pos, kw, "vrrpd steps down without a last advert when it hears a higher priority (the RFC's behaviour)")
+			cv.rep.change(n.pos, kw, "nothing to write: vrrpd's heal_split_brain (on by default) sends an advert, at priority 1, "+
+				"before it steps down to a higher priority, so that the other master announces its VIPs again")
 		case "vrrp_skip_check_adv_addr":
 			cv.rep.skip(n.pos, kw, "vrrpd checks the addresses of every advert")
 		case "vrrp_garp_interval", "vrrp_gna_interval":
@@ -295,8 +305,27 @@ func (cv *converter) globalDefs(block *node) {
 		case "notification_email", "notification_email_from", "smtp_server", "smtp_connect_timeout", "smtp_helo_name",
 			"smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker", "no_email_faults":
 			cv.rep.skip(n.pos, kw, "vrrpd sends no email; a notify hook can")
+		case "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script":
+			cv.rep.skip(n.pos, n.describe(), "`vrrpd events --json` streams the same transitions and priority changes, and "+
+				"notify: {any: [...], priority: [...]} runs a command on each")
+		case "dynamic_interfaces":
+			cv.rep.change(n.pos, kw, "nothing to write: vrrpd waits for an instance's interface, and follows it being deleted "+
+				"and created again")
+		case "vrrp_iptables", "vrrp_ipsets", "nftables", "nftables_priority", "nftables_counters", "nftables_ifindex":
+			cv.rep.skip(n.pos, n.describe(), "vrrpd installs no firewall rules: it always accepts traffic for its VIPs")
+		case "enable_snmp_vrrp", "enable_snmp_keepalived", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_rfc",
+			"enable_traps", "enable_dbus", "enable_dbus_instance", "snmp_socket":
+			cv.rep.skip(n.pos, kw, "vrrpd reports through its control socket (vrrpd show, events) and Prometheus metrics "+
+				"(metrics:), not SNMP or D-Bus")
+		case "max_auto_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap", "vrrp_rt_priority", "vrrp_priority",
+			"vrrp_cpu_affinity", "vrrp_rlimit_rtime", "vrrp_process_priority":
+			cv.rep.skip(n.pos, n.describe(), "a keepalived process tuning: vrrpd's scheduling is its systemd unit's")
 		default:
-			cv.rep.skip(n.pos, n.describe(), "vrrpd has no equivalent")
+			if strings.HasPrefix(kw, "lvs_") || strings.HasPrefix(kw, "checker_") {
+				cv.rep.skip(n.pos, n.describe(), "an LVS setting; LVS (IPVS) is not part of vrrpd")
+				continue
+			}
+			cv.rep.skip(n.pos, n.describe(), "not a global_defs keyword convert converts; check keepalived.conf(5) for what it did")
 		}
 	}
 }
@@ -364,11 +393,16 @@ func (cv *converter) finishUsers() {
 			"and as root otherwise (it does not exist here); written as script_user: root so that the checks keep the rights "+
 			"they had; better give them a user of their own")
 	}
+	var hooks []outNotify
 	for _, in := range cv.out.instances {
-		for _, h := range in.notify {
-			if h.user != "" && h.user != cv.out.scriptUser {
-				cv.rep.skip(h.pos, "notify user "+h.user, "vrrpd runs every notify command as script_user (%s)", cv.out.scriptUser)
-			}
+		hooks = append(hooks, in.notify...)
+	}
+	for _, g := range cv.out.groups {
+		hooks = append(hooks, g.notify...)
+	}
+	for _, h := range hooks {
+		if h.user != "" && h.user != cv.out.scriptUser {
+			cv.rep.skip(h.pos, "notify user "+h.user, "vrrpd runs every notify command as script_user (%s)", cv.out.scriptUser)
 		}
 	}
 }

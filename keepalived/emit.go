@@ -18,6 +18,15 @@ type outConfig struct {
 	processes                     []*outProcess
 	files                         []*outFile
 	instances                     []*outInstance
+	groups                        []*outGroup
+}
+
+// outGroup is a sync group.
+type outGroup struct {
+	pos     Pos
+	name    string
+	members []string
+	notify  []outNotify
 }
 
 type outScript struct {
@@ -76,6 +85,13 @@ type outInstance struct {
 	garp                            garpSettings
 	track                           []outTrack
 	notify                          []outNotify
+	group                           netip.Addr
+	ignoreLink, trackSource         bool
+	promoteSecondaries              bool
+	refreshOther                    time.Duration
+	routes                          []outRoute
+	rules                           []outRule
+	vmac                            *outVMAC
 }
 
 type outUnicast struct {
@@ -118,6 +134,11 @@ func (c *outConfig) hasCommands() bool {
 	}
 	for _, in := range c.instances {
 		if len(in.notify) > 0 {
+			return true
+		}
+	}
+	for _, g := range c.groups {
+		if len(g.notify) > 0 {
 			return true
 		}
 	}
@@ -198,6 +219,20 @@ func (c *outConfig) marshal(cv *converter) ([]byte, error) {
 		instances.Content = append(instances.Content, in.yaml(c))
 	}
 	set(top, "instances", instances, "")
+	if len(c.groups) > 0 {
+		groups := mapping(false)
+		for _, g := range c.groups {
+			gm := mapping(false)
+			set(gm, "instances", strList(g.members), "")
+			if nm := notifyNode(g.notify); nm != nil {
+				set(gm, "notify", nm, "")
+			}
+			key := str(g.name)
+			key.HeadComment = fmt.Sprintf("from %v vrrp_sync_group %s", g.pos, g.name)
+			groups.Content = append(groups.Content, key, gm)
+		}
+		set(top, "sync_groups", groups, "")
+	}
 
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
@@ -307,6 +342,29 @@ func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	if in.source.IsValid() {
 		set(m, "source", str(in.source.String()), "")
 	}
+	if in.group.IsValid() {
+		set(m, "group", str(in.group.String()), "")
+	}
+	if in.ignoreLink {
+		set(m, "track_interface", boolean(false), "")
+	}
+	if in.trackSource {
+		set(m, "track_source", boolean(true), "")
+	}
+	if in.promoteSecondaries {
+		set(m, "promote_secondaries", boolean(true), "")
+	}
+	if v := in.vmac; v != nil {
+		vm := mapping(true)
+		set(vm, "name", str(v.name), "")
+		if v.xmitBase {
+			set(vm, "xmit_base", boolean(true), "")
+		}
+		if v.ipvlan {
+			set(vm, "kind", str("ipvlan"), "")
+		}
+		set(m, "vmac", vm, "")
+	}
 	if u := in.unicast; u != nil {
 		um := mapping(false)
 		if u.source.IsValid() {
@@ -330,28 +388,50 @@ func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	if len(in.excluded) > 0 {
 		set(m, "excluded_vips", in.vipList(in.excluded), "")
 	}
+	if len(in.routes) > 0 {
+		set(m, "routes", routeNodes(in.routes), "")
+	}
+	if len(in.rules) > 0 {
+		set(m, "rules", ruleNodes(in.rules), "")
+	}
 	g := mapping(false)
 	set(g, "repeat", integer(in.garp.repeat), "")
 	set(g, "delay", duration(time.Duration(in.garp.delay)*time.Second), "")
 	set(g, "refresh", duration(time.Duration(in.garp.refresh)*time.Second), "")
 	set(g, "refresh_repeat", integer(max(1, in.garp.refreshRepeat)), "")
+	if in.refreshOther > 0 {
+		set(g, "refresh_other_interfaces", duration(in.refreshOther), "")
+	}
 	g.Style = yaml.FlowStyle
 	set(m, "garp", g, "keepalived's gratuitous ARP schedule")
 	if t := in.trackNode(); t != nil {
 		set(m, "track", t, "")
 	}
-	if len(in.notify) > 0 {
-		nm := mapping(false)
-		for _, key := range []string{"master", "backup", "fault", "stop", "any"} {
-			for _, h := range in.notify {
-				if h.key == key {
-					set(nm, key, strList(h.argv), "")
-				}
-			}
-		}
+	if nm := notifyNode(in.notify); nm != nil {
 		set(m, "notify", nm, "")
 	}
 	return m
+}
+
+// notifyNode returns the notify mapping of hooks, in the documentation's order; nil
+// when there are none.
+func notifyNode(hooks []outNotify) *yaml.Node {
+	if len(hooks) == 0 {
+		return nil
+	}
+	nm := mapping(false)
+	for _, key := range []string{"master", "backup", "fault", "stop", "any", "master_rx_lower_pri", "deleted"} {
+		for _, h := range hooks {
+			switch {
+			case h.key != key:
+			case key == "deleted" && h.argv == nil:
+				set(nm, key, boolean(true), "")
+			default:
+				set(nm, key, strList(h.argv), "")
+			}
+		}
+	}
+	return nm
 }
 
 func (in *outInstance) vipList(vips []outVIP) *yaml.Node {

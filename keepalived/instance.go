@@ -57,6 +57,7 @@ type instanceReader struct {
 	haveInterface, haveVRID bool
 	// ownInterface are track_interface entries naming the instance's interface.
 	ownInterface []outTrack
+	x            extras
 }
 
 // instance converts one vrrp_instance block, or returns nil, having reported why.
@@ -102,6 +103,9 @@ func (cv *converter) instance(block *node, names map[string]bool) *outInstance {
 func (r *instanceReader) statement(n *node) {
 	cv, out := r.cv, r.out
 	kw := n.keyword()
+	if r.extraStatement(n, kw) {
+		return
+	}
 	switch kw {
 	case "state":
 		r.state(n)
@@ -205,32 +209,27 @@ func (r *instanceReader) statement(n *node) {
 		r.notify(n)
 	case "track_bfd":
 		cv.rep.skip(n.pos, kw, "vrrpd has no BFD")
-	case "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan":
-		cv.rep.skip(n.pos, n.describe(), "vrrpd has no virtual MAC: the new master announces the VIPs with its own MAC, "+
-			"by gratuitous ARP and unsolicited NA")
-	case "virtual_routes", "virtual_rules":
-		cv.rep.skip(n.pos, kw, "vrrpd moves addresses only, no routes or rules: a notify hook can add them")
-	case "dont_track_primary":
-		cv.rep.skip(n.pos, kw, "vrrpd always follows the state of the instance's interface")
-	case "track_src_ip":
-		cv.rep.skip(n.pos, kw, "vrrpd does not follow the advert source address")
-	case "notify_deleted", "notify_master_rx_lower_pri", "notify_priority_changes", "smtp_alert":
-		cv.rep.skip(n.pos, n.describe(), "vrrpd has no such notification")
-	case "higher_prio_send_advert":
-		if v, ok := optionalBool(n); ok && !v {
-			cv.rep.change(n.pos, n.describe(), "nothing to write: vrrpd does not send an advert before stepping down")
-			return
-		}
-		cv.rep.skip(n.pos, n.describe(), "vrrpd steps down without a last advert when it hears a higher priority")
+	case "smtp_alert":
+		cv.rep.skip(n.pos, n.describe(), "vrrpd sends no email; a notify hook can")
 	case "skip_check_adv_addr":
 		cv.rep.skip(n.pos, n.describe(), "vrrpd checks the addresses of every advert")
-	case "mcast_dst_ip":
-		cv.rep.skip(n.pos, n.describe(), "vrrpd sends to the RFC's group only (224.0.0.18, ff02::12)")
 	case "lvs_id", "lvs_sync_daemon_interface":
 		cv.rep.skip(n.pos, n.describe(), "an LVS setting (keepalived 1.x); vrrpd has no LVS")
-	case "debug", "linkbeat_use_polling", "promote_secondaries", "kernel_rx_buf_size", "garp_extra_if", "vmac_garp_intvl",
-		"old_unicast_checksum", "unicast_fault_no_peer", "vrf":
-		cv.rep.skip(n.pos, n.describe(), "vrrpd has no equivalent")
+	case "debug":
+		cv.rep.skip(n.pos, n.describe(), "keepalived does not implement it (\"not implemented yet\"); vrrpd's --log-level sets what is logged")
+	case "linkbeat_use_polling":
+		cv.rep.skip(n.pos, n.describe(), "vrrpd follows links through netlink events, keepalived's default; nothing to poll")
+	case "kernel_rx_buf_size":
+		cv.rep.skip(n.pos, n.describe(), "vrrpd keeps the kernel's receive buffer (net.core.rmem_default) and drops, counted, what "+
+			"a slow instance cannot take")
+	case "old_unicast_checksum":
+		cv.rep.skip(n.pos, n.describe(), "vrrpd accepts either VRRPv3 IPv4 checksum form (checksum: pseudo-header or message-only "+
+			"for what it sends), but not keepalived 1.3.6's, which summed 224.0.0.18 for unicast too")
+	case "vrf":
+		cv.rep.skip(n.pos, n.describe(), "vrrpd binds each instance to its interface: run it in the VRF with `ip vrf exec`, or name "+
+			"the VRF's interface")
+	case "vmac_garp_intvl":
+		r.vmacGARP(n)
 	default:
 		cv.rep.skip(n.pos, n.describe(), "not a vrrp_instance keyword convert knows (keepalived 2.2.7 logs \"Unknown keyword\" "+
 			"and ignores it)")
@@ -361,7 +360,7 @@ func (r *instanceReader) finish(block *node) *outInstance {
 		if strict {
 			cv.rep.change(r.statePos, "state MASTER", "in strict mode keepalived ignores state MASTER below priority 255")
 		} else {
-			cv.rep.skip(r.statePos, "state MASTER", "vrrpd has no initial state: the highest priority becomes master. "+
+			cv.rep.skip(r.statePos, "state MASTER", "every vrrpd instance starts as backup: the highest priority becomes master. "+
 				"keepalived's state MASTER made this node take over about one advert interval after it started, "+
 				"without waiting the three intervals of Master_Down_Interval; vrrpd waits them, and then the highest priority wins")
 		}
@@ -474,6 +473,7 @@ func (r *instanceReader) finish(block *node) *outInstance {
 	}
 
 	r.finishAddresses()
+	r.finishExtras()
 	r.finishAuth(strict)
 	r.finishTrack()
 	return out

@@ -22,16 +22,23 @@ import (
 // proofScenario is a pair of keepalived.conf files (lb1, lb2) and who must win what.
 type proofScenario struct {
 	name string
-	// conf returns lb N's keepalived.conf (N is 1 or 2; lb N has 192.0.2.N and 2001:db8::N).
-	conf func(n int) string
+	// conf returns lb N's keepalived.conf (N is 1 or 2; lb N has 192.0.2.N and 2001:db8::N);
+	// dir is the round's directory, for the files the configuration names.
+	conf func(n int, dir string) string
 	// winners maps each VIP to the node (1 or 2) that must hold it.
 	winners map[string]int
+	// then, when set, changes something once the winners hold (in dir, the round's
+	// directory), after which the VIPs must be where after says.
+	then  func(t *testing.T, dir string)
+	after map[string]int
+	// vipInterface is where the VIPs are: eth0 unless the scenario has a virtual MAC.
+	vipInterface string
 }
 
 var proofScenarios = []proofScenario{
 	{
 		name: "haproxy-pair-v2",
-		conf: func(n int) string {
+		conf: func(n int, dir string) string {
 			prio := map[int]int{1: 150, 2: 100}[n]
 			return fmt.Sprintf(`! lb%d
 global_defs {
@@ -69,7 +76,7 @@ vrrp_instance VI_1 {
 	},
 	{
 		name: "unicast-v3",
-		conf: func(n int) string {
+		conf: func(n int, dir string) string {
 			return fmt.Sprintf(`vrrp_instance U {
   state BACKUP
   interface eth0
@@ -91,7 +98,7 @@ vrrp_instance VI_1 {
 	},
 	{
 		name: "ipv6-and-two-instances",
-		conf: func(n int) string {
+		conf: func(n int, dir string) string {
 			return fmt.Sprintf(`global_defs {
   vrrp_version 3
 }
@@ -128,6 +135,91 @@ vrrp_instance B {
 `, map[int]int{1: 200, 2: 100}[n], map[int]int{1: 100, 2: 200}[n], map[int]int{1: 200, 2: 100}[n])
 		},
 		winners: map[string]int{"2001:db8::164": 1, "192.0.2.171": 2, "192.0.2.172": 1, "198.51.100.172": 1},
+	},
+	{
+		// Two instances in a sync group, A tracking a file with weight 0: lb1 wins both;
+		// a number in lb1's file puts A in FAULT, and the group takes B with it: both
+		// move to lb2, whichever of keepalived and vrrpd runs where.
+		name: "sync-group",
+		conf: func(n int, dir string) string {
+			return fmt.Sprintf(`global_defs {
+  vrrp_version 3
+}
+track_file drain {
+  file %s/drain%d
+}
+vrrp_sync_group G {
+  group {
+    A
+    B
+  }
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 81
+  priority %d
+  advert_int 0.5
+  virtual_ipaddress {
+    192.0.2.181/24
+  }
+  track_file {
+    drain weight 0
+  }
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 82
+  priority %d
+  advert_int 0.5
+  virtual_ipaddress {
+    192.0.2.182/24
+  }
+}
+`, dir, n, map[int]int{1: 150, 2: 100}[n], map[int]int{1: 150, 2: 100}[n])
+		},
+		winners: map[string]int{"192.0.2.181": 1, "192.0.2.182": 1},
+		then: func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "drain1"), []byte("-1000\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		after: map[string]int{"192.0.2.181": 2, "192.0.2.182": 2},
+	},
+	{
+		// use_vmac: the VIP on vrrp.91, the virtual MAC interface, on whichever node
+		// wins; then the winner's file says FAULT, and the other takes the VIP on its own
+		// vrrp.91.
+		name: "vmac",
+		conf: func(n int, dir string) string {
+			return fmt.Sprintf(`global_defs {
+  vrrp_version 3
+}
+track_file drain {
+  file %s/drain%d
+}
+vrrp_instance V {
+  interface eth0
+  virtual_router_id 91
+  priority %d
+  advert_int 0.5
+  use_vmac vrrp.91
+  virtual_ipaddress {
+    192.0.2.191/24
+  }
+  track_file {
+    drain weight 0
+  }
+}
+`, dir, n, map[int]int{1: 150, 2: 100}[n])
+		},
+		winners: map[string]int{"192.0.2.191": 1},
+		then: func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "drain1"), []byte("-1000\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		after:        map[string]int{"192.0.2.191": 2},
+		vipInterface: "vrrp.91",
 	},
 }
 
@@ -167,11 +259,17 @@ func proofRound(t *testing.T, sc proofScenario, kabin string, keepalivedOn int) 
 		nodes[n].IP("addr", "add", fmt.Sprintf("198.51.100.%d/24", n), "dev", "eth0")
 	}
 	dir := t.TempDir()
+	for n := 1; n <= 2; n++ {
+		// The files tracked start at 0: both nodes healthy.
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("drain%d", n)), []byte("0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var kaOut, vrOut netnstest.Buffer
 	var vrSocket string
 	for n := 1; n <= 2; n++ {
 		conf := filepath.Join(dir, fmt.Sprintf("lb%d.conf", n))
-		if err := os.WriteFile(conf, []byte(sc.conf(n)), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(sc.conf(n, dir)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if n == keepalivedOn {
@@ -203,10 +301,15 @@ func proofRound(t *testing.T, sc proofScenario, kabin string, keepalivedOn int) 
 	})
 
 	// Each VIP on its winner only, and staying there for a few intervals.
+	winners := sc.winners
+	vipIf := sc.vipInterface
+	if vipIf == "" {
+		vipIf = "eth0"
+	}
 	holds := func() bool {
-		for vip, winner := range sc.winners {
+		for vip, winner := range winners {
 			a := netip.MustParseAddr(vip)
-			if !nodes[winner].HasAddress("eth0", a) || nodes[3-winner].HasAddress("eth0", a) {
+			if !hasAddress(nodes[winner], vipIf, a) || hasAddress(nodes[3-winner], vipIf, a) {
 				return false
 			}
 		}
@@ -240,4 +343,26 @@ func proofRound(t *testing.T, sc proofScenario, kabin string, keepalivedOn int) 
 			t.Errorf("vrrpd %s is %s: %s", in.Name, in.State, in.Reason)
 		}
 	}
+	if sc.then == nil {
+		return
+	}
+	sc.then(t, dir)
+	winners = sc.after
+	netnstest.Eventually(t, 15*time.Second, holds, "keepalived on lb%d: VIPs not on their winners %v after the change", keepalivedOn, winners)
+	deadline = time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if !holds() {
+			t.Fatalf("keepalived on lb%d: a VIP moved off its winner after the change", keepalivedOn)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// hasAddress reports whether a is on ifname in ns; false while ifname does not exist (a
+// virtual MAC interface before its daemon creates it).
+func hasAddress(ns *netnstest.NS, ifname string, a netip.Addr) bool {
+	if _, err := ns.Exec("ip", "link", "show", "dev", ifname); err != nil {
+		return false
+	}
+	return ns.HasAddress(ifname, a)
 }

@@ -271,12 +271,13 @@ func (cv *converter) trackFile(block *node) {
 	cv.out.files = append(cv.out.files, f)
 }
 
-// syncGroup is a vrrp_sync_group: vrrpd has none, but its members' tracking follows
-// keepalived's rules for them.
+// syncGroup is a vrrp_sync_group: its members, its hooks, and its trackers, which are
+// written into each member's, following keepalived's rules for them.
 type syncGroup struct {
 	pos     Pos
 	name    string
 	members []string
+	notify  []outNotify
 	// keepWeights is sync_group_tracking_weight (or the deprecated global_tracking):
 	// without it keepalived ignores its members' weighted trackers.
 	keepWeights bool
@@ -300,8 +301,18 @@ func (cv *converter) readSyncGroup(block *node) {
 			g.keepWeights = true
 		case "track_interface", "track_script", "track_process", "track_file":
 			g.tracks = append(g.tracks, n)
+		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
+			g.notify = cv.readNotify(n, g.notify)
+		case "smtp_alert":
+			cv.rep.skip(n.pos, n.describe(), "vrrpd sends no email; a notify hook can")
+		case "notify_deleted":
+			cv.rep.skip(n.pos, n.describe(), "keepalived sends DELETED for instances only, never for a group")
+		case "notify_priority_changes":
+			cv.rep.skip(n.pos, n.describe(), "a group has no priority: keepalived sends priority changes for instances only")
+		case "track_bfd":
+			cv.rep.skip(n.pos, n.describe(), "vrrpd has no BFD")
 		default:
-			cv.rep.skip(n.pos, n.describe(), "part of vrrp_sync_group %s, which vrrpd does not have", name)
+			cv.rep.skip(n.pos, n.describe(), "not a vrrp_sync_group keyword convert knows (keepalived 2.2.7 logs \"Unknown keyword\" and ignores it)")
 		}
 	}
 	for _, m := range g.members {
@@ -311,16 +322,34 @@ func (cv *converter) readSyncGroup(block *node) {
 		}
 		cv.syncGroup[m] = g
 	}
-	cv.rep.skip(block.pos, block.describe(), "vrrpd has no sync groups: %s are converted as independent instances, "+
-		"which fail over one by one and may end up master on different nodes", strings.Join(g.members, ", "))
+	cv.groups = append(cv.groups, g)
 	for _, n := range g.tracks {
 		cv.rep.change(n.pos, n.keyword()+" of vrrp_sync_group "+name, "keepalived applies the group's trackers to each member, "+
 			"and so does convert: they are written in the track lists of %s", strings.Join(g.members, ", "))
 	}
 }
 
-// checkSyncGroups notes the members of sync groups that name no instance.
+// checkSyncGroups notes the members of sync groups that name no instance, and writes
+// the groups of two members or more, as keepalived keeps them.
 func (cv *converter) checkSyncGroups(instances map[string]bool) {
+	converted := map[string]bool{}
+	for _, in := range cv.out.instances {
+		converted[in.name] = true
+	}
+	for _, g := range cv.groups {
+		var members []string
+		for _, m := range g.members {
+			if cv.syncGroup[m] == g && converted[m] {
+				members = append(members, m)
+			}
+		}
+		if len(members) < 2 {
+			cv.rep.skip(g.pos, "vrrp_sync_group "+g.name, "it has %d converted member(s); keepalived removes a sync group of fewer than 2 "+
+				"(\"Sync group %s has only %d virtual router(s) - removing\")", len(members), g.name, len(members))
+			continue
+		}
+		cv.out.groups = append(cv.out.groups, &outGroup{pos: g.pos, name: g.name, members: members, notify: g.notify})
+	}
 	var names []string
 	for name := range cv.syncGroup {
 		names = append(names, name)

@@ -27,7 +27,7 @@ var vipFlags = map[string]string{
 	"mngtmpaddr":    "vrrpd adds VIPs without IFA_F_MANAGETEMPADDR",
 	"noprefixroute": "vrrpd adds VIPs with their prefix route, as the kernel does by default",
 	"autojoin":      "vrrpd adds VIPs without IFA_F_MCAUTOJOIN",
-	"no_track":      "vrrpd has no per-address tracking setting",
+	"no_track":      "vrrpd puts back at once a VIP someone deleted and stays master, with or without no_track",
 }
 
 // address reads one line of an address block: ADDR[/LEN] and its options.
@@ -94,7 +94,8 @@ func (r *instanceReader) address(c *node, excluded bool) (outVIP, bool) {
 		case "-nodad":
 			// vrrpd adds every IPv6 VIP with IFA_F_NODAD; IPv4 has no DAD.
 		case "use_vmac":
-			cv.rep.skip(c.pos, what+" use_vmac", "vrrpd has no virtual MAC")
+			cv.rep.skip(c.pos, what+" use_vmac", "vrrpd puts on the virtual MAC interface the VIPs of the instance's own interface "+
+				"and family (vmac:), and no other: this one stays on its interface")
 			if i+1 < len(words) && !isVIPOption(words[i+1]) {
 				i++ // the optional VMAC name
 			}
@@ -310,25 +311,33 @@ var notifyKeys = map[string]string{
 }
 
 func (r *instanceReader) notify(n *node) {
-	cv, out := r.cv, r.out
-	key := notifyKeys[n.keyword()]
-	for _, h := range out.notify {
+	r.out.notify = r.cv.readNotify(n, r.out.notify)
+}
+
+// readNotify reads a notify_* line of an instance or a sync group into hooks.
+func (cv *converter) readNotify(n *node, hooks []outNotify) []outNotify {
+	return cv.readNotifyAs(n, hooks, notifyKeys[n.keyword()])
+}
+
+// readNotifyAs reads a notify line into hooks as vrrpd's notify key.
+func (cv *converter) readNotifyAs(n *node, hooks []outNotify, key string) []outNotify {
+	for _, h := range hooks {
 		if h.key == key {
 			cv.rep.skip(n.pos, n.keyword(), "already set on line %d; keepalived ignores this one", h.pos.Line)
-			return
+			return hooks
 		}
 	}
 	c, err := readCommand(n.line)
 	if err != nil {
 		cv.rep.skip(n.pos, n.keyword(), "the line cannot be split: %v (keepalived does not run it either)", err)
-		return
+		return hooks
 	}
 	argv := cv.argv(c, key == "any")
 	if argv == nil {
-		return
+		return hooks
 	}
 	if c.group != "" {
 		cv.rep.skip(n.pos, n.keyword()+" group "+c.group, "vrrpd runs notify commands with script_user's own group")
 	}
-	out.notify = append(out.notify, outNotify{pos: n.pos, key: key, argv: argv, user: c.user})
+	return append(hooks, outNotify{pos: n.pos, key: key, argv: argv, user: c.user})
 }

@@ -103,6 +103,8 @@ var (
 	hookResults    = []string{control.ResultOK, control.ResultFailed, control.ResultTimeout, control.ResultError, control.ResultDropped}
 	scriptResults  = []string{control.ResultError, control.ResultFailed, control.ResultOK, control.ResultTimeout}
 	reloadResults  = []string{"failure", "success"}
+	// syncGroupStates are a sync group's, sorted.
+	syncGroupStates = []string{"BACKUP", "FAULT", "MASTER", "STOP"}
 )
 
 func dropReasons() []string {
@@ -202,9 +204,28 @@ func families() []*family {
 		newFamily("vrrpd_config_reloads_total", "Reloads, by result: success, failure.", counter, writeReloads),
 		perNode("vrrpd_events_dropped_total", "Events lost by subscribers (vrrpd events) too slow to read them.", counter,
 			func(st *control.Status) (float64, bool) { return float64(st.EventsDropped), true }),
+		perInstance("vrrpd_instance_route_errors_total", "Virtual routes and rules that could not be added or removed.", counter,
+			func(in *control.InstanceStatus) (float64, bool) { return float64(in.RouteErrors), len(in.Routes) > 0 }),
+		newFamily("vrrpd_sync_group_state",
+			"The sync group's state: 1 for the current one (STOP, BACKUP, MASTER, FAULT), 0 for the others.", gauge, writeSyncGroups),
 	}
 	slices.SortFunc(fs, func(a, b *family) int { return cmp.Compare(a.name, b.name) })
 	return fs
+}
+
+// writeSyncGroups writes the sync groups' states, by state and group as their labels
+// sort.
+func writeSyncGroups(t *textWriter, f *family, v *view) {
+	groups := slices.SortedFunc(slices.Values(v.st.SyncGroups), func(a, b control.SyncGroupStatus) int { return cmp.Compare(a.Name, b.Name) })
+	for _, s := range syncGroupStates {
+		for _, g := range groups {
+			t.begin(f)
+			t.label('{', "state", s)
+			t.label(',', "sync_group", g.Name)
+			t.closeLabels()
+			t.value(bool01(g.State == s))
+		}
+	}
 }
 
 func writeVIPs(t *textWriter, f *family, v *view) {

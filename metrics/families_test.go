@@ -22,11 +22,13 @@ var since = time.Date(2026, 11, 22, 6, 12, 26, 0, time.UTC) // 1795327946
 func twoInstances() control.Status {
 	return control.Status{
 		Node: "lb1", Started: since,
+		SyncGroups: []control.SyncGroupStatus{{Name: "VG_1", State: "MASTER", Instances: []string{"web", "api"}}},
 		Instances: []control.InstanceStatus{
 			{
 				Name: "web", Interface: "eth0", VRID: 51, Family: "IPv4", State: "MASTER", Since: since,
 				Transitions:  map[string]uint64{"BACKUP": 1, "MASTER": 2},
 				BasePriority: 150, Priority: 90, Master: "192.0.2.1", MasterPriority: 90,
+				Routes: []string{"198.51.100.0/24 via 192.0.2.254"}, RouteErrors: 1,
 				AdvertInterval: control.Duration(time.Second), MasterAdvertInterval: control.Duration(time.Second),
 				SkewTime: control.Duration(414843750), MasterDownInterval: control.Duration(3414843750),
 				VIPs: []control.VIPStatus{
@@ -200,6 +202,19 @@ vrrpd_script_runs_total{result="timeout",script="chk_haproxy"} 0
 # HELP vrrpd_config_last_reload_successful 1 when the last reload succeeded (or none was asked for), 0 when it failed and the file on disk is not what runs.
 # TYPE vrrpd_config_last_reload_successful gauge
 vrrpd_config_last_reload_successful 0
+`},
+		{"vrrpd_sync_group_state", `
+# HELP vrrpd_sync_group_state The sync group's state: 1 for the current one (STOP, BACKUP, MASTER, FAULT), 0 for the others.
+# TYPE vrrpd_sync_group_state gauge
+vrrpd_sync_group_state{state="BACKUP",sync_group="VG_1"} 0
+vrrpd_sync_group_state{state="FAULT",sync_group="VG_1"} 0
+vrrpd_sync_group_state{state="MASTER",sync_group="VG_1"} 1
+vrrpd_sync_group_state{state="STOP",sync_group="VG_1"} 0
+`},
+		{"vrrpd_instance_route_errors_total", `
+# HELP vrrpd_instance_route_errors_total Virtual routes and rules that could not be added or removed.
+# TYPE vrrpd_instance_route_errors_total counter
+vrrpd_instance_route_errors_total{family="IPv4",interface="eth0",vrid="51",vrrp_instance="web"} 1
 `},
 		{"vrrpd_config_reloads_total", `
 # HELP vrrpd_config_reloads_total Reloads, by result: success, failure.

@@ -44,6 +44,7 @@ type referenceCollector struct {
 	trackerDelta, trackerFault                                   refDesc
 	trackerState, scriptRuns, scriptDuration                     refDesc
 	reloadOK, reloadTime, reloads, eventsDropped                 refDesc
+	routeErrors, syncGroupState                                  refDesc
 }
 
 // newReferenceCollector returns a collector of the status that status returns; it is called
@@ -108,6 +109,10 @@ func newReferenceCollector(status func() control.Status) *referenceCollector {
 			"When the running configuration was loaded: at start, or by the last reload that succeeded.", gauge),
 		reloads:       newRefDesc("vrrpd_config_reloads_total", "Reloads, by result: success, failure.", counter, "result"),
 		eventsDropped: newRefDesc("vrrpd_events_dropped_total", "Events lost by subscribers (vrrpd events) too slow to read them.", counter),
+		routeErrors: refPerInstance("vrrpd_instance_route_errors_total",
+			"Virtual routes and rules that could not be added or removed.", counter),
+		syncGroupState: newRefDesc("vrrpd_sync_group_state",
+			"The sync group's state: 1 for the current one (STOP, BACKUP, MASTER, FAULT), 0 for the others.", gauge, "sync_group", "state"),
 	}
 }
 
@@ -119,6 +124,7 @@ func (c *referenceCollector) descs() []refDesc {
 		c.dropped, c.sendErrors, c.garpSent, c.naSent, c.announceErrors,
 		c.vipPresent, c.hookRuns, c.splitBrains, c.lateness, c.holding, c.trackerDelta, c.trackerFault,
 		c.trackerState, c.scriptRuns, c.scriptDuration, c.reloadOK, c.reloadTime, c.reloads, c.eventsDropped,
+		c.routeErrors, c.syncGroupState,
 	}
 }
 
@@ -173,10 +179,18 @@ func (c *referenceCollector) Collect(ch chan<- prometheus.Metric) {
 	refSend(ch, c.reloads, float64(r.Succeeded), "success")
 	refSend(ch, c.reloads, float64(r.Failed), "failure")
 	refSend(ch, c.eventsDropped, float64(st.EventsDropped))
+	for _, g := range st.SyncGroups {
+		for _, s := range syncGroupStates {
+			refSend(ch, c.syncGroupState, bool01(g.State == s), g.Name, s)
+		}
+	}
 }
 
 func (c *referenceCollector) collectInstance(ch chan<- prometheus.Metric, in control.InstanceStatus) {
 	l := []string{in.Name, in.Interface, strconv.Itoa(in.VRID), in.Family}
+	if len(in.Routes) > 0 {
+		refSend(ch, c.routeErrors, float64(in.RouteErrors), l...)
+	}
 	with := func(more ...string) []string {
 		return append(append(make([]string, 0, len(l)+len(more)), l...), more...)
 	}

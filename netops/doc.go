@@ -43,6 +43,19 @@
 // schedule. Monitor turns netlink link and address notifications into typed events,
 // listing the current state first and again after every re-subscription.
 //
-// Package netops/fake has in-memory versions of the sockets, addresses and announcer
-// for the daemon's unit tests; netops/contract holds the cases both must pass.
+// # Routes, rules, virtual MAC interfaces, parameters
+//
+// RouteManager adds and removes an instance's virtual routes and policy rules, each
+// marked with RouteProtocol (RTPROT and FRA_PROTOCOL 112) and recorded in routes.json,
+// and removes only its own: the kernel matches the protocol on delete. LinkManager
+// creates and removes virtual MAC interfaces (RFC 5798 section 7.3's MAC on a macvlan in
+// private mode, or an L2 ipvlan), marked by their alias and recorded, with the base
+// interface's parameters they changed, in links.json. Both clean what an earlier run
+// left, at start and in `vrrpd cleanup`. SetSysctl writes the per-interface parameters
+// (promote_secondaries, arp_ignore, ...). Sockets may also join a multicast group other
+// than the RFC's (GroupJoiner, keepalived's mcast_dst_ip).
+//
+// Package netops/fake has in-memory versions of the sockets, addresses, routes, virtual
+// MAC interfaces and announcer for the daemon's unit tests; netops/contract holds the
+// cases both must pass.
 package netops

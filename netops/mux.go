@@ -70,9 +70,11 @@ type portKey struct {
 
 // port is one socket and its subscribers.
 type port struct {
-	key     portKey
-	sock    Socket
-	subs    map[uint8]*Subscription
+	key  portKey
+	sock Socket
+	subs map[uint8]*Subscription
+	// groups counts the subscriptions of each group joined besides the RFC's.
+	groups  map[netip.Addr]int
 	unknown atomic.Uint64 // packets for a VRID nobody subscribed to, or too short to have one
 	done    chan struct{} // closed when the reader of sock returns
 }
@@ -94,11 +96,67 @@ type Subscription struct {
 	ch       chan *Packet // pointers: a thousand subscriptions' queues cost little
 	overflow atomic.Uint64
 	once     sync.Once
+	group    netip.Addr // the group Join added; guarded by mux.mu
 	// With an inbox instead of ch: the packets queued, and whether the inbox has the
 	// subscription in its turn; both guarded by the inbox.
 	inbox   *Inbox
 	queue   []*Packet
 	waiting bool
+}
+
+// ErrNoGroups means the socket cannot join groups besides the RFC's.
+var ErrNoGroups = errors.New("netops: this socket hears the VRRP group only")
+
+// Join makes the subscription's socket hear group too (keepalived's mcast_dst_ip); the
+// group is left when the last subscription that joined it closes. A subscription joins
+// one group at most: joining another leaves the first, and joining the invalid Addr
+// leaves it for the RFC's group alone.
+func (s *Subscription) Join(group netip.Addr) error {
+	m := s.mux
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.ports[s.key]
+	if p == nil || p.subs[s.vrid] != s {
+		return fmt.Errorf("netops: join on a closed subscription: %w", net.ErrClosed)
+	}
+	if s.group == group {
+		return nil
+	}
+	if !group.IsValid() { // back to the RFC's group alone
+		m.leave(p, s.group)
+		s.group = netip.Addr{}
+		return nil
+	}
+	if p.groups[group] == 0 {
+		j, ok := p.sock.(GroupJoiner)
+		if !ok {
+			return fmt.Errorf("%w: %v on %s", ErrNoGroups, group, s.key.ifname)
+		}
+		if err := j.JoinGroup(group); err != nil {
+			return err
+		}
+	}
+	p.groups[group]++
+	old := s.group
+	s.group = group
+	if old.IsValid() {
+		m.leave(p, old)
+	}
+	return nil
+}
+
+// leave drops a subscription of group, leaving it with the last. m.mu is held.
+func (m *Mux) leave(p *port, group netip.Addr) {
+	p.groups[group]--
+	if p.groups[group] > 0 {
+		return
+	}
+	delete(p.groups, group)
+	if j, ok := p.sock.(GroupJoiner); ok {
+		if err := j.LeaveGroup(group); err != nil {
+			m.log.Warn("cannot leave a multicast group", "interface", p.key.ifname, "group", group.String(), "error", err)
+		}
+	}
 }
 
 // Subscribe opens the interface's socket if it is the first subscription on it.
@@ -119,7 +177,7 @@ func (m *Mux) subscribe(ifname string, family vrrp.Family, vrid uint8, inbox *In
 		if err != nil {
 			return nil, err
 		}
-		p = &port{key: key, sock: sock, subs: map[uint8]*Subscription{}}
+		p = &port{key: key, sock: sock, subs: map[uint8]*Subscription{}, groups: map[netip.Addr]int{}}
 		m.ports[key] = p
 		m.startReader(p)
 	}
@@ -256,6 +314,9 @@ func (s *Subscription) Close() {
 			defer s.inbox.forget(s)
 		}
 		if len(p.subs) > 0 {
+			if s.group.IsValid() {
+				m.leave(p, s.group)
+			}
 			m.mu.Unlock()
 			return
 		}
@@ -305,6 +366,13 @@ func (m *Mux) Reopen(ifname string) error {
 		}
 		old, done := p.sock, p.done
 		p.sock = sock
+		for group := range p.groups {
+			if j, ok := sock.(GroupJoiner); ok {
+				if err := j.JoinGroup(group); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
 		m.startReader(p)
 		m.mu.Unlock()
 		// The old reader takes m.mu to dispatch: wait for it outside the lock.

@@ -19,6 +19,14 @@ type Socket interface {
 	Close() error
 }
 
+// GroupJoiner is a Socket that hears multicast groups besides the RFC's, which every
+// Socket hears: keepalived's mcast_dst_ip. Joining a group twice is an error of the
+// kernel's; Mux counts the subscriptions of each group.
+type GroupJoiner interface {
+	JoinGroup(group netip.Addr) error
+	LeaveGroup(group netip.Addr) error
+}
+
 // Outgoing is one packet to send: from Src to Dst.
 type Outgoing struct {
 	Data     []byte

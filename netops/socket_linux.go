@@ -167,3 +167,33 @@ func (s *rawSocket) WriteBatch(pkts []Outgoing) error {
 }
 
 func (s *rawSocket) Close() error { return s.conn.Close() }
+
+// JoinGroup implements GroupJoiner.
+func (s *rawSocket) JoinGroup(group netip.Addr) error {
+	g := &net.IPAddr{IP: group.AsSlice()}
+	var err error
+	if s.family == vrrp.IPv6 {
+		err = s.p6.JoinGroup(s.ifi, g)
+	} else {
+		err = s.p4.JoinGroup(s.ifi, g)
+	}
+	if err != nil {
+		return fmt.Errorf("netops: join %v on %s: %w", group, s.ifi.Name, err)
+	}
+	return nil
+}
+
+// LeaveGroup implements GroupJoiner.
+func (s *rawSocket) LeaveGroup(group netip.Addr) error {
+	g := &net.IPAddr{IP: group.AsSlice()}
+	var err error
+	if s.family == vrrp.IPv6 {
+		err = s.p6.LeaveGroup(s.ifi, g)
+	} else {
+		err = s.p4.LeaveGroup(s.ifi, g)
+	}
+	if err != nil {
+		return fmt.Errorf("netops: leave %v on %s: %w", group, s.ifi.Name, err)
+	}
+	return nil
+}

@@ -31,4 +31,11 @@
 // RFC, as keepalived users expect: preempt_delay, down_timer_adverts, a configurable
 // answer to lower-priority adverts (section 6.4.3 of RFC 9568), priority 0 when a master
 // enters Fault, and timers that move when the effective priority changes.
+//
+// # Sync groups
+//
+// SyncGroup holds keepalived's rules for a vrrp_sync_group, pure like Router: fed each
+// member's state, it orders the others (GroupAllowsMaster, GroupMaster, GroupBackup,
+// FaultRaised, FaultCleared). A member becomes master only when every other member is
+// master or wants to be (WantMaster): a group prefers backup to thrashing.
 package vrrp

@@ -86,6 +86,15 @@ type SplitBrainHealed struct {
 	Priority uint8
 }
 
+// LowerPriorityHeard reports that the master heard an advert of a lower priority
+// (Config.ReportLowerPriority): keepalived's notify_master_rx_lower_pri.
+type LowerPriorityHeard struct {
+	Peer     netip.Addr
+	Priority uint8
+}
+
+func (LowerPriorityHeard) action() {}
+
 // Transition reports a change of state with a reason a person can read; it is the cue
 // for notify hooks and the event stream.
 type Transition struct {

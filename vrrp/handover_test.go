@@ -300,3 +300,30 @@ func TestPreemptionIsNotSplitBrain(t *testing.T) {
 		t.Fatalf("a deaf lower master was reported %d times, want one per interval", got)
 	}
 }
+
+func TestMasterReportsLowerPriorityOncePerInterval(t *testing.T) {
+	for _, noAdvert := range []bool{false, true} {
+		t.Run(fmt.Sprint("lower_prio_no_advert=", noAdvert), func(t *testing.T) {
+			s := newSim(t, 3)
+			m := s.add("m", with(node("192.0.2.1", 150), func(c *Config) {
+				c.ReportLowerPriority, c.LowerPriorityNoAdvert = true, noAdvert
+			}))
+			s.start(m)
+			s.run(5 * time.Second)
+			// A lower-priority node that believes itself master advertises ten times a
+			// second for a second: the master reports it once per its interval.
+			low := s.add("low", with(node("192.0.2.2", 100), func(c *Config) { c.AdvertInterval = 100 * time.Millisecond }))
+			s.start(low)
+			s.handle(low, TimerFired{})
+			for i := range 10 {
+				s.at(s.now().Add(time.Duration(i)*100*time.Millisecond), func() {
+					s.apply(low, []Action{low.r.sendAdvert(100)})
+				})
+			}
+			s.run(1050 * time.Millisecond)
+			if m.lowerHeard < 1 || m.lowerHeard > 2 {
+				t.Fatalf("the master reported %d lower priorities in a second, want 1 or 2", m.lowerHeard)
+			}
+		})
+	}
+}

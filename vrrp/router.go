@@ -69,6 +69,15 @@ type Config struct {
 	// priority 1 first, so that the winner of a healed split brain hears a lower master
 	// and announces its VIPs at once, whichever advert crossed first.
 	StepDownAdvert bool
+	// ReportLowerPriority makes a master report the lower priorities it hears
+	// (LowerPriorityHeard), at most one per advert interval.
+	ReportLowerPriority bool
+	// Group is the multicast group adverts must be addressed to, when not the RFC's;
+	// invalid for any group.
+	Group netip.Addr
+	// SyncGroup makes the router a member of a sync group: a backup whose
+	// Master_Down_Timer runs out waits for GroupAllowsMaster before it takes over.
+	SyncGroup bool
 }
 
 // answerBurst is how many lower-priority adverts a master answers at once, and per
@@ -193,6 +202,13 @@ type Router struct {
 	// fastLowered says it was our master at a priority not below ours before.
 	fastFrom    netip.Addr
 	fastLowered bool
+	// groupAllows is the last GroupAllowsMaster; wantMaster says that the
+	// Master_Down_Timer ran out while it was false, and wantReason why.
+	groupAllows bool
+	wantMaster  bool
+	wantReason  string
+	// lowerReportedAt is when the master last reported a lower priority.
+	lowerReportedAt time.Time
 	// preempted is the lower master this router took over from, and preemptedUntil the
 	// end of the time its adverts may still be on their way: answered, but no split brain.
 	preempted      netip.Addr
@@ -271,6 +287,8 @@ func (r *Router) Handle(ev Event) []Action {
 		return r.shutdown(now)
 	case Reconfigure:
 		return r.reconfigure(now, ev.Config)
+	case GroupAllowsMaster, GroupMaster, GroupBackup:
+		return r.groupEvent(now, ev)
 	}
 	return nil
 }
@@ -294,6 +312,9 @@ func (r *Router) reconfigure(now time.Time, cfg Config) []Action {
 		r.priority = cfg.Priority
 	}
 	r.cfg = cfg
+	if !cfg.SyncGroup {
+		acts = append(acts, r.stopWanting()...)
+	}
 	if r.state == Master || r.cfg.Version == Version2 {
 		r.masterAdverInterval = cfg.AdvertInterval
 	}
@@ -313,7 +334,9 @@ func (r *Router) NextDeadline() (time.Time, bool) {
 	case Master:
 		next = r.adverTimer
 	case Backup:
-		next = r.downDeadline()
+		if !r.wantMaster { // a member waiting for its sync group has no timer
+			next = r.downDeadline()
+		}
 	}
 	if !r.holdUntil.IsZero() && (next.IsZero() || r.holdUntil.Before(next)) {
 		next = r.holdUntil
@@ -381,7 +404,7 @@ func (r *Router) becomeBackup(now time.Time, why string) []Action {
 
 func (r *Router) enterFault(now time.Time, why string, immediate bool) []Action {
 	r.graced = false
-	var acts []Action
+	acts := r.stopWanting()
 	if r.state == Master {
 		// Tell the backups at once instead of letting them wait Master_Down_Interval.
 		acts = r.leave(now, immediate)
@@ -391,7 +414,7 @@ func (r *Router) enterFault(now time.Time, why string, immediate bool) []Action 
 }
 
 func (r *Router) shutdown(now time.Time) []Action {
-	var acts []Action
+	acts := r.stopWanting()
 	switch r.state {
 	case Initialize:
 		return nil
@@ -470,8 +493,11 @@ func (r *Router) expireState(now time.Time) []Action {
 		r.adverTimer = now.Add(r.cfg.AdvertInterval)
 		return []Action{r.sendAdvert(r.priority)}
 	case Backup:
-		if now.Before(r.downDeadline()) {
+		if r.wantMaster || now.Before(r.downDeadline()) {
 			return nil
+		}
+		if wait, acts := r.groupHolds(now); wait {
+			return acts
 		}
 		why := r.takeoverReason(now)
 		r.preempted, r.preemptedUntil = netip.Addr{}, time.Time{}
@@ -524,6 +550,7 @@ func (r *Router) Expect() Expect {
 		VIPs:     r.cfg.VIPs,
 		Unicast:  r.cfg.Unicast,
 		Source:   r.cfg.Address,
+		Group:    r.cfg.Group,
 	}
 	if r.cfg.Unicast && r.cfg.CheckPeers {
 		e.Peers = r.cfg.Peers
@@ -578,7 +605,7 @@ func (r *Router) backupReceive(now time.Time, adv Received, m Meta) []Action {
 		r.preemptFrom = time.Time{}
 		r.fastFrom = netip.Addr{}
 		r.accept(now, adv, m)
-		return nil
+		return r.stopWanting()
 	}
 	r.lower, r.lowerPriority, r.lowerAt = m.Src, adv.Priority, now
 	if r.cfg.FastHandover && r.cfg.PreemptDelay == 0 && (m.Src == r.master || !r.master.IsValid()) {
@@ -601,7 +628,7 @@ func (r *Router) backupReceive(now time.Time, adv Received, m Meta) []Action {
 		}
 		if now.Sub(r.preemptFrom) < r.cfg.PreemptDelay {
 			r.accept(now, adv, m)
-			return nil
+			return r.stopWanting()
 		}
 	}
 	// Discard: the Master_Down_Timer runs out and this router preempts.
@@ -669,28 +696,33 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 		}
 		return append(acts, r.becomeBackup(now, why)...)
 	}
+	var heard []Action
+	if r.cfg.ReportLowerPriority && (r.lowerReportedAt.IsZero() || now.Sub(r.lowerReportedAt) >= r.cfg.AdvertInterval) {
+		r.lowerReportedAt = now
+		heard = []Action{LowerPriorityHeard{Peer: m.Src, Priority: adv.Priority}}
+	}
 	if r.cfg.LowerPriorityNoAdvert {
-		return nil
+		return heard
 	}
 	// Assert mastership to the sender at once, and refresh learning bridges and clients
 	// that followed the other master: within bounds, so that a host flooding
 	// lower-priority adverts cannot turn each into an advert and a burst of gratuitous
 	// ARP. A few answers per interval, the announcement once.
 	if !r.takeAnswer(now) {
-		return nil
+		return heard
 	}
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
 	acts := []Action{r.sendAdvert(r.priority)}
 	if !r.lastAnnounce.IsZero() && now.Sub(r.lastAnnounce) < r.cfg.AdvertInterval {
-		return acts
+		return append(acts, heard...)
 	}
 	r.lastAnnounce = now
 	acts = append(acts, AnnounceVIPs{})
 	if m.Src == r.preempted && now.Before(r.preemptedUntil) {
 		// The master this router just preempted, whose adverts crossed ours: a
 		// preemption, not a split brain.
-		return acts
+		return append(acts, heard...)
 	}
 	r.stats.SplitBrainsHealed++
-	return append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority})
+	return append(append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority}), heard...)
 }

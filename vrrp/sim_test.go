@@ -44,6 +44,11 @@ type simNode struct {
 	sent        []Advertisement
 	sentAt      []time.Time
 	transitions []transitionAt
+	// afterActions, when set, runs after the node's actions are applied: a sync group
+	// in tests.
+	afterActions func()
+	wants        int // WantMaster{true} actions
+	lowerHeard   int // LowerPriorityHeard actions
 }
 
 // vipChange is when a node added or removed its VIPs.
@@ -271,9 +276,19 @@ func (s *sim) apply(n *simNode, acts []Action) {
 		case Transition:
 			n.transitions = append(n.transitions, transitionAt{At: s.now(), Transition: a})
 			s.logf("%s %v", n.name, a)
+		case LowerPriorityHeard:
+			n.lowerHeard++
+		case WantMaster:
+			if a.Want {
+				n.wants++
+			}
+			s.logf("%s wants master: %v", n.name, a.Want)
 		default:
 			s.t.Fatalf("unknown action %T", a)
 		}
+	}
+	if n.afterActions != nil && len(acts) > 0 {
+		n.afterActions()
 	}
 }
 

@@ -89,6 +89,9 @@ type Status struct {
 	// Holding: the router left mastership and keeps the VIPs until another master
 	// appears (MakeBeforeBreak).
 	Holding bool
+	// WantsMaster: a member of a sync group whose Master_Down_Timer ran out waits for
+	// the other members to take mastership.
+	WantsMaster bool
 
 	Stats Stats
 }
@@ -119,6 +122,7 @@ func (r *Router) Status() Status {
 		s.NextDeadline = d
 	}
 	s.Holding = r.Holding()
+	s.WantsMaster = r.wantMaster
 	return s
 }
 

@@ -37,6 +37,8 @@ type Expect struct {
 	Source netip.Addr
 	// Peers, when not empty, are the only sources accepted (keepalived's check_unicast_src).
 	Peers []netip.Addr
+	// Group, when valid, is the only multicast destination accepted.
+	Group netip.Addr
 }
 
 // Received is an advert that passed every receive check.
@@ -199,6 +201,9 @@ func (d *discard) detail() string {
 		return fmt.Sprintf("checksum %#04x matches no accepted form", d.n1)
 	case ReasonDestination:
 		if d.variant == destinationMulticast {
+			if d.a2.IsValid() {
+				return fmt.Sprintf("sent to %v, expected the group %v", d.a1, d.a2)
+			}
 			return fmt.Sprintf("sent to %v, expected multicast", d.a1)
 		}
 		return fmt.Sprintf("sent to %v, expected unicast to %v", d.a1, d.a2)
@@ -278,8 +283,8 @@ func validate(pkt []byte, m Meta, e *Expect) (Received, discard) {
 	if e.Unicast && (m.Dst.IsMulticast() || m.Dst != e.Source) {
 		return Received{}, dropAddrs(ReasonDestination, destinationUnicast, m.Dst, e.Source)
 	}
-	if !e.Unicast && !m.Dst.IsMulticast() {
-		return Received{}, dropAddrs(ReasonDestination, destinationMulticast, m.Dst, netip.Addr{})
+	if !e.Unicast && (!m.Dst.IsMulticast() || e.Group.IsValid() && m.Dst != e.Group) {
+		return Received{}, dropAddrs(ReasonDestination, destinationMulticast, m.Dst, e.Group)
 	}
 	if m.Src == e.Source {
 		return Received{}, dropAddrs(ReasonLocalSource, 0, m.Src, netip.Addr{})

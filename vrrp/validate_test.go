@@ -51,6 +51,11 @@ func TestValidate(t *testing.T) {
 			}},
 		{name: "other interface", want: ReasonInterface,
 			mutate: func(a *Advertisement, m *Meta, e *Expect) { m.IfIndex = 4 }},
+		{name: "own group", want: NumReasons, mutate: func(a *Advertisement, m *Meta, e *Expect) {
+			m.Dst, e.Group = netip.MustParseAddr("224.0.0.118"), netip.MustParseAddr("224.0.0.118")
+		}},
+		{name: "the RFC's group with a group of its own", want: ReasonDestination, detail: "sent to 224.0.0.18, expected the group 224.0.0.118",
+			mutate: func(a *Advertisement, m *Meta, e *Expect) { e.Group = netip.MustParseAddr("224.0.0.118") }},
 		{name: "other vrid", want: ReasonVRID, mutate: func(a *Advertisement, m *Meta, e *Expect) { a.VRID = 52 }},
 		{name: "v2 advert to a v3 instance", want: ReasonVersion, detail: "version 2, expected 3",
 			mutate: func(a *Advertisement, m *Meta, e *Expect) { v2(a, e); e.Version = Version3 }},

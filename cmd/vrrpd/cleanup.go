@@ -16,7 +16,7 @@ import (
 // vrrpd runs.
 func cleanup(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("cleanup", "vrrpd cleanup [--config FILE]",
-		"Removes the VIPs that a vrrpd that is no longer running left behind (the systemd unit runs it\n"+
+		"Removes the VIPs, routes and rules that a vrrpd that is no longer running left behind (the systemd unit runs it\n"+
 			"after vrrpd ends); it changes nothing while vrrpd runs.", stderr)
 	cfgPath := fs.String("config", config.DefaultPath, "configuration `file`: where the state file is")
 	if _, code, ok := parseArgs(fs, args, 0, stdout); !ok {
@@ -46,9 +46,39 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 	for _, v := range removed {
 		fmt.Fprintln(stdout, "removed", v)
 	}
+	code := 0
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd cleanup:", err)
+		code = 1
+	}
+	routes, err := netops.NewRouteManager(netops.RouteStatePath(stateFile), log)
 	if err != nil {
 		fmt.Fprintln(stderr, "vrrpd cleanup:", err)
 		return 1
 	}
-	return 0
+	defer routes.Close()
+	gone, err := routes.CleanStale()
+	for _, r := range gone {
+		fmt.Fprintln(stdout, "removed", r)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd cleanup:", err)
+		code = 1
+	}
+	// After the VIPs, which may be on them.
+	links, err := netops.NewLinkManager(netops.LinkStatePath(stateFile), log)
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd cleanup:", err)
+		return 1
+	}
+	defer links.Close()
+	vmacs, err := links.CleanStale(nil)
+	for _, name := range vmacs {
+		fmt.Fprintln(stdout, "removed interface", name)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vrrpd cleanup:", err)
+		code = 1
+	}
+	return code
 }

@@ -92,6 +92,14 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	if _, err := sys.VIPs.CleanStale(); err != nil { // each removal is logged
 		log.Error("cannot remove VIPs left by an earlier run", "error", err)
 	}
+	if _, err := sys.Routes.CleanStale(); err != nil {
+		log.Error("cannot remove routes or rules left by an earlier run", "error", err)
+	}
+	// The virtual MAC interfaces this configuration has stay: the instances take them
+	// as they are.
+	if _, err := sys.Links.CleanStale(daemon.VMACNames(cfg)); err != nil {
+		log.Error("cannot remove virtual MAC interfaces left by an earlier run", "error", err)
+	}
 	if probs := errorsOnly(config.Check(cfg, hostAddrs{exclude: sys.VIPs.Owned})); len(probs) > 0 {
 		fmt.Fprintln(stderr, probs.Error())
 		return 1

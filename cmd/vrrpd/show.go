@@ -211,6 +211,16 @@ func writeStatus(w io.Writer, st control.Status, now time.Time, pal palette) {
 			src += " -> " + strings.Join(in.Peers, ", ")
 		}
 		fmt.Fprintf(w, "  on        %s from %s\n", in.Interface, src)
+		if in.VMAC != "" {
+			fmt.Fprintf(w, "  vmac      %s\n", in.VMAC)
+		}
+		if in.SyncGroup != "" {
+			group := in.SyncGroup
+			if in.WantsMaster {
+				group += " (wants mastership, waits for the other members)"
+			}
+			fmt.Fprintf(w, "  group     %s\n", group)
+		}
 		for _, v := range in.VIPs {
 			mark := "absent"
 			if v.Present {
@@ -236,9 +246,18 @@ func writeStatus(w io.Writer, st control.Status, now time.Time, pal palette) {
 		if d := in.LastDrop; d != nil {
 			fmt.Fprintf(w, "  last drop from %s %s ago: %s\n", d.From, ago(now.Sub(d.Time)), d.Detail)
 		}
+		for _, r := range in.Routes {
+			fmt.Fprintf(w, "  route     %s\n", r)
+		}
+		if in.RouteErrors > 0 {
+			fmt.Fprintf(w, "  routes    %s\n", pal.paint(sgrRed, fmt.Sprintf("%d could not be added or removed", in.RouteErrors)))
+		}
 		if len(in.HookRuns) > 0 {
 			fmt.Fprintf(w, "  hooks     %s\n", counts(in.HookRuns))
 		}
+	}
+	for _, g := range st.SyncGroups {
+		fmt.Fprintf(w, "\nsync group %s  %s  %s\n", g.Name, g.State, strings.Join(g.Instances, ", "))
 	}
 	writeBGP(w, st.BGP, now)
 }

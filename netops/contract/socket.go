@@ -86,6 +86,54 @@ func Sockets(t *testing.T, env SocketEnv) {
 			case <-time.After(200 * time.Millisecond):
 			}
 		})
+		t.Run(f.String()+" another group reaches the peer that joined it only", func(t *testing.T) {
+			group := netip.MustParseAddr("224.0.0.118")
+			if f == vrrp.IPv6 {
+				group = netip.MustParseAddr("ff02::118")
+			}
+			sa, sb := env.Open(t, "a", f), env.Open(t, "b", f)
+			src := env.Addr(t, "a", f)
+			pkt := advert(t, f, src, group)
+			rb := readOne(sb)
+			if err := sa.Write(pkt, src, group); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case p := <-rb:
+				t.Fatalf("b heard %v before joining it: %+v", group, p.meta)
+			case <-time.After(200 * time.Millisecond):
+			}
+			jb, ok := sb.(netops.GroupJoiner)
+			if !ok {
+				t.Fatal("the socket cannot join groups")
+			}
+			if err := jb.JoinGroup(group); err != nil {
+				t.Fatal(err)
+			}
+			if err := sa.Write(pkt, src, group); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case p := <-rb:
+				if p.err != nil || p.meta.Dst != group {
+					t.Fatalf("received %+v (%v), want to %v", p.meta, p.err, group)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("b received nothing after joining")
+			}
+			if err := jb.LeaveGroup(group); err != nil {
+				t.Fatal(err)
+			}
+			rb = readOne(sb)
+			if err := sa.Write(pkt, src, group); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case p := <-rb:
+				t.Fatalf("b heard %v after leaving it: %+v", group, p.meta)
+			case <-time.After(200 * time.Millisecond):
+			}
+		})
 		t.Run(f.String()+" unicast reaches the addressed peer", func(t *testing.T) {
 			sa, sb := env.Open(t, "a", f), env.Open(t, "b", f)
 			rb := readOne(sb)

@@ -113,6 +113,39 @@ type Socket struct {
 	// again. returned is the reader's own count.
 	queued, done atomic.Uint64
 	returned     uint64
+	// groups are the groups joined besides the RFC's, under ifc.mu.
+	groups map[netip.Addr]bool
+}
+
+// JoinGroup implements netops.GroupJoiner.
+func (s *Socket) JoinGroup(group netip.Addr) error {
+	s.ifc.mu.Lock()
+	defer s.ifc.mu.Unlock()
+	if s.groups[group] {
+		return fmt.Errorf("fake: join %v: already joined", group)
+	}
+	if s.groups == nil {
+		s.groups = map[netip.Addr]bool{}
+	}
+	s.groups[group] = true
+	return nil
+}
+
+// LeaveGroup implements netops.GroupJoiner.
+func (s *Socket) LeaveGroup(group netip.Addr) error {
+	s.ifc.mu.Lock()
+	defer s.ifc.mu.Unlock()
+	if !s.groups[group] {
+		return fmt.Errorf("fake: leave %v: not joined", group)
+	}
+	delete(s.groups, group)
+	return nil
+}
+
+// hears reports whether s hears packets to dst: its own addresses' are checked by the
+// caller. ifc.mu is held.
+func (s *Socket) hears(dst netip.Addr) bool {
+	return !dst.IsMulticast() || dst == netops.Group(s.family) || s.groups[dst]
 }
 
 // Read implements netops.Socket.
@@ -160,8 +193,9 @@ func (h *Host) Idle() bool {
 	return true
 }
 
-// Write implements netops.Socket: a multicast packet reaches every other interface on the
-// segment, a unicast one the interfaces that have dst; never the sender itself.
+// Write implements netops.Socket: a multicast packet reaches the sockets of every other
+// interface on the segment that joined its group (every socket hears the RFC's), a
+// unicast one the interfaces that have dst; never the sender itself.
 func (s *Socket) Write(pkt []byte, src, dst netip.Addr) error {
 	select {
 	case <-s.closed:
@@ -192,7 +226,7 @@ func (s *Socket) Write(pkt []byte, src, dst netip.Addr) error {
 			continue
 		}
 		for _, rs := range ifc.socks {
-			if rs.family != s.family {
+			if rs.family != s.family || !rs.hears(dst) {
 				continue
 			}
 			p := packet{data: slices.Clone(pkt), meta: vrrp.Meta{Src: src, Dst: dst, TTL: ttl, IfIndex: ifc.Index}}
