@@ -271,6 +271,17 @@ func (cv *converter) globalDefs(block *node) {
 			}
 		case "vrrp_check_unicast_src":
 			g.checkUnicastSrc = true
+		case "vrrp_rt_priority":
+			if v, ok := parseUint(n.arg(0), 1, 99); ok {
+				cv.out.realtimePriority = v
+				cv.out.realtimeComment = "from " + n.pos.String() + " vrrp_rt_priority"
+				cv.rep.change(n.pos, n.describe(), "written as realtime_priority: %d; under systemd it needs a drop-in, see docs/timing.md", v)
+			} else {
+				cv.rep.skip(n.pos, n.describe(), "must be 1..99")
+			}
+		case "vrrp_no_swap":
+			cv.out.lockMemory = true
+			cv.out.lockMemoryComment = "from " + n.pos.String() + " vrrp_no_swap"
 		case "vrrp_down_timer_adverts":
 			if v, ok := parseUint(n.arg(0), 1, 100); ok {
 				g.downTimerAdverts = v
