@@ -77,7 +77,10 @@ type Node struct {
 	// LockMemory locks the daemon's memory: vrrpd's lock_memory, keepalived's
 	// vrrp_no_swap.
 	LockMemory bool
-	Instances  []Instance
+	// Nice is the daemon's nice value: keepalived's vrrp_priority. vrrpd has no key for
+	// it and takes it from whoever starts it (systemd's Nice=): VrrpdCommand's caller.
+	Nice      int
+	Instances []Instance
 }
 
 func joinPrefixes(ps []netip.Prefix, sep string) string {
@@ -152,6 +155,9 @@ func (n *Node) KeepalivedConfig() string {
 	}
 	if n.LockMemory {
 		b.WriteString("  vrrp_no_swap\n")
+	}
+	if n.Nice != 0 {
+		fmt.Fprintf(&b, "  vrrp_priority %d\n", n.Nice)
 	}
 	b.WriteString("}\n")
 	for _, f := range n.Files {

@@ -17,7 +17,7 @@ func testNode(dir string) *Node {
 	return &Node{
 		Name: "n1", Socket: filepath.Join(dir, "vrrpd.sock"), StateFile: filepath.Join(dir, "vips.json"),
 		Files:            []File{{Name: "lower", Path: filepath.Join(dir, "lower")}},
-		RealtimePriority: 10, LockMemory: true,
+		RealtimePriority: 10, LockMemory: true, Nice: -5,
 		Instances: []Instance{
 			{Name: "v4", Interface: "eth0", VRID: 51, Priority: 150, Version: 3, Interval: 100 * time.Millisecond,
 				VIPs:     []netip.Prefix{netip.MustParsePrefix("192.0.2.100/32"), netip.MustParsePrefix("192.0.2.101/32")},
@@ -68,7 +68,7 @@ func TestKeepalivedConfig(t *testing.T) {
 	dir := t.TempDir()
 	n := testNode(dir)
 	text := n.KeepalivedConfig()
-	for _, want := range []string{"vrrp_rt_priority 10", "vrrp_no_swap", "track_file lower", "lower weight -60",
+	for _, want := range []string{"vrrp_rt_priority 10", "vrrp_no_swap", "vrrp_priority -5", "track_file lower", "lower weight -60",
 		"garp_master_repeat 1", "garp_master_delay 0", "nopreempt", "version 3\n  advert_int 0.1", "advert_int 2\n",
 		"auth_pass secret", "unicast_peer {\n    192.0.2.2", "virtual_ipaddress_excluded {\n    192.0.2.102/32"} {
 		if !strings.Contains(text, want) {

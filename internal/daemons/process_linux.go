@@ -96,6 +96,11 @@ func VrrpdCommand(ns, bin, config, logLevel string) *exec.Cmd {
 	return exec.Command("ip", "netns", "exec", ns, bin, "run", "--config", config, "--log-level", logLevel)
 }
 
+// NiceVrrpdCommand is VrrpdCommand at nice value nice, as systemd's Nice= starts it.
+func NiceVrrpdCommand(ns, bin, config, logLevel string, nice int) *exec.Cmd {
+	return exec.Command("ip", "netns", "exec", ns, "nice", "-n", strconv.Itoa(nice), bin, "run", "--config", config, "--log-level", logLevel)
+}
+
 // The files keepalived writes in its directory, beside its configuration.
 const (
 	keepalivedPIDFile = "keepalived.pid"

@@ -76,6 +76,9 @@ func (r *Responder) Close() error {
 	return nil
 }
 
+// history is how many probes' send times a Client keeps: over three minutes at 3 ms.
+const history = 1 << 16
+
 // Client sends a probe to every VIP each interval until Stop.
 type Client struct {
 	every time.Duration
@@ -83,8 +86,9 @@ type Client struct {
 	wg    sync.WaitGroup
 	once  sync.Once
 
-	mu   sync.Mutex
-	sent uint64
+	mu     sync.Mutex
+	sent   uint64
+	sentAt []int64 // by sequence number modulo history, in Unix nanoseconds
 }
 
 // Start opens one socket per VIP where open says and starts probing; handle gets every
@@ -93,7 +97,7 @@ func Start(open Opener, vips []netip.Addr, every time.Duration, handle func(Answ
 	if every <= 0 {
 		return nil, errors.New("probe: the interval must be positive")
 	}
-	c := &Client{every: every, stop: make(chan struct{})}
+	c := &Client{every: every, stop: make(chan struct{}), sentAt: make([]int64, history)}
 	type target struct {
 		pc  net.PacketConn
 		dst *net.UDPAddr
@@ -157,11 +161,12 @@ func Start(open Opener, vips []netip.Addr, every time.Duration, handle func(Answ
 				closeAll()
 				return
 			case <-tick.C:
+				now := time.Now()
 				c.mu.Lock()
 				c.sent++
 				seq := c.sent
+				c.sentAt[seq%history] = now.UnixNano()
 				c.mu.Unlock()
-				now := time.Now()
 				binary.BigEndian.PutUint64(msg[0:8], seq)
 				binary.BigEndian.PutUint64(msg[8:16], uint64(now.UnixNano()))
 				for _, tg := range targets {
@@ -181,6 +186,29 @@ func (c *Client) Sent() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sent
+}
+
+// SentAt returns when probe seq went out; false for a probe not sent yet or older than
+// the last 65536.
+func (c *Client) SentAt(seq uint64) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if seq == 0 || seq > c.sent || c.sent-seq >= history {
+		return time.Time{}, false
+	}
+	return time.Unix(0, c.sentAt[seq%history]), true
+}
+
+// Outage is how long the probes of g went unanswered: from when its first lost probe
+// went out to when g.After went out. A late tick of the client's own clock before the
+// gap does not count, as it does in Gap.Outage's estimate, which Outage falls back on
+// for a gap older than the client remembers.
+func (c *Client) Outage(g Gap) time.Duration {
+	first, ok := c.SentAt(g.Before.Seq + 1)
+	if !ok || g.Lost == 0 {
+		return g.Outage(c.every)
+	}
+	return max(0, g.After.Sent.Sub(first))
 }
 
 // Stop ends probing and waits until no handler runs any more. It may be called more
