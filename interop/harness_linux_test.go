@@ -51,6 +51,9 @@ type side struct {
 	password string // VRRPv2 simple password; "" for none
 	// messageOnly makes vrrpd send the message-only VRRPv3 IPv4 checksum.
 	messageOnly bool
+	// lowerFile tracks the node's file "lower" with weight -60 (keepalived and vrrpd):
+	// writing 1 into it takes 60 off the priority.
+	lowerFile bool
 }
 
 // router is one VRRP implementation on a node of the bridge.
@@ -292,8 +295,31 @@ func (n *node) daemonsNode(s side, name, instance string) *daemons.Node {
 		in.UnicastSource = n.unicastAddr()
 		in.UnicastPeers = []netip.Addr{n.b.peerOf(n.self()).base().unicastAddr()}
 	}
-	return &daemons.Node{Name: name, Socket: filepath.Join(n.dir, "vrrpd.sock"), StateFile: filepath.Join(n.dir, "vips.json"),
-		Instances: []daemons.Instance{in}}
+	node := &daemons.Node{Name: name, Socket: filepath.Join(n.dir, "vrrpd.sock"), StateFile: filepath.Join(n.dir, "vips.json")}
+	if s.lowerFile {
+		node.Files = []daemons.File{{Name: "lower", Path: n.lowerPath()}}
+		in.Track = []daemons.Track{{File: "lower", Weight: -60}}
+		if _, err := os.Stat(n.lowerPath()); err != nil {
+			n.setLower(false)
+		}
+	}
+	node.Instances = []daemons.Instance{in}
+	return node
+}
+
+func (n *node) lowerPath() string { return filepath.Join(n.dir, "lower") }
+
+// setLower writes the node's file "lower": 1 takes 60 off the priority of a side with
+// lowerFile.
+func (n *node) setLower(on bool) {
+	n.t.Helper()
+	v := "0\n"
+	if on {
+		v = "1\n"
+	}
+	if err := os.WriteFile(n.lowerPath(), []byte(v), 0o644); err != nil {
+		n.t.Fatal(err)
+	}
 }
 
 // self returns the router of node n.
