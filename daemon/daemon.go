@@ -64,6 +64,8 @@ type Daemon struct {
 	vipSet  map[netip.Addr]bool // every VIP address of cfg, built on first use
 	// addrCache holds the interfaces' addresses while startAll runs; nil otherwise.
 	addrCache map[string]cachedAddrs
+	// ports run the instances, one per interface and family, made on first use.
+	ports map[portKey]*port
 }
 
 // leaveTimeout bounds how long an instance a reload removed keeps its VIPs for the
@@ -154,10 +156,40 @@ func (d *Daemon) startAll(cfgs []config.Instance) ([]*instance, error) {
 		}
 		opened = append(opened, in)
 	}
+	// Started together: one request per port starts all of its instances.
+	byPort := map[*port][]*instance{}
+	var order []*port
 	for _, in := range opened {
-		in.run()
+		if _, ok := byPort[in.port]; !ok {
+			order = append(order, in.port)
+		}
+		byPort[in.port] = append(byPort[in.port], in)
+	}
+	for _, p := range order {
+		p.run(nil, func() {
+			for _, in := range byPort[p] {
+				in.begin()
+				p.settle(in)
+			}
+		})
 	}
 	return opened, errors.Join(errs...)
+}
+
+// portFor returns the port of interface ifname and family f, started on first use.
+func (d *Daemon) portFor(ifname string, f vrrp.Family) *port {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ports == nil {
+		d.ports = map[portKey]*port{}
+	}
+	k := portKey{ifname, f}
+	p := d.ports[k]
+	if p == nil {
+		p = newPort(d, k)
+		d.ports[k] = p
+	}
+	return p
 }
 
 // cachedAddrs is what Interfaces.Addrs said of an interface.
@@ -335,6 +367,13 @@ func (d *Daemon) Stop(ctx context.Context) {
 			in.do(in.release)
 			<-in.done
 		}
+	}
+	d.mu.Lock()
+	ports := d.ports
+	d.ports = nil
+	d.mu.Unlock()
+	for _, p := range ports {
+		p.stop()
 	}
 	d.mux.Close()
 }
