@@ -245,17 +245,18 @@ func (pr *pairRun) splitBrain() (failoverFigures, error) {
 	err := waitFor(healWindow, func() bool {
 		return pr.p.rec.servedBy("n1", 5) && b.log.stateOf("web") == "BACKUP" && m.log.stateOf("web") == "MASTER"
 	}, "the client is not served by n1, with n2 backup, after the heal (n1 %q, n2 %q)", m.log.stateOf("web"), b.log.stateOf("web"))
-	answers, _ := pr.p.rec.snapshot()
+	answers, neigh := pr.p.rec.snapshot()
 	if err != nil {
 		if slices.ContainsFunc(answers, func(a probe.Answer) bool { return a.Sent.After(t0) }) {
 			return nil, err
 		}
 		// Never served again within the window: stranded for all of it.
 		return failoverFigures{"runs with clients stranded on the loser (no answer for > 1 s)": 1,
-			"client outage after the heal": healWindow.Seconds()}, nil
+			"client outage after the heal":                             healWindow.Seconds(),
+			"time until the client's neighbour entry names the winner": entryMoved(neigh, pr.p.vip.Addr(), pr.p.nodes[0].mac, t0).Seconds()}, nil
 	}
 	time.Sleep(100 * time.Millisecond)
-	answers, _ = pr.p.rec.snapshot()
+	answers, neigh = pr.p.rec.snapshot()
 	o, err := outageAfter(pr.p.prober, answers, t0)
 	if err != nil {
 		return nil, err
@@ -265,5 +266,17 @@ func (pr *pairRun) splitBrain() (failoverFigures, error) {
 		stranded = 1
 	}
 	return failoverFigures{"runs with clients stranded on the loser (no answer for > 1 s)": stranded,
-		"client outage after the heal": o.Seconds()}, nil
+		"client outage after the heal":                             o.Seconds(),
+		"time until the client's neighbour entry names the winner": entryMoved(neigh, pr.p.vip.Addr(), pr.p.nodes[0].mac, t0).Seconds()}, nil
+}
+
+// entryMoved is how long after t0 the client's neighbour entry for vip first named mac;
+// healWindow when it never did.
+func entryMoved(neigh []neighbourEvent, vip netip.Addr, mac string, t0 time.Time) time.Duration {
+	for _, e := range neigh {
+		if e.addr == vip && e.mac == mac && e.at.After(t0) {
+			return e.at.Sub(t0)
+		}
+	}
+	return healWindow
 }

@@ -86,6 +86,7 @@ var failoverScenarios = []scenario{
 	{"split-brain", "split brain healed (the nodes hear each other again)", []figure{
 		{name: "runs with clients stranded on the loser (no answer for > 1 s)", unit: Runs, agg: Total, goal: func(time.Duration) *Goal { return &Goal{Limit: 0} }},
 		{name: "client outage after the heal", unit: Seconds, agg: Max, goal: func(iv time.Duration) *Goal { return &Goal{Limit: iv.Seconds(), Strict: true} }},
+		{name: "time until the client's neighbour entry names the winner", unit: Seconds, agg: Median, goal: noGoal},
 	}},
 	{"host-loss", "host loss (link down, daemon killed)", []figure{
 		{name: "client outage", unit: Seconds, agg: Median, goal: at(Goal{Limit: 0.040}, ms10)},
