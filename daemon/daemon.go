@@ -310,22 +310,30 @@ func (d *Daemon) Status() control.Status {
 	st := control.Status{Node: d.cfg.Node, Version: d.version, Started: d.started, Config: d.cfg.File}
 	instances := slices.Clone(d.instances)
 	d.mu.Unlock()
+	// Each instance's status is written in its place: a thousand of them make a
+	// scrape, and a copy of each on the heap would double what it costs.
+	st.Instances = make([]control.InstanceStatus, len(instances))
+	n := 0
+	trackers := d.trk.status()
 	for _, in := range instances {
-		var s control.InstanceStatus
-		if !in.do(func() { s = in.status() }) {
+		s := &st.Instances[n]
+		if !in.do(func() { *s = in.status() }) {
 			continue
 		}
+		n++
 		for i, v := range s.VIPs {
 			present, err := d.sys.Addresses.Present(netops.VIP{Prefix: netip.MustParsePrefix(v.Address), Interface: v.Interface})
 			s.VIPs[i].Present = err == nil && present
 		}
-		trackers := d.trk.status()
 		for i, ts := range s.Trackers {
 			if st, ok := trackers[ts.Kind+"/"+ts.Name]; ok {
 				s.Trackers[i].Since, s.Trackers[i].Detail = st.Since, st.Detail
 			}
 		}
-		st.Instances = append(st.Instances, s)
+	}
+	st.Instances = st.Instances[:n]
+	if n == 0 {
+		st.Instances = nil // `vrrpd show --json` says "instances": null, as it always has
 	}
 	d.fillDaemonStatus(&st)
 	st.BGP = d.bgpNow().status()

@@ -102,13 +102,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
-	reg, err := metrics.NewRegistry(d.Status, version)
+	exp, err := metrics.NewExporter(d.Status, version)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
 	if m := cfg.Metrics; m != nil {
-		srv, err := metrics.Listen(m.Listen, m.Path, reg, log)
+		srv, err := metrics.Listen(m.Listen, m.Path, exp, log)
 		if err != nil {
 			log.Error("cannot start", "error", err)
 			return 1
@@ -118,7 +118,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	}
 	ctl, err := control.Listen(cfg.Socket, d, control.Options{
 		Group:   cfg.SocketGroup,
-		Metrics: func(w io.Writer) error { return metrics.WriteText(w, reg) },
+		Metrics: exp.WriteText,
 	})
 	if err != nil {
 		log.Error("cannot start", "error", err)
