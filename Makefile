@@ -9,9 +9,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 # packaging tests build and lint the .deb and .rpm, and install the .deb in a Debian root.
 # prometheus: promtool checks the alerting rules; the server scrapes vrrpd in a test.
 # bird2 and frr: the routers the BGP announcements are proved against; nftables: the
-# chaos suite's switch.
+# chaos suite's switch; stress-ng: the failover benchmark's load.
 DEB_PACKAGES ?= iproute2 iputils-ping keepalived frr bird2 haproxy tcpdump systemd \
-	go-md2man lintian debootstrap rpm man-db zsh prometheus nftables
+	go-md2man lintian debootstrap rpm man-db zsh prometheus nftables stress-ng
 # What make man, deb and rpm need.
 PKG_PACKAGES ?= go-md2man
 
@@ -39,7 +39,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz bench bench-scrape bench-bgp systemd-figures demo clean interop-doc man stage deb rpm chaos
+.PHONY: all build test test-deps lint fuzz bench bench-scrape bench-bgp bench-failover systemd-figures demo clean interop-doc man stage deb rpm chaos
 
 all: lint test build
 
@@ -128,6 +128,22 @@ bench-scrape: test-deps
 bench-bgp: test-deps
 	@out=$$($(GO) test -count=1 -v -run '^TestRouteHealthInjection' ./rhi/ 2>&1); status=$$?; \
 	echo "$$out" | grep -E ' -> |connections' || echo "$$out"; exit $$status
+
+# As root: what clients feel when a VIP moves, vrrpd beside keepalived in the same run on
+# the same network namespaces: host loss, SIGKILL, graceful stop, FAULT, a lowered
+# priority, split brain and heal, preempt back, at 1 s, 100 ms and 10 ms adverts, REPS
+# times each (the median is reported); a thousand instances (CPU, memory, settle time,
+# wrong masters); 100 instances at 10 ms for LOAD_MINUTES while stress-ng keeps the CPUs
+# busy. Prints the table of both daemons' figures, their ratio and vrrpd's goals, and
+# writes it to docs/performance.md with the machine and the versions. BENCHFLAGS adds
+# flags of the benchmark (-scenarios stop,fault -intervals 100ms -load-variants ...):
+# see bench/. About two hours with the defaults.
+REPS         ?= 5
+LOAD_MINUTES ?= 10
+bench-failover: test-deps
+	$(GO) test -count=1 -v -timeout 6h -run '^TestFailover$$' ./bench/ -args -reps=$(REPS) -scenarios=all \
+		-intervals=1s,100ms,10ms -load-minutes=$(LOAD_MINUTES) -doc=$(CURDIR)/docs/performance.md \
+		-command="make bench-failover REPS=$(REPS) LOAD_MINUTES=$(LOAD_MINUTES) $(if $(BENCHFLAGS),BENCHFLAGS='$(BENCHFLAGS)')" $(BENCHFLAGS)
 
 # As root: vrrpd under a real systemd, killed five times with SIGKILL: how soon the
 # stale VIP goes (ExecStopPost) and vrrpd is back (READY=1), against the Master_Down_Interval

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vrrpd/vrrpd/internal/daemons"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
@@ -69,7 +70,7 @@ func newCluster(t *testing.T, daemons []string, ipv6 bool) *cluster {
 		}
 		return true
 	}, "%s does not hold %v:\n%s", c.nodes[0].name, c.vips, c.nodes[0].log)
-	c.prober = probe(t, c.rec, c.client, c.nodes, c.setup.VIPs)
+	c.prober = startProbing(t, c.rec, c.client, c.nodes, c.setup.VIPs)
 	return c
 }
 
@@ -226,11 +227,11 @@ func (c *cluster) stopAll() {
 		if n.running() {
 			c.rec.add(Event{Kind: DaemonDown, Node: n.idx, Text: "term"})
 			n.proc.expected.Store(true)
-			n.proc.signal(syscall.SIGTERM)
+			n.proc.Signal(syscall.SIGTERM)
 		}
 	}
 	for _, n := range c.nodes {
-		if n.proc != nil && !n.proc.wait(stopWait) {
+		if n.proc != nil && !n.proc.Wait(stopWait) {
 			c.rec.add(Event{Kind: DaemonProblem, Node: n.idx, Text: fmt.Sprintf("did not stop within %v of SIGTERM: killed", stopWait)})
 			if err := n.killAll(); err != nil {
 				c.rec.harnessProblem("%v", err)
@@ -241,7 +242,7 @@ func (c *cluster) stopAll() {
 			if pid, err := n.childPID(); err == nil {
 				c.rec.add(Event{Kind: DaemonProblem, Node: n.idx, Text: fmt.Sprintf("keepalived's VRRP process %d outlived its parent: killed", pid)})
 				_ = syscall.Kill(pid, syscall.SIGKILL)
-				if err := reap(pid); err != nil {
+				if err := daemons.Reap(pid, 5*time.Second); err != nil {
 					c.rec.harnessProblem("%v", err)
 				}
 			}

@@ -1,32 +1,28 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/vrrpd/vrrpd/control"
+	"github.com/vrrpd/vrrpd/internal/daemons"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
 // The two daemons a node can run.
 const (
-	vrrpdDaemon      = "vrrpd"
-	keepalivedDaemon = "keepalived"
+	vrrpdDaemon      = string(daemons.Vrrpd)
+	keepalivedDaemon = string(daemons.Keepalived)
 )
 
 // VRIDs of the two instances: one per address family.
@@ -97,46 +93,19 @@ func (n *node) instances() []instance {
 	return out
 }
 
-func joinPrefixes(ps []netip.Prefix, sep string) string {
-	var s []string
-	for _, p := range ps {
-		s = append(s, p.String())
-	}
-	return strings.Join(s, sep)
-}
-
-// vrrpdConfig is the node's vrrpd.yaml.
-func (n *node) vrrpdConfig() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "node: %s\nsocket: %s\nstate_file: %s\nscript_user: root\n", n.name, n.path("vrrpd.sock"), n.path("vips.json"))
-	fmt.Fprintf(&b, "files:\n  lower: {path: %s}\n  fault: {path: %s}\n", n.path("lower"), n.path("fault"))
-	b.WriteString("instances:\n")
+// config describes the node's configuration in force, for either daemon.
+func (n *node) config() *daemons.Node {
+	cfg := &daemons.Node{Name: n.name, Socket: n.path("vrrpd.sock"), StateFile: n.path("vips.json"),
+		Files: []daemons.File{{Name: "lower", Path: n.path("lower")}, {Name: "fault", Path: n.path("fault")}}}
 	for _, in := range n.instances() {
-		fmt.Fprintf(&b, "  - name: %s\n    interface: eth0\n    vrid: %d\n    priority: %d\n    version: 3\n    advert_interval: %v\n    preempt: true\n",
-			in.name, in.vrid, n.priority, n.c.setup.Interval)
+		di := daemons.Instance{Name: in.name, Interface: "eth0", VRID: in.vrid, Priority: n.priority, Version: 3,
+			Interval: n.c.setup.Interval, VIPs: in.vips}
 		if n.tracked {
-			fmt.Fprintf(&b, "    track:\n      files: [{name: lower, weight: %d}, {name: fault, weight: 0}]\n", n.c.setup.Weight)
+			di.Track = []daemons.Track{{File: "lower", Weight: n.c.setup.Weight}, {File: "fault", Weight: 0}}
 		}
-		fmt.Fprintf(&b, "    vips: [%s]\n", joinPrefixes(in.vips, ", "))
+		cfg.Instances = append(cfg.Instances, di)
 	}
-	return b.String()
-}
-
-// keepalivedConfig is the node's keepalived.conf, equivalent to vrrpdConfig.
-func (n *node) keepalivedConfig() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n}\n", n.name)
-	fmt.Fprintf(&b, "track_file lower {\n  file \"%s\"\n  weight %d\n}\n", n.path("lower"), n.c.setup.Weight)
-	fmt.Fprintf(&b, "track_file fault {\n  file \"%s\"\n  weight 0\n}\n", n.path("fault"))
-	for _, in := range n.instances() {
-		fmt.Fprintf(&b, "vrrp_instance %s {\n  state BACKUP\n  interface eth0\n  virtual_router_id %d\n  priority %d\n  version 3\n  advert_int %s\n",
-			in.name, in.vrid, n.priority, strconv.FormatFloat(n.c.setup.Interval.Seconds(), 'f', -1, 64))
-		if n.tracked {
-			fmt.Fprintf(&b, "  track_file {\n    lower weight %d\n    fault weight 0\n  }\n", n.c.setup.Weight)
-		}
-		fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s\n  }\n}\n", joinPrefixes(in.vips, "\n    "))
-	}
-	return b.String()
+	return cfg
 }
 
 func (n *node) configPath() string {
@@ -147,11 +116,7 @@ func (n *node) configPath() string {
 }
 
 func (n *node) writeConfig() error {
-	text := n.vrrpdConfig()
-	if n.daemon == keepalivedDaemon {
-		text = n.keepalivedConfig()
-	}
-	return os.WriteFile(n.configPath(), []byte(text), 0o644)
+	return os.WriteFile(n.configPath(), []byte(n.config().Config(daemons.Kind(n.daemon))), 0o644)
 }
 
 // configured records the configuration in force.
@@ -167,43 +132,16 @@ func (n *node) configured() {
 func (n *node) command() *exec.Cmd {
 	if n.daemon == keepalivedDaemon {
 		// Every path is the node's own: pid files, configuration; no syslog.
-		return n.ns.Command("keepalived", "--vrrp", "--dont-fork", "--log-console", "--log-detail", "--no-syslog",
-			"--use-file", n.configPath(), "--pid", n.path("keepalived.pid"), "--vrrp_pid", n.path("vrrp.pid"))
+		return daemons.KeepalivedCommand(n.ns.Name, n.configPath(), n.dir)
 	}
-	return n.ns.Command(n.c.vrrpd, "run", "--config", n.configPath(), "--log-level", "info")
+	return daemons.VrrpdCommand(n.ns.Name, n.c.vrrpd, n.configPath(), "info")
 }
 
-// proc is a daemon process. `ip netns exec` execs the program, so the process is the
-// daemon itself (keepalived's parent, for keepalived).
+// proc is a daemon process.
 type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
+	*daemons.Process
 	// expected is set before the harness signals the process to end.
 	expected atomic.Bool
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) wait(d time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
-func (p *proc) signal(sig syscall.Signal) {
-	if !p.exited() {
-		_ = p.cmd.Process.Signal(sig)
-	}
 }
 
 // exitCode returns the status of an exited process, -1 if a signal ended it.
@@ -226,45 +164,31 @@ func (n *node) start() error {
 	}
 	cmd := n.command()
 	cmd.Stdout, cmd.Stderr = n.log, n.log
-	if err := cmd.Start(); err != nil {
+	dp, err := daemons.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s on %s: %w", n.daemon, n.name, err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
+	p := &proc{Process: dp}
 	n.proc = p
 	n.c.rec.add(Event{Kind: DaemonUp, Node: n.idx})
 	n.configured()
 	go func() {
-		err := cmd.Wait()
+		err := p.Err()
 		e := Event{Kind: DaemonExited, Node: n.idx, Code: exitCode(err), Text: "expected"}
 		if !p.expected.Load() {
 			e.Text = fmt.Sprintf("unexpected (%v)", err)
 		}
 		n.c.rec.add(e)
-		close(p.done)
 	}()
 	return nil
 }
 
 // running reports whether the daemon runs.
-func (n *node) running() bool { return n.proc != nil && !n.proc.exited() }
+func (n *node) running() bool { return n.proc != nil && !n.proc.Exited() }
 
 // childPID returns keepalived's VRRP process, from its pid file, once it is sure that
-// the process is this node's keepalived: its command line names the node's file.
-func (n *node) childPID() (int, error) {
-	b, err := os.ReadFile(n.path("vrrp.pid"))
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return 0, fmt.Errorf("vrrp.pid of %s: %q", n.name, b)
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !bytes.Contains(cmdline, []byte(n.configPath())) {
-		return 0, fmt.Errorf("process %d of vrrp.pid is not the keepalived of %s", pid, n.name)
-	}
-	return pid, nil
-}
+// the process is this node's keepalived.
+func (n *node) childPID() (int, error) { return daemons.KeepalivedChild(n.dir, n.configPath()) }
 
 // kill ends the daemon with SIGKILL, as a crash would.
 func (n *node) kill() error {
@@ -275,49 +199,24 @@ func (n *node) kill() error {
 	return n.killAll()
 }
 
-// killAll kills what runs of the daemon. keepalived's parent is stopped first, so that it
-// neither restarts its VRRP child nor, dying, makes it leave gracefully; then the child
-// is killed, then the parent. The child is reaped before killAll returns: keepalived
-// takes a pid that still exists, even as a zombie, for a keepalived still running and
-// would refuse to start again. The test binary is a child subreaper (TestMain), so the
-// orphan comes to it.
+// killAll kills what runs of the daemon: keepalived as daemons.KillKeepalived does. Its
+// VRRP child is reaped before killAll returns, since keepalived refuses to start again
+// while the pid of its pid file exists: the test binary is a child subreaper
+// (TestMain), so the orphan comes to it.
 func (n *node) killAll() error {
 	p := n.proc
 	if p == nil {
 		return nil
 	}
 	p.expected.Store(true)
-	child := 0
-	if n.daemon == keepalivedDaemon {
-		p.signal(syscall.SIGSTOP)
-		if pid, err := n.childPID(); err == nil {
-			child = pid
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
+	if n.daemon != keepalivedDaemon {
+		p.Kill()
+		return nil
 	}
-	p.signal(syscall.SIGKILL)
-	<-p.done
-	if child > 0 {
-		return reap(child)
+	if child := daemons.KillKeepalived(p.Process, n.dir, n.configPath()); child > 0 {
+		return daemons.Reap(child, 5*time.Second)
 	}
 	return nil
-}
-
-// reap waits, five seconds at most, until pid no longer exists, reaping it if it is a
-// zombie that came to this process.
-func reap(pid int) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var ws unix.WaitStatus
-		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil) // ECHILD when it is not ours
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("keepalived's VRRP process %d still exists 5 s after SIGKILL", pid)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // term stops the daemon with SIGTERM and waits for it.
@@ -328,8 +227,8 @@ func (n *node) term() error {
 	n.c.rec.add(Event{Kind: DaemonDown, Node: n.idx, Text: "term"})
 	p := n.proc
 	p.expected.Store(true)
-	p.signal(syscall.SIGTERM)
-	if !p.wait(stopWait) {
+	p.Signal(syscall.SIGTERM)
+	if !p.Wait(stopWait) {
 		n.c.rec.add(Event{Kind: DaemonProblem, Node: n.idx, Text: fmt.Sprintf("did not stop within %v of SIGTERM: killed", stopWait)})
 		return n.killAll()
 	}
@@ -344,7 +243,7 @@ func (n *node) reload() error {
 	if err := n.writeConfig(); err != nil {
 		return err
 	}
-	n.proc.signal(syscall.SIGHUP)
+	n.proc.Signal(syscall.SIGHUP)
 	n.configured()
 	return nil
 }

@@ -3,9 +3,7 @@ package chaos
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"net"
 	"net/netip"
 	"os/exec"
 	"regexp"
@@ -17,6 +15,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/vrrpd/vrrpd/internal/netnstest"
+	"github.com/vrrpd/vrrpd/internal/probe"
 )
 
 // recorder is the timeline being recorded; safe for concurrent use.
@@ -126,27 +125,15 @@ func watchStalls(t *testing.T, rec *recorder) {
 	t.Cleanup(func() { close(stop); <-done })
 }
 
-// respond answers every UDP datagram to port 7 of n, on any address, with n's name.
+// respond answers every UDP datagram to the probe port of n, on any address, with n's
+// name, until the test ends.
 func respond(t *testing.T, n *node) {
 	t.Helper()
-	for _, network := range []string{"udp4", "udp6"} {
-		var pc net.PacketConn
-		n.ns.MustDo(func() (err error) {
-			pc, err = net.ListenPacket(network, ":7")
-			return err
-		})
-		t.Cleanup(func() { pc.Close() })
-		go func() {
-			buf := make([]byte, 64)
-			for {
-				k, from, err := pc.ReadFrom(buf)
-				if err != nil {
-					return
-				}
-				_, _ = pc.WriteTo(append(buf[:k:k], n.name...), from)
-			}
-		}()
+	r, err := probe.Respond(n.ns.Do, n.name)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { r.Close() })
 }
 
 // Probing: the client sends a datagram to every VIP each probeEvery and records runs
@@ -157,76 +144,25 @@ const (
 )
 
 type prober struct {
-	rec   *recorder
-	nodes map[string]int
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	runs  map[netip.Addr]*Event
+	rec    *recorder
+	nodes  map[string]int
+	client *probe.Client
+	mu     sync.Mutex
+	runs   map[netip.Addr]*Event
 }
 
-// probe starts probing vips from the client until finish is called.
-func probe(t *testing.T, rec *recorder, client *netnstest.NS, nodes []*node, vips []netip.Addr) *prober {
+// startProbing starts probing vips from the client until finish is called.
+func startProbing(t *testing.T, rec *recorder, client *netnstest.NS, nodes []*node, vips []netip.Addr) *prober {
 	t.Helper()
-	p := &prober{rec: rec, nodes: map[string]int{}, stop: make(chan struct{}), runs: map[netip.Addr]*Event{}}
+	p := &prober{rec: rec, nodes: map[string]int{}, runs: map[netip.Addr]*Event{}}
 	for _, n := range nodes {
 		p.nodes[n.name] = n.idx
 	}
-	type target struct {
-		pc  net.PacketConn
-		dst *net.UDPAddr
-		vip netip.Addr
+	c, err := probe.Start(client.Do, vips, probeEvery, func(a probe.Answer) { p.answer(a.VIP, a.From, a.At) })
+	if err != nil {
+		t.Fatal(err)
 	}
-	var targets []target
-	for _, vip := range vips {
-		network := "udp4"
-		if vip.Is6() {
-			network = "udp6"
-		}
-		var pc net.PacketConn
-		client.MustDo(func() (err error) {
-			pc, err = net.ListenPacket(network, ":0")
-			return err
-		})
-		targets = append(targets, target{pc, net.UDPAddrFromAddrPort(netip.AddrPortFrom(vip, 7)), vip})
-	}
-	for _, tg := range targets {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			buf := make([]byte, 64)
-			for {
-				k, _, err := tg.pc.ReadFrom(buf)
-				if err != nil {
-					return
-				}
-				if k > 8 {
-					p.answer(tg.vip, string(buf[8:k]), time.Now())
-				}
-			}
-		}()
-	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		tick := time.NewTicker(probeEvery)
-		defer tick.Stop()
-		var seq uint64
-		for {
-			select {
-			case <-p.stop:
-				for _, tg := range targets {
-					tg.pc.Close()
-				}
-				return
-			case <-tick.C:
-				seq++
-				for _, tg := range targets {
-					_, _ = tg.pc.WriteTo(binary.BigEndian.AppendUint64(nil, seq), tg.dst)
-				}
-			}
-		}
-	}()
+	p.client = c
 	t.Cleanup(p.finish)
 	return p
 }
@@ -250,15 +186,10 @@ func (p *prober) answer(vip netip.Addr, from string, at time.Time) {
 	p.runs[vip] = &Event{At: at, Until: at, Kind: Answers, Node: node, Addr: vip, Count: 1}
 }
 
-// finish stops probing and records the runs still open.
+// finish stops probing and records the runs still open. It may be called more than
+// once.
 func (p *prober) finish() {
-	select {
-	case <-p.stop:
-		return
-	default:
-		close(p.stop)
-	}
-	p.wg.Wait()
+	p.client.Stop()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for vip, r := range p.runs {

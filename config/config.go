@@ -47,6 +47,11 @@ type Config struct {
 	StateFile string
 	// ScriptUser runs scripts and notify hooks; never root unless it says root.
 	ScriptUser string
+	// RealtimePriority runs every thread of vrrpd under SCHED_RR at this priority
+	// (1..99), keepalived's vrrp_rt_priority; 0, the default, leaves the default policy.
+	RealtimePriority int
+	// LockMemory locks vrrpd's memory (mlockall), keepalived's vrrp_no_swap.
+	LockMemory bool
 	// Scripts are the named health checks instances may track.
 	Scripts []Script
 	// Processes are the named process checks (`processes:`), keepalived's

@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vrrpd/vrrpd/realtime"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
 
@@ -54,7 +55,7 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "sync_groups", "bgp"}
+	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "realtime_priority", "lock_memory", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "sync_groups", "bgp"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"startup_grace", "checksum", "garp"}
@@ -135,6 +136,8 @@ var keepalivedKeys = map[string]string{
 	"no_accept":                  "remove it: vrrpd always accepts traffic for its VIPs; keepalived drops it with firewall rules vrrpd does not install",
 	"strict_mode":                strictHint,
 	"vrrp_strict":                strictHint,
+	"vrrp_rt_priority":           "write realtime_priority: N at the top level",
+	"vrrp_no_swap":               "write lock_memory: true at the top level",
 }
 
 // strictHint answers keepalived's strict mode keys.
@@ -651,6 +654,12 @@ func (p *parser) config(root *yaml.Node) *Config {
 		}
 	}
 
+	if n := top.values["realtime_priority"]; n != nil {
+		cfg.RealtimePriority, _ = p.integer(n, "realtime_priority", 0, realtime.MaxPriority)
+	}
+	if n := top.values["lock_memory"]; n != nil {
+		cfg.LockMemory, _ = p.boolean(n, "lock_memory")
+	}
 	if n := top.values["metrics"]; n != nil {
 		cfg.Metrics = p.metrics(top.keys["metrics"], n)
 	}

@@ -44,6 +44,9 @@ var runners = map[string]func(b *bed){
 	"mismatch-version":         mismatchVersion,
 	"mismatch-vips":            mismatchVIPs,
 	"mismatch-interval":        mismatchInterval,
+	"make-before-break":        makeBeforeBreak,
+	"lowered-peer-master":      loweredPeer,
+	"lowered-vrrpd-master":     loweredVrrpd,
 }
 
 // TestInterop runs the matrix. Cells run in parallel, each on a bridge of its own.

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vrrpd/vrrpd/control"
+	"github.com/vrrpd/vrrpd/internal/daemons"
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 	"github.com/vrrpd/vrrpd/vrrp"
 )
@@ -57,6 +57,9 @@ type side struct {
 	// group is the multicast group of the adverts when not the RFC's (vrrpd's group,
 	// keepalived's mcast_dst_ip): see keywords_linux_test.go.
 	group netip.Addr
+	// lowerFile tracks the node's file "lower" with weight -60 (keepalived and vrrpd):
+	// writing 1 into it takes 60 off the priority.
+	lowerFile bool
 }
 
 // router is one VRRP implementation on a node of the bridge.
@@ -154,65 +157,17 @@ func (l *lineLog) String() string {
 	return b.String()
 }
 
-// proc is a long-lived process in a namespace. `ip netns exec` execs the program, so the
-// process is the daemon itself.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // exit status, once done is closed
-}
-
 // startProc starts cmd with its output into out, and ends it when the test ends:
 // SIGTERM, then SIGKILL after five seconds.
-func startProc(t *testing.T, cmd *exec.Cmd, out io.Writer) *proc {
+func startProc(t *testing.T, cmd *exec.Cmd, out io.Writer) *daemons.Process {
 	t.Helper()
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %v: %v", cmd.Args, err)
+	p, err := daemons.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.end(5 * time.Second) })
+	t.Cleanup(func() { p.End(5 * time.Second) })
 	return p
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) signal(sig syscall.Signal) {
-	if !p.exited() {
-		_ = p.cmd.Process.Signal(sig)
-	}
-}
-
-// wait reports whether the process exits within d.
-func (p *proc) wait(d time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
-// end sends SIGTERM, and SIGKILL if the process is still there after grace.
-func (p *proc) end(grace time.Duration) {
-	p.signal(syscall.SIGTERM)
-	if !p.wait(grace) {
-		p.signal(syscall.SIGKILL)
-		<-p.done
-	}
-}
-
-func (p *proc) kill() {
-	p.signal(syscall.SIGKILL)
-	<-p.done
 }
 
 // ---------------------------------------------------------------------------------------
@@ -329,63 +284,75 @@ func (n *node) logs() string {
 
 type vrrpdNode struct {
 	node
-	proc  *proc
+	proc  *daemons.Process
 	drops map[string]uint64 // drop counters of earlier runs
 }
 
 func (g *vrrpdNode) socket() string { return filepath.Join(g.dir, "vrrpd.sock") }
 
-func (g *vrrpdNode) yaml(s side) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "node: g\nsocket: %s\nstate_file: %s\nscript_user: root\ninstances:\n", g.socket(), filepath.Join(g.dir, "vips.json"))
-	fmt.Fprintf(&b, "  - name: vi\n    interface: eth0\n    vrid: %d\n    priority: %d\n    version: %d\n    advert_interval: %s\n",
-		vrid, s.priority, s.version, s.interval)
-	fmt.Fprintf(&b, "    preempt: %v\n", !s.nopreempt)
-	if s.messageOnly {
-		b.WriteString("    checksum: message-only\n")
-	}
-	if s.password != "" {
-		fmt.Fprintf(&b, "    auth: {type: pass, password: %q}\n", s.password)
-	}
-	if g.b.col.unicast {
-		fmt.Fprintf(&b, "    unicast: {source: %s, peers: [%s]}\n", g.unicastAddr(), g.b.p.base().unicastAddr())
-	}
-	var vips []string
-	for _, v := range s.vips {
-		vips = append(vips, v.String())
-	}
-	fmt.Fprintf(&b, "    vips: [%s]\n", strings.Join(vips, ", "))
-	if len(s.excluded) > 0 {
-		var ex []string
-		for _, v := range s.excluded {
-			ex = append(ex, v.String())
-		}
-		fmt.Fprintf(&b, "    excluded_vips: [%s]\n", strings.Join(ex, ", "))
-	}
+// daemonsNode describes the router configured as s on node n, named name, for the
+// daemons package: one instance, vi or VI_1, of VRID vrid on eth0.
+func (n *node) daemonsNode(s side, name, instance string) *daemons.Node {
+	in := daemons.Instance{Name: instance, Interface: "eth0", VRID: vrid, Priority: s.priority, Version: s.version,
+		Interval: s.interval, NoPreempt: s.nopreempt, VIPs: s.vips, Excluded: s.excluded, Password: s.password,
+		MessageOnly: s.messageOnly, Group: s.group}
 	if s.vmac {
-		fmt.Fprintf(&b, "    vmac: {name: %s}\n", g.b.vmacName())
+		in.VMAC = n.b.vmacName()
 	}
-	if s.group.IsValid() {
-		fmt.Fprintf(&b, "    group: '%s'\n", s.group)
+	if n.b.col.unicast {
+		in.UnicastSource = n.unicastAddr()
+		in.UnicastPeers = []netip.Addr{n.b.peerOf(n.self()).base().unicastAddr()}
 	}
-	return b.String()
+	node := &daemons.Node{Name: name, Socket: filepath.Join(n.dir, "vrrpd.sock"), StateFile: filepath.Join(n.dir, "vips.json")}
+	if s.lowerFile {
+		node.Files = []daemons.File{{Name: "lower", Path: n.lowerPath()}}
+		in.Track = []daemons.Track{{File: "lower", Weight: -60}}
+		if _, err := os.Stat(n.lowerPath()); err != nil {
+			n.setLower(false)
+		}
+	}
+	node.Instances = []daemons.Instance{in}
+	return node
+}
+
+func (n *node) lowerPath() string { return filepath.Join(n.dir, "lower") }
+
+// setLower writes the node's file "lower": 1 takes 60 off the priority of a side with
+// lowerFile.
+func (n *node) setLower(on bool) {
+	n.t.Helper()
+	v := "0\n"
+	if on {
+		v = "1\n"
+	}
+	if err := os.WriteFile(n.lowerPath(), []byte(v), 0o644); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+// self returns the router of node n.
+func (n *node) self() router {
+	if n == &n.b.g.node {
+		return n.b.g
+	}
+	return n.b.p
 }
 
 func (g *vrrpdNode) start(s side) {
 	g.t.Helper()
 	g.cfg = s
 	path := filepath.Join(g.dir, "vrrpd.yaml")
-	if err := os.WriteFile(path, []byte(g.yaml(s)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(g.daemonsNode(s, "g", "vi").VrrpdConfig()), 0o644); err != nil {
 		g.t.Fatal(err)
 	}
 	g.newRun()
 	g.proc = startProc(g.t, g.ns.Command(vrrpdBinary(g.t), "run", "--config", path, "--log-level", "debug"), g.log)
 	netnstest.Eventually(g.t, 15*time.Second, func() bool {
 		st, err := g.status()
-		return g.proc.exited() || err == nil && st.State == "BACKUP"
+		return g.proc.Exited() || err == nil && st.State == "BACKUP"
 	}, "vrrpd did not start as backup:\n%s", g.log)
-	if g.proc.exited() {
-		g.t.Fatalf("vrrpd exited: %v\n%s", g.proc.err, g.log)
+	if g.proc.Exited() {
+		g.t.Fatalf("vrrpd exited: %v\n%s", g.proc.Err(), g.log)
 	}
 }
 
@@ -418,7 +385,7 @@ func (g *vrrpdNode) state() string {
 	switch {
 	case g.crashed:
 		return "CRASHED"
-	case g.proc == nil || g.proc.exited():
+	case g.proc == nil || g.proc.Exited():
 		return "STOPPED"
 	}
 	st, err := g.status()
@@ -456,7 +423,7 @@ func (g *vrrpdNode) allDrops() map[string]uint64 {
 	for r, n := range g.drops {
 		out[r] += n
 	}
-	if g.proc != nil && !g.proc.exited() && !g.crashed {
+	if g.proc != nil && !g.proc.Exited() && !g.crashed {
 		if st, err := g.status(); err == nil {
 			for r, n := range st.Drops {
 				out[r] += n
@@ -469,19 +436,19 @@ func (g *vrrpdNode) allDrops() map[string]uint64 {
 func (g *vrrpdNode) stop() {
 	g.t.Helper()
 	g.keepDrops()
-	g.proc.signal(syscall.SIGTERM)
-	if !g.proc.wait(15 * time.Second) {
+	g.proc.Signal(syscall.SIGTERM)
+	if !g.proc.Wait(15 * time.Second) {
 		g.t.Fatal("vrrpd did not stop within 15 s")
 	}
-	if g.proc.err != nil {
-		g.t.Fatalf("vrrpd exited with %v", g.proc.err)
+	if g.proc.Err() != nil {
+		g.t.Fatalf("vrrpd exited with %v", g.proc.Err())
 	}
 }
 
 func (g *vrrpdNode) crash() {
 	g.t.Helper()
 	g.keepDrops()
-	g.proc.kill()
+	g.proc.Kill()
 	g.crashLink()
 }
 
@@ -508,60 +475,26 @@ func (g *vrrpdNode) complaints() []string { return g.logLines(vrrpdComplaint, ni
 
 type keepalivedNode struct {
 	node
-	parent *proc
+	parent *daemons.Process
 }
 
-func (k *keepalivedNode) conf(s side) string {
-	var b strings.Builder
-	b.WriteString("global_defs {\n  router_id p\n}\n")
-	fmt.Fprintf(&b, "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id %d\n  priority %d\n", vrid, s.priority)
-	if s.version == 3 {
-		// keepalived's IPv4 default is VRRPv2: say VRRPv3 when it is meant, and leave
-		// VRRPv2 to the default, as a keepalived.conf written for VRRPv2 does.
-		fmt.Fprintf(&b, "  version 3\n  advert_int %s\n", strconv.FormatFloat(s.interval.Seconds(), 'f', -1, 64))
-	} else {
-		fmt.Fprintf(&b, "  advert_int %d\n", int(s.interval/time.Second))
-	}
-	if s.nopreempt {
-		b.WriteString("  nopreempt\n")
-	}
-	if s.password != "" {
-		fmt.Fprintf(&b, "  authentication {\n    auth_type PASS\n    auth_pass %s\n  }\n", s.password)
-	}
-	if k.b.col.unicast {
-		fmt.Fprintf(&b, "  unicast_src_ip %s\n  unicast_peer {\n    %s\n  }\n", k.unicastAddr(), k.b.g.unicastAddr())
-	}
-	if s.vmac {
-		fmt.Fprintf(&b, "  use_vmac %s\n", k.b.vmacName())
-	}
-	if s.group.IsValid() {
-		fmt.Fprintf(&b, "  mcast_dst_ip %s\n", s.group)
-	}
-	b.WriteString("  virtual_ipaddress {\n")
-	for _, v := range s.vips {
-		fmt.Fprintf(&b, "    %s\n", v)
-	}
-	b.WriteString("  }\n}\n")
-	return b.String()
-}
+func (k *keepalivedNode) confPath() string { return filepath.Join(k.dir, "keepalived.conf") }
 
 var keepalivedState = regexp.MustCompile(`Entering (MASTER|BACKUP|FAULT) STATE`)
 
 func (k *keepalivedNode) start(s side) {
 	k.t.Helper()
 	k.cfg = s
-	bin := netnstest.RequireCommand(k.t, "keepalived")
-	path := filepath.Join(k.dir, "keepalived.conf")
-	if err := os.WriteFile(path, []byte(k.conf(s)), 0o644); err != nil {
+	netnstest.RequireCommand(k.t, "keepalived")
+	if err := os.WriteFile(k.confPath(), []byte(k.daemonsNode(s, "p", "VI_1").KeepalivedConfig()), 0o644); err != nil {
 		k.t.Fatal(err)
 	}
 	k.newRun()
-	k.parent = startProc(k.t, k.ns.Command(bin, "--vrrp", "--dont-fork", "--log-console", "--log-detail", "--no-syslog",
-		"--use-file", path, "--pid", filepath.Join(k.dir, "k.pid"), "--vrrp_pid", filepath.Join(k.dir, "v.pid")), k.log)
-	netnstest.Eventually(k.t, 15*time.Second, func() bool { return k.parent.exited() || k.state() == "BACKUP" },
+	k.parent = startProc(k.t, daemons.KeepalivedCommand(k.ns.Name, k.confPath(), k.dir), k.log)
+	netnstest.Eventually(k.t, 15*time.Second, func() bool { return k.parent.Exited() || k.state() == "BACKUP" },
 		"keepalived did not start as backup:\n%s", k.log)
-	if k.parent.exited() {
-		k.t.Fatalf("keepalived exited: %v\n%s", k.parent.err, k.log)
+	if k.parent.Exited() {
+		k.t.Fatalf("keepalived exited: %v\n%s", k.parent.Err(), k.log)
 	}
 }
 
@@ -569,7 +502,7 @@ func (k *keepalivedNode) state() string {
 	switch {
 	case k.crashed:
 		return "CRASHED"
-	case k.parent == nil || k.parent.exited():
+	case k.parent == nil || k.parent.Exited():
 		return "STOPPED"
 	}
 	if m := k.log.last(keepalivedState); m != nil {
@@ -587,23 +520,16 @@ func (k *keepalivedNode) since() time.Time {
 
 func (k *keepalivedNode) stop() {
 	k.t.Helper()
-	k.parent.signal(syscall.SIGTERM)
-	if !k.parent.wait(15 * time.Second) {
+	k.parent.Signal(syscall.SIGTERM)
+	if !k.parent.Wait(15 * time.Second) {
 		k.t.Fatal("keepalived did not stop within 15 s")
 	}
 }
 
-// crash kills keepalived's VRRP process and its parent. The parent is stopped first so
-// that it neither restarts the child nor, dying, makes the child leave gracefully.
+// crash kills keepalived's VRRP process and its parent, as a crash would.
 func (k *keepalivedNode) crash() {
 	k.t.Helper()
-	k.parent.signal(syscall.SIGSTOP)
-	if b, err := os.ReadFile(filepath.Join(k.dir, "v.pid")); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	k.parent.kill()
+	daemons.KillKeepalived(k.parent, k.dir, k.confPath())
 	k.crashLink()
 }
 
@@ -634,7 +560,7 @@ func (k *keepalivedNode) complaints() []string { return k.logLines(keepalivedCom
 // virtual MAC, in bridge mode, and puts the device in protodown while it is backup.
 type frrNode struct {
 	node
-	zebra, vrrpd *proc // both log to node.log
+	zebra, vrrpd *daemons.Process // both log to node.log
 	macvlan      string
 	vmac         string
 }
@@ -723,12 +649,12 @@ func (f *frrNode) start(s side) {
 	f.zebra = startProc(f.t, f.ns.Command(filepath.Join(frrDir, "zebra"), append([]string{"-f", zconf, "-i", filepath.Join(f.dir, "zebra.pid")}, common...)...), f.log)
 	netnstest.Eventually(f.t, 10*time.Second, func() bool {
 		_, err := os.Stat(zsock)
-		return err == nil || f.zebra.exited()
+		return err == nil || f.zebra.Exited()
 	}, "zebra did not open %s:\n%s", zsock, f.log)
 	f.vrrpd = startProc(f.t, f.ns.Command(filepath.Join(frrDir, "vrrpd"), append([]string{"-f", vconf, "-i", filepath.Join(f.dir, "vrrpd.pid")}, common...)...), f.log)
-	netnstest.Eventually(f.t, 15*time.Second, func() bool { return f.vrrpd.exited() || f.zebra.exited() || f.state() == "BACKUP" },
+	netnstest.Eventually(f.t, 15*time.Second, func() bool { return f.vrrpd.Exited() || f.zebra.Exited() || f.state() == "BACKUP" },
 		"FRR did not start as backup:\n%s", f.log)
-	if f.vrrpd.exited() || f.zebra.exited() {
+	if f.vrrpd.Exited() || f.zebra.Exited() {
 		f.t.Fatalf("FRR exited:\n%s", f.log)
 	}
 }
@@ -743,7 +669,7 @@ func (f *frrNode) state() string {
 	switch {
 	case f.crashed:
 		return "CRASHED"
-	case f.vrrpd == nil || f.vrrpd.exited():
+	case f.vrrpd == nil || f.vrrpd.Exited():
 		return "STOPPED"
 	}
 	if m := f.log.last(f.stateRE()); m != nil {
@@ -801,17 +727,17 @@ func (f *frrNode) show() frrRouter {
 
 func (f *frrNode) stop() {
 	f.t.Helper()
-	f.vrrpd.signal(syscall.SIGTERM)
-	if !f.vrrpd.wait(15 * time.Second) {
+	f.vrrpd.Signal(syscall.SIGTERM)
+	if !f.vrrpd.Wait(15 * time.Second) {
 		f.t.Fatal("FRR vrrpd did not stop within 15 s")
 	}
-	f.zebra.end(10 * time.Second)
+	f.zebra.End(10 * time.Second)
 }
 
 func (f *frrNode) crash() {
 	f.t.Helper()
-	f.vrrpd.kill()
-	f.zebra.kill()
+	f.vrrpd.Kill()
+	f.zebra.Kill()
 	f.crashLink()
 }
 

@@ -125,6 +125,9 @@ var scenarios = []scenario{
 	{"crash-peer-master", "5", "The same with the peer as master and vrrpd taking over.", always},
 	{"handover-vrrpd-to-peer", "4", "1 s interval. vrrpd is master and stops (SIGTERM): it sends priority 0 and the peer takes over within Skew_Time + 0.5 s, not 3 intervals. Figure: measured, and skew in brackets.", always},
 	{"handover-peer-to-vrrpd", "4", "The same with the peer stopping and vrrpd taking over.", always},
+	{"make-before-break", "4, 15", "vrrpd at 150 is master, a client probes the VIP every 3 ms, and vrrpd stops (SIGTERM): with `make_before_break` it sends priority 0 and keeps its VIP until the peer's first advert as master, and the client, moved by the peer's announcements, loses 16 probes in a row at most, 50 ms of them (those between the peer's advert and its announcement; a break before make costs the peer's Skew_Time, 0.12 s here). Figures: probes lost, and when vrrpd released its VIP after the peer's first advert (from the kernel's address events on vrrpd's node).", always},
+	{"lowered-peer-master", "4, 6", "1 s interval. The peer at 150 is master, vrrpd at 100 backup; the peer's priority falls to 90 (keepalived: a tracked file, weight -60; FRR: `vrrp N priority 90`). With `fast_handover` vrrpd takes over within its Skew_Time + 0.5 s of the peer's first advert at 90, not its Master_Down_Interval; the peer steps down, and the client loses 16 probes in a row at most. Figures: when the peer advertised 90, and vrrpd's takeover after it.", always},
+	{"lowered-vrrpd-master", "4, 6", "vrrpd at 150 is master, the peer at 100 backup; a tracked file takes vrrpd to 90. vrrpd advertises 90 at once; the peer discards an advert below its own priority (RFC 5798 6.4.2) and takes over after its Master_Down_Interval, its normal time, while vrrpd keeps serving: the client loses 16 probes in a row at most. Figures: the peer's takeover after vrrpd's first advert at 90, against its skew and MDI.", always},
 	{"preempt-vrrpd", "6", "vrrpd at 150 is master, stops, the peer takes over; vrrpd starts again and, hearing a master below it, takes back mastership after its Skew_Time (`fast_handover`), not its down interval.", always},
 	{"preempt-peer", "6", "The same with the peer at 150, which takes back mastership after its down interval.", always},
 	{"nopreempt-peer", "6", "vrrpd at 100 is master; the peer at 150 with preemption off (keepalived `nopreempt`, FRR `no vrrp N preempt`) starts and stays backup for three of its down intervals.", always},
@@ -265,6 +268,18 @@ const peerNotes = `
 - FRR 8.4 over IPv6 does not send its first advert as a new master ("Failed to find
   address to bind on vrrp6-N"); it takes over in time, and advertises from the next
   interval on.
+- A master whose priority falls below its backup's: keepalived 2.2.7 and FRR 8.4 as the
+  backup discard its adverts (RFC 5798 6.4.2) and take over after their
+  Master_Down_Interval, counted from the last advert they accepted
+  (` + "`lowered-vrrpd-master`" + `); vrrpd keeps serving until then. As the lowered master,
+  keepalived advertises its new priority at its next interval, FRR after it is
+  reconfigured, within an interval; vrrpd as the backup takes over in its Skew_Time after
+  the first such advert (` + "`lowered-peer-master`" + `).
+- A master that stops: keepalived and FRR as the backup take over in their Skew_Time
+  after vrrpd's priority 0, as always; vrrpd keeps its VIP until their first advert and
+  lets it go then (` + "`make-before-break`" + `). The client's gap is the time between the peer's
+  advert and its gratuitous ARP or unsolicited NA reaching the client: none in most runs,
+  up to a few tens of milliseconds over IPv6 on a loaded machine.
 - FRR keeps its VIPs on a macvlan with the virtual MAC, in protodown while backup. Without
   arp_ignore 1 and arp_announce 2 on the base interface, FRR's node answers ARP for the
   VIP with the base interface's MAC, as master and as backup alike; the suite sets both on

@@ -280,6 +280,17 @@ func (cv *converter) globalDefs(block *node) {
 			}
 		case "vrrp_check_unicast_src":
 			g.checkUnicastSrc = true
+		case "vrrp_rt_priority":
+			if v, ok := parseUint(n.arg(0), 1, 99); ok {
+				cv.out.realtimePriority = v
+				cv.out.realtimeComment = "from " + n.pos.String() + " vrrp_rt_priority"
+				cv.rep.change(n.pos, n.describe(), "written as realtime_priority: %d; under systemd it needs a drop-in, see docs/timing.md", v)
+			} else {
+				cv.rep.skip(n.pos, n.describe(), "must be 1..99")
+			}
+		case "vrrp_no_swap":
+			cv.out.lockMemory = true
+			cv.out.lockMemoryComment = "from " + n.pos.String() + " vrrp_no_swap"
 		case "vrrp_down_timer_adverts":
 			if v, ok := parseUint(n.arg(0), 1, 100); ok {
 				g.downTimerAdverts = v
@@ -317,7 +328,7 @@ func (cv *converter) globalDefs(block *node) {
 			"enable_traps", "enable_dbus", "enable_dbus_instance", "snmp_socket":
 			cv.rep.skip(n.pos, kw, "vrrpd reports through its control socket (vrrpd show, events) and Prometheus metrics "+
 				"(metrics:), not SNMP or D-Bus")
-		case "max_auto_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap", "vrrp_rt_priority", "vrrp_priority",
+		case "max_auto_priority", "checker_no_swap", "bfd_no_swap", "vrrp_priority",
 			"vrrp_cpu_affinity", "vrrp_rlimit_rtime", "vrrp_process_priority":
 			cv.rep.skip(n.pos, n.describe(), "a keepalived process tuning: vrrpd's scheduling is its systemd unit's")
 		default:

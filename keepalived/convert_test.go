@@ -204,6 +204,12 @@ func TestRules(t *testing.T) {
 			absent: "accept",
 		},
 		{
+			name: "vrrp_rt_priority and vrrp_no_swap",
+			conf: "global_defs {\n vrrp_rt_priority 50\n vrrp_no_swap\n}\n" + instance(" virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
+			yaml: "realtime_priority: 50 # from k.conf:2 vrrp_rt_priority\nlock_memory: true # from k.conf:3 vrrp_no_swap",
+			note: "k.conf:2: vrrp_rt_priority 50: written as realtime_priority: 50; under systemd it needs a drop-in",
+		},
+		{
 			name: "strict mode with accept keeps no firewall rules to note",
 			conf: "global_defs {\n vrrp_strict\n}\n" + instance(" accept\n virtual_ipaddress {\n  192.0.2.1/24\n }\n"),
 			yaml: "lower_prio_no_advert: true", absent: "accept", noNote: "firewall rules for",

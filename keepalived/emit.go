@@ -14,6 +14,10 @@ import (
 type outConfig struct {
 	node, nodeComment             string
 	scriptUser, scriptUserComment string
+	realtimePriority              int
+	realtimeComment               string
+	lockMemory                    bool
+	lockMemoryComment             string
 	scripts                       []*outScript
 	processes                     []*outProcess
 	files                         []*outFile
@@ -204,6 +208,12 @@ func (c *outConfig) marshal(cv *converter) ([]byte, error) {
 	}
 	if c.scriptUser != "" {
 		set(top, "script_user", str(c.scriptUser), c.scriptUserComment)
+	}
+	if c.realtimePriority > 0 {
+		set(top, "realtime_priority", integer(c.realtimePriority), c.realtimeComment)
+	}
+	if c.lockMemory {
+		set(top, "lock_memory", boolean(true), c.lockMemoryComment)
 	}
 	if m := c.scriptsNode(cv); len(m.Content) > 0 {
 		set(top, "scripts", m, "")

@@ -134,6 +134,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	}
 	defer ctl.Close()
 	cfg.ForgetPositions()
+	tune := newTuning(log)
+	defer tune.close()
+	tune.apply(cfg)
 	if err := d.Start(); err != nil {
 		log.Error("some instances did not start", "error", err)
 	}
@@ -149,7 +152,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		switch sig {
 		case syscall.SIGHUP:
 			notify(log, sd.SdNotifyReloading+"\n"+sd.SdNotifyMonotonicUsec())
-			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned}, cfg)
+			reload(log, d, *cfgPath, hostAddrs{exclude: sys.VIPs.Owned}, cfg, tune)
 			debug.FreeOSMemory()
 			notify(log, sd.SdNotifyReady)
 		default:
@@ -168,7 +171,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 // reload validates the file first: a bad one is logged, problem by problem, and the
 // running configuration stays untouched. Settings read only at start (the control
 // socket, the metrics endpoint) keep those of started, with a warning if they changed.
-func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host, started *config.Config) {
+func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host, started *config.Config, tune *tuning) {
 	cfg, err := loadChecked(path, host)
 	if err != nil {
 		d.ReloadRefused()
@@ -189,6 +192,7 @@ func reload(log *slog.Logger, d *daemon.Daemon, path string, host config.Host, s
 		log.Warn("metrics change at the next restart")
 	}
 	cfg.ForgetPositions()
+	tune.apply(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	if err := d.Reload(ctx, cfg); err != nil {

@@ -214,8 +214,9 @@ func NewLAN(t testing.TB) *LAN {
 }
 
 // Attach creates a veth pair: ifname in ns (given mac when not empty), and its peer on
-// the bridge. Both ends are up when it returns.
-func (l *LAN) Attach(ns *NS, ifname, mac string) {
+// the bridge. Both ends are up when it returns. It returns the name of the peer, the
+// port on the bridge: p1, p2, ... in order.
+func (l *LAN) Attach(ns *NS, ifname, mac string) string {
 	l.t.Helper()
 	l.ports++
 	port := fmt.Sprintf("p%d", l.ports)
@@ -229,6 +230,7 @@ func (l *LAN) Attach(ns *NS, ifname, mac string) {
 		l.t.Fatalf("sysctl accept_dad: %v", err)
 	}
 	ns.IP("link", "set", ifname, "up")
+	return port
 }
 
 // Node creates a namespace attached to the LAN by eth0, with the given addresses

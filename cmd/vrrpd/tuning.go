@@ -1,0 +1,42 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/realtime"
+)
+
+// tuning applies realtime_priority and lock_memory, at the start and at each reload.
+// Neither stops vrrpd when the system refuses it: adverts still go out, only less
+// surely on time, and the error says what to grant.
+type tuning struct {
+	log    *slog.Logger
+	keeper *realtime.Keeper
+	locked bool
+}
+
+func newTuning(log *slog.Logger) *tuning {
+	return &tuning{log: log, keeper: realtime.NewKeeper(log, realtime.DefaultSweep)}
+}
+
+func (t *tuning) apply(cfg *config.Config) {
+	if cfg.LockMemory != t.locked {
+		if err := realtime.LockMemory(cfg.LockMemory); err != nil {
+			t.log.Error("cannot lock memory: lock_memory needs CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK (LimitMEMLOCK= under systemd)", "error", err)
+		} else {
+			t.locked = cfg.LockMemory
+			t.log.Info("memory locked", "lock_memory", cfg.LockMemory)
+		}
+	}
+	if cfg.RealtimePriority != t.keeper.Priority() {
+		if err := t.keeper.Set(cfg.RealtimePriority); err != nil {
+			t.log.Error("cannot set the real-time priority: realtime_priority needs CAP_SYS_NICE, and under systemd RestrictRealtime=no (see docs/timing.md)",
+				"realtime_priority", cfg.RealtimePriority, "error", err)
+		} else {
+			t.log.Info("scheduling policy set", "realtime_priority", cfg.RealtimePriority)
+		}
+	}
+}
+
+func (t *tuning) close() { t.keeper.Close() }
