@@ -10,9 +10,7 @@ import (
 
 // TestRouteHealthInjection runs the proof against BIRD and against FRR.
 func TestRouteHealthInjection(t *testing.T) {
-	for _, kind := range []string{"bird", "frr"} {
-		t.Run(kind, func(t *testing.T) { proveECMP(t, kind) })
-	}
+	eachRouter(t, proveECMP)
 }
 
 func proveECMP(t *testing.T, kind string) {
