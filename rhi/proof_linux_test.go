@@ -114,6 +114,7 @@ type lab struct {
 	rprocs []*exec.Cmd
 	rdone  chan struct{}
 	extra  string // more routes of each node
+	top    string // more top-level sections of each node's file
 }
 
 func newLab(t *testing.T, kind string, n int) *lab {
@@ -188,7 +189,7 @@ socket: %s/vrrpd.sock
 state_file: %s/vips.json
 haproxy:
   lb: {socket: %s/admin.sock, interval: 20ms, timeout: 1s, rule: b:be_app}
-bgp:
+%sbgp:
   asn: 65010
   router_id: %s
   drain: 500ms
@@ -200,7 +201,7 @@ bgp:
       prefixes: [%s/32, "%s/128"]
       address: {interface: lo}
       when: haproxy:lb/b:be_app
-%s%s`, nd.name, nd.dir, nd.dir, nd.dir, nd.addr4, peer, svc4, svc6, route, l.extra)
+%s%s`, nd.name, nd.dir, nd.dir, nd.dir, l.top, nd.addr4, peer, svc4, svc6, route, l.extra)
 }
 
 func (l *lab) startNode(nd *node) {

@@ -22,6 +22,9 @@ type routerOpts struct {
 	bfd  bool // BFD with every node over IPv4, 100 ms x 3
 	// passwords are the TCP MD5 passwords of the nodes' IPv4 sessions, by node name.
 	passwords map[string]string
+	// retryAtOnce makes BIRD open a session again a second after an error, where it
+	// waits a minute by default.
+	retryAtOnce bool
 }
 
 func (l *lab) birdConf(o routerOpts) string {
@@ -37,6 +40,9 @@ filter gshut { if (65535,0) ~ bgp_community then bgp_local_pref = 0; accept; }
 	}
 	for _, nd := range l.nodes {
 		extra := fmt.Sprintf("hold time %d; connect retry time 1;", o.hold)
+		if o.retryAtOnce {
+			extra += " error wait time 1,2;"
+		}
 		if o.bfd {
 			extra += " bfd on;"
 		}
