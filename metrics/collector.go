@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -41,6 +42,10 @@ type Collector struct {
 	trackerDelta, trackerFault                                   desc
 	trackerState, scriptRuns, scriptDuration                     desc
 	reloadOK, reloadTime, reloads, eventsDropped                 desc
+
+	peerState, peerChange, peerBFD, peerAdvertised desc
+	routeState, routeAnnounced, routeCause         desc
+	routeChange, routeTransitions                  desc
 }
 
 // NewCollector returns a collector of the status that status returns; it is called
@@ -105,6 +110,27 @@ func NewCollector(status func() control.Status) *Collector {
 			"When the running configuration was loaded: at start, or by the last reload that succeeded.", gauge),
 		reloads:       newDesc("vrrpd_config_reloads_total", "Reloads, by result: success, failure.", counter, "result"),
 		eventsDropped: newDesc("vrrpd_events_dropped_total", "Events lost by subscribers (vrrpd events) too slow to read them.", counter),
+
+		peerState: newDesc("vrrpd_bgp_peer_state",
+			"A BGP session's state: 1 for the current one (idle, connect, active, opensent, openconfirm, established), 0 for the others.",
+			gauge, "peer", "peer_asn", "state"),
+		peerChange: newDesc("vrrpd_bgp_peer_state_change_timestamp_seconds",
+			"When the BGP session was last established or went down, in seconds since the epoch; absent when it never was up.",
+			gauge, "peer", "peer_asn"),
+		peerBFD: newDesc("vrrpd_bgp_peer_bfd_state",
+			"The BFD session's state: 1 for the current one (admin_down, down, init, up), 0 for the others; absent without BFD.",
+			gauge, "peer", "peer_asn", "state"),
+		peerAdvertised: newDesc("vrrpd_bgp_peer_prefixes_advertised", "Prefixes announced to the peer.", gauge, "peer", "peer_asn"),
+		routeState: newDesc("vrrpd_bgp_route_state",
+			"A route's state: 1 for the current one (withdrawn, pending, announced, last_resort), 0 for the others.", gauge, "route", "state"),
+		routeAnnounced: newDesc("vrrpd_bgp_route_announced",
+			"1 while every prefix of the route is announced (healthy or as a last resort), 0 otherwise.", gauge, "route"),
+		routeCause: newDesc("vrrpd_bgp_route_cause",
+			"Why the route is in its state: 1 for the current cause (healthy, tracker, up_delay, not_master, address, starting), 0 for the others.",
+			gauge, "route", "cause"),
+		routeChange: newDesc("vrrpd_bgp_route_state_change_timestamp_seconds",
+			"When the route entered its state, in seconds since the epoch.", gauge, "route"),
+		routeTransitions: newDesc("vrrpd_bgp_route_transitions_total", "State changes of the route, by the state entered.", counter, "route", "to"),
 	}
 }
 
@@ -116,6 +142,8 @@ func (c *Collector) descs() []desc {
 		c.dropped, c.sendErrors, c.garpSent, c.naSent, c.announceErrors,
 		c.vipPresent, c.hookRuns, c.splitBrains, c.lateness, c.holding, c.trackerDelta, c.trackerFault,
 		c.trackerState, c.scriptRuns, c.scriptDuration, c.reloadOK, c.reloadTime, c.reloads, c.eventsDropped,
+		c.peerState, c.peerChange, c.peerBFD, c.peerAdvertised,
+		c.routeState, c.routeAnnounced, c.routeCause, c.routeChange, c.routeTransitions,
 	}
 }
 
@@ -170,7 +198,46 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	send(ch, c.reloads, float64(r.Succeeded), "success")
 	send(ch, c.reloads, float64(r.Failed), "failure")
 	send(ch, c.eventsDropped, float64(st.EventsDropped))
+	if st.BGP != nil {
+		c.collectBGP(ch, st.BGP)
+	}
 }
+
+// collectBGP sends the metrics of the BGP sessions and routes. Label values are the
+// status's words, with "last resort" written last_resort.
+func (c *Collector) collectBGP(ch chan<- prometheus.Metric, b *control.BGPStatus) {
+	for _, p := range b.Peers {
+		l := []string{p.Address, strconv.FormatUint(uint64(p.ASN), 10)}
+		for _, s := range control.BGPPeerStates {
+			send(ch, c.peerState, bool01(p.State == s), append(l, s)...)
+		}
+		if !p.Since.IsZero() {
+			send(ch, c.peerChange, seconds(p.Since.UnixNano()), l...)
+		}
+		if p.BFD != "" {
+			for _, s := range control.BFDStates {
+				send(ch, c.peerBFD, bool01(p.BFD == s), append(l, s)...)
+			}
+		}
+		send(ch, c.peerAdvertised, float64(p.Advertised), l...)
+	}
+	for _, r := range b.Routes {
+		for _, s := range control.RouteStates {
+			send(ch, c.routeState, bool01(r.State == s), r.Name, labelWord(s))
+			send(ch, c.routeTransitions, float64(r.Transitions[s]), r.Name, labelWord(s))
+		}
+		send(ch, c.routeAnnounced, bool01(r.Announced), r.Name)
+		for _, cause := range control.RouteCauses {
+			send(ch, c.routeCause, bool01(r.Cause == cause), r.Name, cause)
+		}
+		if !r.Since.IsZero() {
+			send(ch, c.routeChange, seconds(r.Since.UnixNano()), r.Name)
+		}
+	}
+}
+
+// labelWord writes a word of the status as a label value: "last resort" is last_resort.
+func labelWord(s string) string { return strings.ReplaceAll(s, " ", "_") }
 
 func (c *Collector) collectInstance(ch chan<- prometheus.Metric, in control.InstanceStatus) {
 	l := []string{in.Name, in.Interface, strconv.Itoa(in.VRID), in.Family}
