@@ -1,7 +1,10 @@
 package rhi_test
 
 import (
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,8 +39,19 @@ func TestRouteHealthInjectionLastResort(t *testing.T) {
 		t.Logf("%s: every backend down, 40 connections: %v", kind, count)
 		for _, nd := range l.nodes {
 			st, _ := nd.status()
-			if r := st.BGP.Routes[0]; !r.Announced || r.State != "last resort" {
+			if r := st.BGP.Routes[0]; !r.Announced || r.State != "last resort" || r.Cause != "tracker" {
 				t.Errorf("%s's route while its backend is down: %+v", nd.name, r)
+			}
+		}
+		out, err := exec.Command(vrrpd.Path(t), "metrics", "--socket", filepath.Join(n1.dir, "vrrpd.sock")).Output()
+		for _, want := range []string{
+			`vrrpd_bgp_route_state{route="web",state="last_resort"} 1`,
+			`vrrpd_bgp_route_cause{cause="tracker",route="web"} 1`,
+			`vrrpd_bgp_peer_state{peer="192.0.2.1",peer_asn="65000",state="established"} 1`,
+			`vrrpd_bgp_peer_prefixes_advertised{peer="192.0.2.1",peer_asn="65000"} 1`,
+		} {
+			if err != nil || !strings.Contains(string(out), want) {
+				t.Errorf("vrrpd metrics lacks %s (%v)", want, err)
 			}
 		}
 
