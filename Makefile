@@ -124,7 +124,8 @@ bench:
 ROUNDS ?= 30
 bench-bgp: test-deps
 	@out=$$(VRRPD_BENCH_BGP=$(ROUNDS) $(GO) test -count=1 -v -timeout 30m -run '^TestBenchBGP$$|^TestRouteHealthInjection' ./rhi/ 2>&1); status=$$?; \
-	echo "$$out" | grep -E ' -> |p50|connections' || echo "$$out"; exit $$status
+	echo "$$out" | grep -E ' -> |p50|connections|steady'; \
+	if [ $$status -ne 0 ]; then echo "$$out" | grep -E -A30 -- '^\s*--- FAIL' | grep -v 'level=DEBUG' | head -150; fi; exit $$status
 
 # As root: vrrpd under a real systemd, killed five times with SIGKILL: how soon the
 # stale VIP goes (ExecStopPost) and vrrpd is back (READY=1), against the Master_Down_Interval
