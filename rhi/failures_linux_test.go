@@ -61,6 +61,9 @@ func TestRouteHealthInjectionFailures(t *testing.T) {
 
 		// The router restarts: vrrpd connects again and announces again.
 		l.stopRouter()
+		if hops := l.nexthops(svc4); len(hops) > 0 {
+			t.Fatalf("the router's kernel kept the route through %v after the router was stopped", hops)
+		}
 		restarted := time.Now()
 		l.startRouter(opts)
 		l.waitNexthops(svc4, 2, 20*time.Second)

@@ -2,6 +2,7 @@ package rhi_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,6 +38,10 @@ func TestRouteHealthInjectionMD5(t *testing.T) {
 		}
 		if len(l.nexthops(svc4)) != 1 {
 			t.Errorf("next hops %v with n2's password wrong", l.nexthops(svc4))
+		}
+		show, err := exec.Command(vrrpd.Path(t), "show", "--socket", filepath.Join(n2.dir, "vrrpd.sock")).Output()
+		if err != nil || !strings.Contains(string(show), "last error: failed to connect") || !strings.Contains(string(show), "TCP MD5") {
+			t.Errorf("vrrpd show on n2 (%v):\n%s", err, show)
 		}
 
 		n2.password = "n2-s3cret"

@@ -192,7 +192,7 @@ haproxy:
 %sbgp:
   asn: 65010
   router_id: %s
-  drain: 500ms
+  drain: 1s
   peers:
     - {address: 192.0.2.1, asn: 65000%s}
     - {address: "2001:db8::1", asn: 65000}

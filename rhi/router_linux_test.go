@@ -19,7 +19,7 @@ const frrDir = "/usr/lib/frr" // Debian's place for FRR's daemons
 // routerOpts are what a scenario asks of the router.
 type routerOpts struct {
 	hold int  // seconds
-	bfd  bool // BFD with every node over IPv4, 100 ms x 5
+	bfd  bool // BFD with every node over IPv4, 200 ms x 5
 	// passwords are the TCP MD5 passwords of the nodes' IPv4 sessions, by node name.
 	passwords map[string]string
 	// retryAtOnce makes BIRD open a session again a second after an error, where it
@@ -36,7 +36,7 @@ protocol kernel { ipv6 { export all; import none; }; merge paths on; }
 filter gshut { if (65535,0) ~ bgp_community then bgp_local_pref = 0; accept; }
 `)
 	if o.bfd {
-		b.WriteString("protocol bfd { interface \"*\" { min rx interval 100 ms; min tx interval 100 ms; idle tx interval 100 ms; multiplier 5; }; }\n")
+		b.WriteString("protocol bfd { interface \"*\" { min rx interval 200 ms; min tx interval 200 ms; idle tx interval 200 ms; multiplier 5; }; }\n")
 	}
 	for _, nd := range l.nodes {
 		extra := fmt.Sprintf("hold time %d; connect retry time 1;", o.hold)
@@ -65,7 +65,7 @@ func (l *lab) frrConf(o routerOpts) string {
 			fmt.Fprintf(&b, " neighbor %s remote-as 65010\n neighbor %s timers %d %d\n neighbor %s timers connect 1\n", a, a, o.hold/3, o.hold, a)
 		}
 		if o.bfd {
-			fmt.Fprintf(&b, " neighbor %s bfd 5 100 100\n", nd.addr4)
+			fmt.Fprintf(&b, " neighbor %s bfd 5 200 200\n", nd.addr4)
 		}
 		if pw := o.passwords[nd.name]; pw != "" {
 			fmt.Fprintf(&b, " neighbor %s password %s\n", nd.addr4, pw)
