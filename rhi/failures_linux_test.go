@@ -2,6 +2,7 @@ package rhi_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,7 +63,9 @@ func TestRouteHealthInjectionFailures(t *testing.T) {
 		// The router restarts: vrrpd connects again and announces again.
 		l.stopRouter()
 		if hops := l.nexthops(svc4); len(hops) > 0 {
-			t.Fatalf("the router's kernel kept the route through %v after the router was stopped", hops)
+			out, _ := exec.Command("ip", "-d", "-n", l.router.Name, "route", "show", svc4).CombinedOutput()
+			ps, _ := exec.Command("ps", "-eo", "pid,args").CombinedOutput()
+			t.Fatalf("the router's kernel kept the route through %v after the router was stopped:\n%s\n%s", hops, out, ps)
 		}
 		restarted := time.Now()
 		l.startRouter(opts)

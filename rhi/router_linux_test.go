@@ -146,6 +146,8 @@ func (l *lab) stopRouter() {
 	<-l.rdone
 	l.rdone = nil
 	// The kernel keeps what a killed router installed: start from an empty table.
+	// zebra installs its routes through nexthop objects: deleting those deletes them.
+	exec.Command("ip", "-n", l.router.Name, "nexthop", "flush").Run()
 	for _, fam := range []string{"-4", "-6"} {
 		exec.Command("ip", fam, "-n", l.router.Name, "route", "flush", "proto", "bird").Run()
 		exec.Command("ip", fam, "-n", l.router.Name, "route", "flush", "proto", "bgp").Run()
