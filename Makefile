@@ -44,7 +44,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all build test test-deps lint fuzz bench bench-bgp systemd-figures demo clean interop-doc man stage deb rpm chaos
+.PHONY: all build test test-deps lint fuzz bench bench-scrape bench-bgp systemd-figures demo clean interop-doc man stage deb rpm chaos
 
 all: lint test build
 
@@ -118,9 +118,15 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Speed and memory figures: per-advert costs and a simulated minute of a busy network.
+# Speed and memory figures: per-advert costs, a simulated minute of a busy network, and
+# a scrape of the metrics of a thousand instances.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./vrrp/ ./netops/...
+	$(GO) test -run '^$$' -bench . -benchmem ./vrrp/ ./netops/... ./metrics/
+
+# As root: what ten scrapes of its metrics cost a vrrpd that is master of a thousand
+# instances, in CPU time and memory (plain and gzipped, as Prometheus asks).
+bench-scrape: test-deps
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkScrapeDaemon1000$$' -benchtime 10x ./cmd/vrrpd/
 
 # As root: route health injection against BIRD and FRR, ROUNDS times each: a tracker's
 # change -> the UPDATE on the router's wire and -> the route gone from its kernel table

@@ -57,7 +57,7 @@ var (
 	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "bgp"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
-		"checksum", "garp"}
+		"startup_grace", "checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
 		"vips", "excluded_vips", "track", "notify"}, sharedKeys...)
 	metricsKeys  = []string{"listen", "path"}
@@ -920,6 +920,7 @@ type shared struct {
 	makeBeforeBreak   setting[bool]
 	fastHandover      setting[bool]
 	healSplitBrain    setting[bool]
+	startupGrace      setting[time.Duration]
 	checksum          setting[vrrp.ChecksumForm]
 	garpRepeat        setting[int]
 	garpDelay         setting[time.Duration]
@@ -940,6 +941,7 @@ func (s shared) or(d shared) shared {
 		makeBeforeBreak:   s.makeBeforeBreak.or(d.makeBeforeBreak),
 		fastHandover:      s.fastHandover.or(d.fastHandover),
 		healSplitBrain:    s.healSplitBrain.or(d.healSplitBrain),
+		startupGrace:      s.startupGrace.or(d.startupGrace),
 		checksum:          s.checksum.or(d.checksum),
 		garpRepeat:        s.garpRepeat.or(d.garpRepeat),
 		garpDelay:         s.garpDelay.or(d.garpDelay),
@@ -966,6 +968,7 @@ func (s shared) positions() map[string]position {
 	add("make_before_break", s.makeBeforeBreak.set, s.makeBeforeBreak.pos)
 	add("fast_handover", s.fastHandover.set, s.fastHandover.pos)
 	add("heal_split_brain", s.healSplitBrain.set, s.healSplitBrain.pos)
+	add("startup_grace", s.startupGrace.set, s.startupGrace.pos)
 	add("checksum", s.checksum.set, s.checksum.pos)
 	add("garp.repeat", s.garpRepeat.set, s.garpRepeat.pos)
 	add("garp.delay", s.garpDelay.set, s.garpDelay.pos)
@@ -974,6 +977,9 @@ func (s shared) positions() map[string]position {
 	add("garp.reply", s.garpReply.set, s.garpReply.pos)
 	return m
 }
+
+// Largest startup_grace: a cold start is never held back more than this.
+const maxStartupGrace = 10 * time.Second
 
 // Largest preempt_delay, as in keepalived.
 const maxPreemptDelay = 1000 * time.Second
@@ -1015,6 +1021,11 @@ func (p *parser) shared(m mapping, path string) shared {
 	s.makeBeforeBreak = p.boolSetting(m, path, "make_before_break")
 	s.fastHandover = p.boolSetting(m, path, "fast_handover")
 	s.healSplitBrain = p.boolSetting(m, path, "heal_split_brain")
+	if n := m.values["startup_grace"]; n != nil {
+		if d, ok := p.duration(n, path+".startup_grace", span{lo: MinTimer, hi: maxStartupGrace, zero: true}); ok {
+			s.startupGrace = newSetting(d, n)
+		}
+	}
 	if n := m.values["checksum"]; n != nil {
 		switch v, ok := p.str(n, path+".checksum"); {
 		case !ok:
@@ -1110,6 +1121,7 @@ func (p *parser) instance(n *yaml.Node, path, name string, defaults shared) Inst
 	in.MakeBeforeBreak = s.makeBeforeBreak.get(true)
 	in.FastHandover = s.fastHandover.get(true)
 	in.HealSplitBrain = s.healSplitBrain.get(true)
+	in.StartupGrace = s.startupGrace.get(DefaultStartupGrace)
 	in.Checksum = s.checksum.get(vrrp.ChecksumPseudoHeader)
 	in.GARP = GARP{
 		Repeat:        s.garpRepeat.get(5),

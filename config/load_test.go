@@ -59,7 +59,7 @@ func TestLoadFull(t *testing.T) {
 			{
 				Name: "web", Interface: "eth0", VRID: 51, Priority: 150, Version: vrrp.Version3,
 				AdvertInterval: 100 * time.Millisecond, Preempt: false, PreemptDelay: 0,
-				DownTimerAdverts: 3, LowerPriorityNoAdvert: false, MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true, Checksum: vrrp.ChecksumPseudoHeader,
+				DownTimerAdverts: 3, LowerPriorityNoAdvert: false, MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true, StartupGrace: DefaultStartupGrace, Checksum: vrrp.ChecksumPseudoHeader,
 				Source: addr("192.0.2.1"),
 				Unicast: &Unicast{Source: addr("192.0.2.1"), Peers: []netip.Addr{addr("192.0.2.2"), addr("192.0.2.3")},
 					CheckSource: false},
@@ -93,7 +93,7 @@ func TestLoadFull(t *testing.T) {
 			{
 				Name: "legacy", Interface: "eth0", VRID: 52, Priority: 100, Version: vrrp.Version2,
 				AdvertInterval: 3 * time.Second, Preempt: true, PreemptDelay: 10 * time.Second,
-				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, Checksum: vrrp.ChecksumMessageOnly,
+				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, StartupGrace: DefaultStartupGrace, Checksum: vrrp.ChecksumMessageOnly,
 				Source: addr("192.0.2.1"),
 				Auth:   &Auth{Type: vrrp.AuthSimple, Password: "secret"},
 				VIPs:   []VIP{{Prefix: prefix("203.0.113.5/24"), Interface: "eth0", Line: 81}},
@@ -103,7 +103,7 @@ func TestLoadFull(t *testing.T) {
 			{
 				Name: "web6", Interface: "eth0", VRID: 51, Priority: 100, Version: vrrp.Version3,
 				AdvertInterval: 2 * time.Second, Preempt: true, PreemptDelay: 10 * time.Second,
-				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true, Checksum: vrrp.ChecksumMessageOnly,
+				DownTimerAdverts: 4, LowerPriorityNoAdvert: true, MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true, StartupGrace: DefaultStartupGrace, Checksum: vrrp.ChecksumMessageOnly,
 				VIPs: []VIP{
 					{Prefix: prefix("2001:db8::100/64"), Interface: "eth0", Line: 85},
 					{Prefix: prefix("fe80::51/128"), Interface: "eth0", Line: 85},
@@ -137,7 +137,7 @@ func TestBuiltinDefaults(t *testing.T) {
 	want := Instance{
 		Name: "web", Interface: "eth0", VRID: 51, Priority: 100, Version: vrrp.Version3,
 		AdvertInterval: time.Second, Preempt: true, DownTimerAdverts: 3,
-		MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true,
+		MakeBeforeBreak: true, FastHandover: true, HealSplitBrain: true, StartupGrace: DefaultStartupGrace,
 		Checksum: vrrp.ChecksumPseudoHeader,
 		VIPs:     []VIP{{Prefix: prefix("192.0.2.100/24"), Interface: "eth0", Line: 5}},
 		GARP:     GARP{Repeat: 5, Delay: 5 * time.Second, RefreshRepeat: 1},

@@ -2,7 +2,6 @@ package control
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,8 +29,9 @@ type Options struct {
 	// Group owns the socket (mode 0660) when it exists, so that its members may use it;
 	// a group that does not exist leaves the socket its creator's.
 	Group string
-	// Metrics writes the Prometheus text exposition for `vrrpd metrics`; without it
-	// the command is answered with an error.
+	// Metrics writes the Prometheus text exposition for `vrrpd metrics`, streamed to
+	// the client as it is written; an error returned before it wrote anything is the
+	// answer. Without it the command is answered with an error.
 	Metrics func(w io.Writer) error
 }
 
@@ -155,12 +155,7 @@ func (s *Server) handle(c net.Conn) {
 			_ = writeJSON(c, errorReply{"this daemon serves no metrics"})
 			return
 		}
-		var b bytes.Buffer
-		if err := s.opts.Metrics(&b); err != nil {
-			_ = writeJSON(c, errorReply{"metrics: " + err.Error()})
-			return
-		}
-		_ = writeJSON(c, metricsReply{b.String()})
+		_ = writeMetrics(c, s.opts.Metrics)
 	case commandEvents:
 		events, stop := s.src.Events()
 		defer stop()

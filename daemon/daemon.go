@@ -64,6 +64,8 @@ type Daemon struct {
 	vipSet  map[netip.Addr]bool // every VIP address of cfg, built on first use
 	// addrCache holds the interfaces' addresses while startAll runs; nil otherwise.
 	addrCache map[string]cachedAddrs
+	// ports run the instances, one per interface and family, made on first use.
+	ports map[portKey]*port
 }
 
 // leaveTimeout bounds how long an instance a reload removed keeps its VIPs for the
@@ -154,10 +156,40 @@ func (d *Daemon) startAll(cfgs []config.Instance) ([]*instance, error) {
 		}
 		opened = append(opened, in)
 	}
+	// Started together: one request per port starts all of its instances.
+	byPort := map[*port][]*instance{}
+	var order []*port
 	for _, in := range opened {
-		in.run()
+		if _, ok := byPort[in.port]; !ok {
+			order = append(order, in.port)
+		}
+		byPort[in.port] = append(byPort[in.port], in)
+	}
+	for _, p := range order {
+		p.run(nil, func() {
+			for _, in := range byPort[p] {
+				in.begin()
+				p.settle(in)
+			}
+		})
 	}
 	return opened, errors.Join(errs...)
+}
+
+// portFor returns the port of interface ifname and family f, started on first use.
+func (d *Daemon) portFor(ifname string, f vrrp.Family) *port {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ports == nil {
+		d.ports = map[portKey]*port{}
+	}
+	k := portKey{ifname, f}
+	p := d.ports[k]
+	if p == nil {
+		p = newPort(d, k)
+		d.ports[k] = p
+	}
+	return p
 }
 
 // cachedAddrs is what Interfaces.Addrs said of an interface.
@@ -278,22 +310,30 @@ func (d *Daemon) Status() control.Status {
 	st := control.Status{Node: d.cfg.Node, Version: d.version, Started: d.started, Config: d.cfg.File}
 	instances := slices.Clone(d.instances)
 	d.mu.Unlock()
+	// Each instance's status is written in its place: a thousand of them make a
+	// scrape, and a copy of each on the heap would double what it costs.
+	st.Instances = make([]control.InstanceStatus, len(instances))
+	n := 0
+	trackers := d.trk.status()
 	for _, in := range instances {
-		var s control.InstanceStatus
-		if !in.do(func() { s = in.status() }) {
+		s := &st.Instances[n]
+		if !in.do(func() { *s = in.status() }) {
 			continue
 		}
+		n++
 		for i, v := range s.VIPs {
 			present, err := d.sys.Addresses.Present(netops.VIP{Prefix: netip.MustParsePrefix(v.Address), Interface: v.Interface})
 			s.VIPs[i].Present = err == nil && present
 		}
-		trackers := d.trk.status()
 		for i, ts := range s.Trackers {
 			if st, ok := trackers[ts.Kind+"/"+ts.Name]; ok {
 				s.Trackers[i].Since, s.Trackers[i].Detail = st.Since, st.Detail
 			}
 		}
-		st.Instances = append(st.Instances, s)
+	}
+	st.Instances = st.Instances[:n]
+	if n == 0 {
+		st.Instances = nil // `vrrpd show --json` says "instances": null, as it always has
 	}
 	d.fillDaemonStatus(&st)
 	st.BGP = d.bgpNow().status()
@@ -335,6 +375,13 @@ func (d *Daemon) Stop(ctx context.Context) {
 			in.do(in.release)
 			<-in.done
 		}
+	}
+	d.mu.Lock()
+	ports := d.ports
+	d.ports = nil
+	d.mu.Unlock()
+	for _, p := range ports {
+		p.stop()
 	}
 	d.mux.Close()
 }

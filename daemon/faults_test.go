@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/vrrp"
 )
 
 // TestVIPThatCannotBeAddedFaults: a master that cannot add a VIP retries, then after an
@@ -197,5 +200,33 @@ func TestSplitBrainHealedEvent(t *testing.T) {
 	}
 	if st := a.instance(t, "web"); st.SplitBrainsHealed == 0 || st.State != "MASTER" {
 		t.Fatalf("a: %s, healed %d", st.State, st.SplitBrainsHealed)
+	}
+}
+
+// TestSplitBrainLogBounded: a lower master that never hears this one is answered every
+// interval; the log says so once per dropLogInterval, with a count, not each time.
+func TestSplitBrainLogBounded(t *testing.T) {
+	l, a, _ := pair(t)
+	var buf bytes.Buffer // written in the port's goroutine, read after run returns
+	a.d.mu.Lock()
+	in := a.d.instances[0]
+	a.d.mu.Unlock()
+	in.port.run(in, func() { in.log = slog.New(slog.NewTextHandler(&buf, nil)) })
+	heal := vrrp.SplitBrainHealed{Peer: netip.MustParseAddr("192.0.2.9"), Priority: 50}
+	for range 3 {
+		for range 50 {
+			in.port.run(in, func() { in.splitBrainHealed(heal) })
+			l.clock.set(l.clock.Now().Add(interval))
+		}
+	}
+	// 150 heals over 3 s: the first is logged, then one per 10 s.
+	if n := strings.Count(buf.String(), "split brain with 192.0.2.9 healed"); n != 1 {
+		t.Fatalf("logged %d times:\n%s", n, buf.String())
+	}
+	in.port.run(in, func() { in.splitBrainHealed(heal) })
+	l.clock.set(l.clock.Now().Add(dropLogInterval))
+	in.port.run(in, func() { in.splitBrainHealed(heal) })
+	if !strings.Contains(buf.String(), "more_since_last_report=150") {
+		t.Fatalf("no count of the suppressed reports:\n%s", buf.String())
 	}
 }

@@ -18,8 +18,9 @@ import (
 	"github.com/vrrpd/vrrpd/vrrp"
 )
 
-// instance runs one virtual router: its goroutine owns the router, feeds it packets,
-// timers and requests, and carries out its actions. Nothing else touches the router.
+// instance is one virtual router: its port's goroutine owns the router, feeds it
+// packets, timers and requests, and carries out its actions. Nothing else touches the
+// router.
 type instance struct {
 	d   *Daemon
 	cfg config.Instance
@@ -49,18 +50,29 @@ type instance struct {
 	// tracked is the effective priority the trackers give, nil when nothing is tracked.
 	tracked *tracker.Priority
 
-	reqs chan func()
-	quit chan struct{} // closed to end the loop (after shutdown)
-	done chan struct{} // closed when the loop has returned
+	// port runs the instance, with the others of its interface and family; deadline and
+	// heapIndex are its place in the port's heap (-1: not in it), left is set once it
+	// left the port, and done is closed when it has ended, hooks and all.
+	port      *port
+	deadline  time.Time
+	heapIndex int
+	left      bool
+	done      chan struct{}
 
 	announce context.CancelFunc // the running announcement schedule, if any
 	hooks    *hookRunner
 	drops    dropLog
 	received uint64 // packets handed to the router
 	sendBuf  []byte // the last advert sent, its buffer reused for the next
+	batched  bool   // sendBuf waits in the port's batch
 	// stopping is the context of a shutdown that waits for the router to release the
 	// VIPs it holds for the next master; nil otherwise.
 	stopping context.Context
+
+	// splitLogged is when a healed split brain was last logged, splitSuppressed how
+	// many were not since.
+	splitLogged     time.Time
+	splitSuppressed uint64
 
 	// announced counts the announcements of the VIPs.
 	announced announceCounters
@@ -68,15 +80,14 @@ type instance struct {
 
 func newInstance(d *Daemon, cfg config.Instance) *instance {
 	in := &instance{
-		d:       d,
-		cfg:     cfg,
-		log:     d.log.With("instance", cfg.Name),
-		linkUp:  true,
-		faults:  map[string]string{},
-		missing: map[netops.VIP]error{},
-		reqs:    make(chan func()),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
+		d:         d,
+		cfg:       cfg,
+		log:       d.log.With("instance", cfg.Name),
+		linkUp:    true,
+		faults:    map[string]string{},
+		missing:   map[netops.VIP]error{},
+		done:      make(chan struct{}),
+		heapIndex: -1,
 	}
 	in.needsSource.Store(true)
 	in.hooks = newHookRunner(in.log, d.scriptUser, d.hookTime)
@@ -84,20 +95,12 @@ func newInstance(d *Daemon, cfg config.Instance) *instance {
 	return in
 }
 
-// start subscribes to the interface, creates the router and runs the loop.
-func (in *instance) start() error {
-	if err := in.open(); err != nil {
-		return err
-	}
-	in.run()
-	return nil
-}
-
 // open subscribes to the interface and creates the router, without starting it: the
 // daemon opens every instance, then starts them all at once, so that no instance's
 // first Master_Down_Interval runs while others are not listening yet.
 func (in *instance) open() error {
-	sub, err := in.d.mux.Subscribe(in.cfg.Interface, in.cfg.Family(), in.cfg.VRID)
+	in.port = in.d.portFor(in.cfg.Interface, in.cfg.Family())
+	sub, err := in.d.mux.SubscribeInbox(in.cfg.Interface, in.cfg.Family(), in.cfg.VRID, in.port.inbox)
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
 	}
@@ -112,12 +115,13 @@ func (in *instance) open() error {
 	return nil
 }
 
-// run starts the router, if there is one, and the loop.
-func (in *instance) run() {
+// begin makes the instance one of its port's and starts its router. In the port's
+// goroutine.
+func (in *instance) begin() {
+	in.port.attach(in)
 	if in.router != nil {
 		in.execute(in.router.Handle(vrrp.Startup{}))
 	}
-	go in.loop()
 }
 
 // tryCreateRouter creates and starts the router once the instance has a source address.
@@ -241,10 +245,21 @@ func (in *instance) source() (netip.Addr, error) {
 }
 
 // splitBrainHealed says that the master answered another master of lower priority: the
-// two were master at once, until now.
+// two were master at once, until now. A peer that never hears us (a firewall, a checksum it cannot check) stays master,
+// and is answered every interval: it is logged once per dropLogInterval, with a count.
 func (in *instance) splitBrainHealed(a vrrp.SplitBrainHealed) {
+	now := in.d.clock.Now()
+	if !in.splitLogged.IsZero() && now.Sub(in.splitLogged) < dropLogInterval {
+		in.splitSuppressed++
+		return
+	}
 	why := fmt.Sprintf("split brain with %v healed: it was master at priority %d, below ours; VIPs announced", a.Peer, a.Priority)
-	in.log.Warn(why)
+	var attrs []any
+	if in.splitSuppressed > 0 {
+		attrs = append(attrs, "more_since_last_report", in.splitSuppressed)
+	}
+	in.splitLogged, in.splitSuppressed = now, 0
+	in.log.Warn(why, attrs...)
 	in.d.events.publish(control.Event{Type: "split_brain", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
 		Priority: int(a.Priority), Reason: why})
 }
@@ -266,6 +281,7 @@ func routerConfig(in config.Instance, src netip.Addr) vrrp.Config {
 		MakeBeforeBreak:       in.MakeBeforeBreak,
 		FastHandover:          in.FastHandover,
 		StepDownAdvert:        in.HealSplitBrain,
+		StartupGrace:          in.StartupGrace,
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, v.Prefix.Addr())
@@ -348,12 +364,16 @@ func (in *instance) shutdown(ctx context.Context) {
 	in.finish(ctx)
 }
 
-// finish ends a shutdown: hooks run to their end (until ctx ends), the loop stops.
+// finish ends a shutdown: the instance leaves its port, at once, then its hooks run to
+// their end (until ctx ends) without holding up the port's other instances.
 func (in *instance) finish(ctx context.Context) {
 	in.stopping = nil
-	in.hooks.close(ctx)
-	in.sub.Close()
-	close(in.quit)
+	in.port.detach(in)
+	go func() {
+		in.hooks.close(ctx)
+		in.sub.Close()
+		close(in.done)
+	}()
 }
 
 // reconfigure applies a reload to a running instance whose identity is unchanged. A master

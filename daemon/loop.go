@@ -12,41 +12,6 @@ import (
 // looking on every link and address event.
 const retryEvery = 2 * time.Second
 
-// loop owns the router: packets, timers and requests reach it here, one at a time.
-func (in *instance) loop() {
-	defer close(in.done)
-	timer := in.d.clock.NewTimer()
-	defer timer.Stop()
-	for {
-		timer.Reset(in.wait())
-		var stopDeadline <-chan struct{}
-		if in.stopping != nil {
-			stopDeadline = in.stopping.Done()
-		}
-		select {
-		case p := <-in.sub.Packets():
-			in.receive(p)
-		case <-timer.C():
-			// Adverts that arrived meanwhile count first: a backup that stalled (a
-			// loaded CPU, a long pause) must not take over while its master's adverts
-			// sit unread.
-			in.drain()
-			in.tick()
-		case fn := <-in.reqs:
-			in.drain()
-			fn()
-		case <-stopDeadline:
-			in.log.Warn("stop: the time is up, releasing the VIPs the next master has not taken yet")
-			in.release()
-		case <-in.quit:
-			return
-		}
-		if in.stopping != nil && !in.router.Holding() {
-			in.finish(in.stopping)
-		}
-	}
-}
-
 // release ends a stop that waits for the next master: the VIPs go now.
 func (in *instance) release() {
 	if in.stopping == nil {
@@ -56,8 +21,8 @@ func (in *instance) release() {
 	in.finish(in.stopping)
 }
 
-// wait returns how long the instance may sleep before tick has work.
-func (in *instance) wait() time.Duration {
+// next returns when the instance next has work for tick.
+func (in *instance) next() time.Time {
 	now := in.d.clock.Now()
 	next := now.Add(time.Hour)
 	if in.router == nil {
@@ -65,34 +30,37 @@ func (in *instance) wait() time.Duration {
 	} else if d, ok := in.router.NextDeadline(); ok {
 		next = d
 	}
-	for _, t := range []time.Time{in.vipRetryAt, in.vipDeadline, in.vipRecoverAt} {
+	times := []time.Time{in.vipRetryAt, in.vipDeadline, in.vipRecoverAt}
+	if in.stopping != nil {
+		// A stop that waits for the next master ends at its context's deadline.
+		dl, ok := in.stopping.Deadline()
+		if !ok {
+			dl = now.Add(time.Second) // look again: no deadline says when it ends
+		}
+		times = append(times, dl)
+	}
+	for _, t := range times {
 		if !t.IsZero() && t.Before(next) {
 			next = t
 		}
 	}
-	return max(0, next.Sub(now))
+	return next
 }
 
-// tick does what is due: create the router, retry VIPs, fire the router's timer.
+// tick does what is due: end a stop whose time is up, create the router, retry VIPs,
+// fire the router's timer.
 func (in *instance) tick() {
+	if in.stopping != nil && in.stopping.Err() != nil {
+		in.log.Warn("stop: the time is up, releasing the VIPs the next master has not taken yet")
+		in.release()
+		return
+	}
 	if in.router == nil {
 		in.tryCreateRouter()
 		return
 	}
 	in.vipsDue(in.d.clock.Now())
 	in.handle(vrrp.TimerFired{})
-}
-
-// drain handles the packets already queued, at most a queue's worth.
-func (in *instance) drain() {
-	for range netops.QueueLen {
-		select {
-		case p := <-in.sub.Packets():
-			in.receive(p)
-		default:
-			return
-		}
-	}
 }
 
 // receive hands a packet to the router. A dropped packet costs no allocation: its
@@ -110,16 +78,17 @@ func (in *instance) receive(p *netops.Packet) {
 	}
 }
 
-// do runs fn in the instance's goroutine and waits for it; false if the loop has ended.
+// do runs fn in the goroutine that owns the instance, its port's, and waits for it;
+// false if the instance has ended.
 func (in *instance) do(fn func()) bool {
-	done := make(chan struct{})
-	select {
-	case in.reqs <- func() { fn(); close(done) }:
-		<-done
-		return true
-	case <-in.done:
-		return false
-	}
+	ran := false
+	ok := in.port.run(in, func() {
+		if !in.left {
+			fn()
+			ran = true
+		}
+	})
+	return ok && ran
 }
 
 func (in *instance) handle(ev vrrp.Event) {
@@ -127,11 +96,28 @@ func (in *instance) handle(ev vrrp.Event) {
 }
 
 // execute carries out the router's actions in order.
+// While its port fires a batch of due instances, the adverts wait in the batch and the
+// rest (VIPs, announcements, logs, hooks), which takes far longer, waits until the batch
+// has gone: a thousand instances taking over at once do not hold back their adverts.
 func (in *instance) execute(acts []vrrp.Action) {
-	for _, a := range acts {
+	for i, a := range acts {
+		if adv, ok := a.(vrrp.SendAdvert); ok {
+			in.send(adv.Advert)
+			continue
+		}
+		if in.port.batching {
+			rest := acts[i:]
+			in.port.later = append(in.port.later, func() { in.execute(rest) })
+			return
+		}
+		in.do1(a)
+	}
+}
+
+// do1 carries out one action other than sending an advert.
+func (in *instance) do1(a vrrp.Action) {
+	{
 		switch a := a.(type) {
-		case vrrp.SendAdvert:
-			in.send(a.Advert)
 		case vrrp.AddVIPs:
 			in.addVIPs(in.vips())
 		case vrrp.RemoveVIPs:
@@ -156,9 +142,16 @@ func (in *instance) send(adv vrrp.Advertisement) {
 		dsts = in.cfg.Unicast.Peers
 	}
 	for _, dst := range dsts {
+		if in.batched {
+			in.port.flush() // the batch holds our buffer: send it before reusing it
+		}
 		b, err := adv.AppendEncoded(in.sendBuf[:0], in.src, dst, in.cfg.Checksum)
 		if err == nil {
 			in.sendBuf = b
+			if in.port.batching && len(dsts) == 1 {
+				in.port.queue(in, netops.Outgoing{Data: b, Src: in.src, Dst: dst})
+				continue
+			}
 			err = in.sub.Send(b, in.src, dst)
 		}
 		if err != nil {

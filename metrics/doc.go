@@ -1,8 +1,15 @@
-// Package metrics exports vrrpd's status as Prometheus metrics: a collector that reads
+// Package metrics exports vrrpd's status as Prometheus metrics: an exporter that reads
 // the daemon's status at each scrape, so that a reload that removes an instance, a
-// VIP or a tracker leaves no stale series; the registry with vrrpd_build_info and the
-// Go and process collectors; the HTTP endpoint (`metrics:` in the configuration); and
-// the text exposition that `vrrpd metrics` prints from the control socket.
+// VIP or a tracker leaves no stale series; the HTTP endpoint (`metrics:` in the
+// configuration); and the text exposition that `vrrpd metrics` prints from the
+// control socket.
+//
+// The families of the instances and trackers are written straight from the status in
+// the text format 0.0.4, in the order and with the text client_golang gives them, at
+// a few milliseconds and a few hundred kilobytes for a thousand instances, where
+// building a client_golang metric for each of their fifty thousand samples cost a
+// third of a second and tens of megabytes. vrrpd_build_info and the Go and process
+// collectors stay in a client_golang registry.
 //
 // Every series of an instance has the labels vrrp_instance (the instance's name: the
 // label instance belongs to Prometheus, which names the scraped target with it),

@@ -19,11 +19,7 @@ func TestDocumented(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `(vrrpd_[a-z_]+)` \\|").FindAllStringSubmatch(string(b), -1) {
 		documented = append(documented, m[1])
 	}
-	reg, err := NewRegistry(twoInstances, "1.2.3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
+	mfs, err := gathererOf(exporterOf(t, twoInstances)).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

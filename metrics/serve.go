@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -8,59 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/vrrpd/vrrpd/control"
 )
-
-// NewRegistry returns a registry of the daemon's metrics, read from status at each
-// scrape, with vrrpd_build_info for version and the Go and process collectors.
-func NewRegistry(status func() control.Status, version string) (*prometheus.Registry, error) {
-	reg := prometheus.NewRegistry()
-	build := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "vrrpd_build_info",
-		Help:        "Always 1, with the version of vrrpd and the Go version it was built with.",
-		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
-	}, func() float64 { return 1 })
-	for _, c := range []prometheus.Collector{
-		NewCollector(status), build,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("metrics: %w", err)
-		}
-	}
-	return reg, nil
-}
-
-// WriteText writes the vrrpd_* metrics g gathers in the Prometheus text format, as a
-// scrape gets them: what `vrrpd metrics` prints for node_exporter's textfile collector.
-// The go_* and process_* metrics are left out: node_exporter has its own, of the same
-// names, and refuses a file that repeats them.
-func WriteText(w io.Writer, g prometheus.Gatherer) error {
-	mfs, err := g.Gather()
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if !strings.HasPrefix(mf.GetName(), "vrrpd_") {
-			continue
-		}
-		if err := enc.Encode(mf); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	}
-	return nil
-}
 
 // Server serves the metrics over HTTP.
 type Server struct {
@@ -69,21 +26,15 @@ type Server struct {
 	done chan struct{}
 }
 
-// Listen listens on addr (host:port) and serves what g gathers at path until Close.
-// An address it cannot listen on is an error, at once.
-func Listen(addr, path string, g prometheus.Gatherer, log *slog.Logger) (*Server, error) {
+// Listen listens on addr (host:port) and serves the exporter's metrics at path until
+// Close. An address it cannot listen on is an error, at once.
+func Listen(addr, path string, e *Exporter, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(path, promhttp.HandlerFor(g, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError,
-		// A scrape is cheap; more at once than this is not Prometheus.
-		MaxRequestsInFlight: 4,
-		Timeout:             10 * time.Second,
-	}))
+	mux.Handle(path, e.handler(log, scrapeTimeout))
 	s := &Server{
 		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
 		ln:  ln, done: make(chan struct{}),
@@ -110,4 +61,106 @@ func (s *Server) Close() error {
 	}
 	<-s.done
 	return err
+}
+
+const (
+	// maxScrapes is how many scrapes may be served at once: more is not Prometheus.
+	maxScrapes = 4
+	// scrapeTimeout bounds a scrape, from the request to the last byte sent.
+	scrapeTimeout = 10 * time.Second
+)
+
+// handler serves a scrape: the text format 0.0.4 whatever the scraper accepts, gzipped
+// when it accepts gzip, streamed as it is written. A series that cannot be exported is
+// left out and logged; the rest is served, as client_golang's ContinueOnError does.
+func (e *Exporter) handler(log *slog.Logger, timeout time.Duration) http.Handler {
+	inFlight := make(chan struct{}, maxScrapes)
+	// Compressors at the speed level: a scrape compresses about eighteen times, at a
+	// fifth of the default level's cost. Pooled, since each holds over a megabyte.
+	gzips := sync.Pool{New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
+		return w
+	}}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case inFlight <- struct{}{}:
+			defer func() { <-inFlight }()
+		default:
+			http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", maxScrapes),
+				http.StatusServiceUnavailable)
+			return
+		}
+		deadline := time.Now().Add(timeout)
+		ctx, cancel := context.WithDeadline(r.Context(), deadline)
+		defer cancel()
+		st, err := statusWithin(ctx, e.status)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("Exceeded configured timeout of %v.", timeout), http.StatusServiceUnavailable)
+			return
+		}
+		v := newView(&st)
+		if len(v.errs) > 0 {
+			log.Error("metrics: series left out", "error", errors.Join(v.errs...))
+		}
+		mfs, err := e.reg.Gather()
+		if err != nil {
+			log.Error("metrics: error gathering metrics", "error", err)
+		}
+
+		// A scraper that reads too slowly is cut off at the deadline.
+		_ = http.NewResponseController(w).SetWriteDeadline(deadline)
+		h := w.Header()
+		h.Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+		h.Add("Vary", "Accept-Encoding")
+		var body io.Writer = w
+		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+			h.Set("Content-Encoding", "gzip")
+			gz := gzips.Get().(*gzip.Writer)
+			gz.Reset(w)
+			defer func() {
+				if err := gz.Close(); err != nil {
+					log.Debug("metrics: scrape not sent", "error", err)
+				}
+				gzips.Put(gz)
+			}()
+			body = gz
+		}
+		if err := e.write(body, v, mfs); err != nil {
+			// Most likely the scraper went away: not worth more than a debug line.
+			log.Debug("metrics: scrape not sent", "error", err)
+		}
+	})
+}
+
+// statusWithin returns status() unless ctx ends first.
+func statusWithin(ctx context.Context, status func() control.Status) (control.Status, error) {
+	done := make(chan control.Status, 1)
+	go func() { done <- status() }()
+	select {
+	case st := <-done:
+		return st, nil
+	case <-ctx.Done():
+		return control.Status{}, ctx.Err()
+	}
+}
+
+// acceptsGzip reports whether the Accept-Encoding values name gzip with a weight
+// above 0.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				continue
+			}
+			name, q, ok := strings.Cut(params, "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(name), "q") {
+				return true
+			}
+			if w, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err != nil || w > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

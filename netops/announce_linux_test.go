@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -430,6 +431,11 @@ func TestAnnounceAfterLinkDownUp(t *testing.T) {
 	}
 	b.IP("link", "set", "eth0", "down")
 	b.IP("link", "set", "eth0", "up")
+	// Until the carrier is back the kernel drops frames without a word, as it would
+	// for vrrpd, which announces only once the link is running.
+	netnstest.Eventually(t, 5*time.Second, func() bool {
+		return strings.Contains(b.IP("-br", "link", "show", "eth0"), "LOWER_UP")
+	}, "eth0 of b has no carrier after it went up")
 	capture := annListen(t, c, ethernet.EtherTypeARP)
 	if err := annSend(b, ann, []netip.Addr{vip}, 2, false); err != nil {
 		t.Fatalf("after eth0 went down and up: %v", err)

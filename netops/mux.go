@@ -94,10 +94,19 @@ type Subscription struct {
 	ch       chan *Packet // pointers: a thousand subscriptions' queues cost little
 	overflow atomic.Uint64
 	once     sync.Once
+	// With an inbox instead of ch: the packets queued, and whether the inbox has the
+	// subscription in its turn; both guarded by the inbox.
+	inbox   *Inbox
+	queue   []*Packet
+	waiting bool
 }
 
 // Subscribe opens the interface's socket if it is the first subscription on it.
 func (m *Mux) Subscribe(ifname string, family vrrp.Family, vrid uint8) (*Subscription, error) {
+	return m.subscribe(ifname, family, vrid, nil)
+}
+
+func (m *Mux) subscribe(ifname string, family vrrp.Family, vrid uint8, inbox *Inbox) (*Subscription, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -117,7 +126,10 @@ func (m *Mux) Subscribe(ifname string, family vrrp.Family, vrid uint8) (*Subscri
 	if _, dup := p.subs[vrid]; dup {
 		return nil, fmt.Errorf("%w: VRID %d on %s %v", ErrDuplicateVRID, vrid, ifname, family)
 	}
-	s := &Subscription{mux: m, key: key, vrid: vrid, ch: make(chan *Packet, QueueLen)}
+	s := &Subscription{mux: m, key: key, vrid: vrid, inbox: inbox}
+	if inbox == nil {
+		s.ch = make(chan *Packet, QueueLen)
+	}
 	p.subs[vrid] = s
 	return s, nil
 }
@@ -164,6 +176,13 @@ func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
 		}
 		pkt := pool.Get().(*Packet)
 		pkt.Data, pkt.Meta = pkt.buf[:copy(pkt.buf, scratch[:n]):n], meta
+		if s.inbox != nil {
+			if !s.inbox.put(s, pkt) {
+				pkt.Release()
+				s.overflow.Add(1)
+			}
+			continue
+		}
 		select {
 		case s.ch <- pkt:
 		default:
@@ -173,8 +192,8 @@ func (m *Mux) read(p *port, sock Socket, done chan struct{}) {
 	}
 }
 
-// Packets returns the channel of received packets. It is never closed: the subscriber
-// stops reading when it closes the subscription.
+// Packets returns the channel of received packets; nil for a subscription to an inbox.
+// It is never closed: the subscriber stops reading when it closes the subscription.
 func (s *Subscription) Packets() <-chan *Packet { return s.ch }
 
 // Dropped returns how many packets were dropped because the subscriber fell behind.
@@ -195,6 +214,32 @@ func (s *Subscription) Send(pkt []byte, src, dst netip.Addr) error {
 	return sock.Write(pkt, src, dst)
 }
 
+// SendBatch sends pkts through the socket of interface ifname and family f: in few
+// system calls where the socket can (BatchWriter), one at a time otherwise. It returns
+// the first error, after trying every packet.
+func (m *Mux) SendBatch(ifname string, f vrrp.Family, pkts []Outgoing) error {
+	m.mu.Lock()
+	p := m.ports[portKey{ifname, f}]
+	var sock Socket
+	if p != nil {
+		sock = p.sock
+	}
+	m.mu.Unlock()
+	if sock == nil {
+		return fmt.Errorf("netops: send on %s %v: %w", ifname, f, net.ErrClosed)
+	}
+	if bw, ok := sock.(BatchWriter); ok {
+		return bw.WriteBatch(pkts)
+	}
+	var first error
+	for _, o := range pkts {
+		if err := sock.Write(o.Data, o.Src, o.Dst); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // Close ends the subscription; the last one on an interface closes its socket.
 func (s *Subscription) Close() {
 	s.once.Do(func() {
@@ -206,6 +251,10 @@ func (s *Subscription) Close() {
 			return
 		}
 		delete(p.subs, s.vrid)
+		if s.inbox != nil {
+			// Packets the reader puts after this are the inbox reader's to drop.
+			defer s.inbox.forget(s)
+		}
 		if len(p.subs) > 0 {
 			m.mu.Unlock()
 			return

@@ -1,6 +1,7 @@
 package netops_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -163,5 +164,59 @@ func TestMuxSlowSubscriberDropsAndCounts(t *testing.T) {
 	}
 	if got := len(b51.Packets()); got != netops.QueueLen {
 		t.Fatalf("%d queued, want %d", got, netops.QueueLen)
+	}
+}
+
+// TestInbox: several subscriptions share an inbox; each queues apart, so that a flood on
+// one VRID does not crowd out another's packets, and the inbox serves them in turn.
+func TestInbox(t *testing.T) {
+	host := fake.NewHost("h")
+	seg := fake.NewSegment()
+	host.Attach("eth0", seg, netip.MustParseAddr("192.0.2.1"))
+	peer := fake.NewHost("p")
+	peer.Attach("eth0", seg, netip.MustParseAddr("192.0.2.2"))
+	m := netops.NewMux(host.Open, slog.New(slog.DiscardHandler))
+	defer m.Close()
+	inbox := netops.NewInbox()
+	s51, err := m.SubscribeInbox("eth0", vrrp.IPv4, 51, inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SubscribeInbox("eth0", vrrp.IPv4, 52, inbox); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := peer.Open("eth0", vrrp.IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := netip.MustParseAddr("192.0.2.2")
+	for range 3 * netops.QueueLen { // a flood on 51
+		tx.Write([]byte{0x31, 51, 100, 1}, src, vrrp.GroupIPv4)
+	}
+	tx.Write([]byte{0x31, 52, 100, 1}, src, vrrp.GroupIPv4)
+	deadline := time.Now().Add(5 * time.Second)
+	for !host.Idle() { // the Mux has read them all
+		if time.Now().After(deadline) {
+			t.Fatal("the Mux did not read the packets")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var got []byte
+	for len(got) < netops.QueueLen+1 && time.Now().Before(deadline) {
+		select {
+		case <-inbox.Wake():
+		case <-time.After(10 * time.Millisecond):
+		}
+		for p := inbox.Next(); p != nil; p = inbox.Next() {
+			got = append(got, p.Data[1])
+			p.Release()
+		}
+	}
+	n51 := bytes.Count(got, []byte{51})
+	if n51 != netops.QueueLen || bytes.Count(got, []byte{52}) != 1 {
+		t.Fatalf("got VRIDs %v: want %d of 51 (its queue's worth) and the one of 52", got, netops.QueueLen)
+	}
+	if s51.Dropped() != 2*netops.QueueLen {
+		t.Fatalf("51 dropped %d, want %d", s51.Dropped(), 2*netops.QueueLen)
 	}
 }

@@ -28,6 +28,7 @@ type sender struct {
 	// passes no new closure to the runtime.
 	errno error
 	fn    func(fd uintptr) bool
+	batch batchSender
 }
 
 func (s *sender) init(f vrrp.Family, ifindex int) {
@@ -56,29 +57,7 @@ func (s *sender) write(rc syscall.RawConn, pkt []byte, src, dst netip.Addr) erro
 	defer s.mu.Unlock()
 	s.name = unix.RawSockaddrInet6{}
 	var oobLen int
-	if s.family == vrrp.IPv6 {
-		s.name.Family = unix.AF_INET6
-		s.name.Addr = dst.As16()
-		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
-			s.name.Scope_id = uint32(s.ifindex)
-		}
-		s.msg.Namelen = unix.SizeofSockaddrInet6
-		oobLen = putCmsg(s.oob[:], unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo, func(b []byte) {
-			src16 := src.As16()
-			copy(b[0:16], src16[:])
-			binary.NativeEndian.PutUint32(b[16:20], uint32(s.ifindex))
-		})
-	} else {
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&s.name))
-		sa.Family = unix.AF_INET
-		sa.Addr = dst.As4()
-		s.msg.Namelen = unix.SizeofSockaddrInet4
-		oobLen = putCmsg(s.oob[:], unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo, func(b []byte) {
-			binary.NativeEndian.PutUint32(b[0:4], uint32(s.ifindex))
-			src4 := src.As4()
-			copy(b[4:8], src4[:]) // ipi_spec_dst: the source address to use
-		})
-	}
+	s.msg.Namelen, oobLen = putDest(&s.name, s.oob[:], s.family, s.ifindex, src, dst)
 	s.msg.Name = (*byte)(unsafe.Pointer(&s.name))
 	s.iov.Base = &pkt[0]
 	s.iov.SetLen(len(pkt))
@@ -92,13 +71,38 @@ func (s *sender) write(rc syscall.RawConn, pkt []byte, src, dst netip.Addr) erro
 	return s.errno
 }
 
-// putCmsg writes one control message header of level and type with n bytes of data,
-// filled by fill, at the start of b, and returns its aligned length.
-func putCmsg(b []byte, level, typ int32, n int, fill func([]byte)) int {
+// putDest writes dst into name and the packet info that sends from src on the
+// interface into oob, and returns their lengths. No closure, so that nothing escapes:
+// the send paths allocate nothing.
+func putDest(name *unix.RawSockaddrInet6, oob []byte, f vrrp.Family, ifindex int, src, dst netip.Addr) (nameLen uint32, oobLen int) {
+	if f == vrrp.IPv6 {
+		name.Family = unix.AF_INET6
+		name.Addr = dst.As16()
+		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
+			name.Scope_id = uint32(ifindex)
+		}
+		c := cmsg(oob, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
+		src16 := src.As16()
+		copy(c[0:16], src16[:])
+		binary.NativeEndian.PutUint32(c[16:20], uint32(ifindex))
+		return unix.SizeofSockaddrInet6, unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+	}
+	sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(name))
+	sa.Family = unix.AF_INET
+	sa.Addr = dst.As4()
+	c := cmsg(oob, unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
+	binary.NativeEndian.PutUint32(c[0:4], uint32(ifindex))
+	src4 := src.As4()
+	copy(c[4:8], src4[:]) // ipi_spec_dst: the source address to use
+	return unix.SizeofSockaddrInet4, unix.CmsgSpace(unix.SizeofInet4Pktinfo)
+}
+
+// cmsg writes one control message header of level and type with n bytes of data at
+// the start of b, and returns its data, zeroed.
+func cmsg(b []byte, level, typ int32, n int) []byte {
 	clear(b[:unix.CmsgSpace(n)])
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
 	h.Level, h.Type = level, typ
 	h.SetLen(unix.CmsgLen(n))
-	fill(b[unix.CmsgLen(0):unix.CmsgLen(n)])
-	return unix.CmsgSpace(n)
+	return b[unix.CmsgLen(0):unix.CmsgLen(n)]
 }

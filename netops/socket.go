@@ -19,6 +19,18 @@ type Socket interface {
 	Close() error
 }
 
+// Outgoing is one packet to send: from Src to Dst.
+type Outgoing struct {
+	Data     []byte
+	Src, Dst netip.Addr
+}
+
+// BatchWriter is a Socket that sends many packets in few system calls. WriteBatch sends
+// every packet it can and returns the first error.
+type BatchWriter interface {
+	WriteBatch(pkts []Outgoing) error
+}
+
 // Opener opens the Socket of one interface and family. OpenSocket is the real one.
 type Opener func(ifname string, family vrrp.Family) (Socket, error)
 

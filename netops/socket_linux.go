@@ -158,4 +158,12 @@ func (s *rawSocket) Write(pkt []byte, src, dst netip.Addr) error {
 	return nil
 }
 
+// WriteBatch sends pkts with sendmmsg.
+func (s *rawSocket) WriteBatch(pkts []Outgoing) error {
+	if err := s.send.writeBatch(s.rc, pkts); err != nil {
+		return fmt.Errorf("netops: send %d packets on %s: %w", len(pkts), s.ifi.Name, err)
+	}
+	return nil
+}
+
 func (s *rawSocket) Close() error { return s.conn.Close() }

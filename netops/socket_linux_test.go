@@ -313,3 +313,57 @@ func TestSocketWriteAllocatesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketWriteBatch: a batch of adverts leaves in few system calls, every one of them
+// intact, with no allocation.
+func TestSocketWriteBatch(t *testing.T) {
+	p := newPair(t)
+	for _, tc := range []struct {
+		family   vrrp.Family
+		src, dst netip.Addr
+		vip      string
+	}{
+		{vrrp.IPv4, netip.MustParseAddr("192.0.2.1"), vrrp.GroupIPv4, "192.0.2.100"},
+		{vrrp.IPv6, p.a.LinkLocal("eth0"), vrrp.GroupIPv6, "2001:db8::100"},
+	} {
+		t.Run(tc.family.String(), func(t *testing.T) {
+			tx := openIn(t, p.a, "eth0", tc.family)
+			rx := reader(t, openIn(t, p.b, "eth0", tc.family))
+			const n = 100 // more than one sendmmsg's worth
+			var pkts []netops.Outgoing
+			for i := range n {
+				pkts = append(pkts, netops.Outgoing{Data: encode(t, advert(t, vrrp.Version3, uint8(1+i), tc.vip), tc.src, tc.dst),
+					Src: tc.src, Dst: tc.dst})
+			}
+			bw, ok := tx.(netops.BatchWriter)
+			if !ok {
+				t.Fatal("the raw socket does not write batches")
+			}
+			if allocs := testing.AllocsPerRun(1, func() {
+				if err := bw.WriteBatch(pkts); err != nil {
+					t.Fatal(err)
+				}
+			}); allocs != 0 {
+				t.Errorf("a batch allocates %v times", allocs)
+			}
+			seen := map[uint8]int{}
+			for range 2 * n { // AllocsPerRun ran it twice
+				got, ok := next(t, rx, 2*time.Second)
+				if !ok {
+					t.Fatalf("%d of %d adverts received", len(seen), n)
+				}
+				if got.meta.Src != tc.src || got.meta.Dst != tc.dst || got.meta.TTL != 255 {
+					t.Fatalf("meta %+v", got.meta)
+				}
+				if _, err := vrrp.Validate(got.pkt, got.meta, &vrrp.Expect{Version: vrrp.Version3, Family: tc.family,
+					VRID: got.pkt[1], Interval: time.Second, VIPs: []netip.Addr{netip.MustParseAddr(tc.vip)}, Source: netip.MustParseAddr("192.0.2.9")}); err != nil {
+					t.Fatalf("advert %d: %v", got.pkt[1], err)
+				}
+				seen[got.pkt[1]]++
+			}
+			if len(seen) != n {
+				t.Fatalf("%d distinct adverts, want %d", len(seen), n)
+			}
+		})
+	}
+}

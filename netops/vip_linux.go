@@ -506,12 +506,6 @@ func (m *VIPManager) mirror(i int, a netip.Addr, ka *kernelAddr) {
 	known[a] = *ka
 }
 
-// prefixIPNet is p as netlink takes it.
-func prefixIPNet(p netip.Prefix) *net.IPNet {
-	a := p.Addr()
-	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(p.Bits(), a.BitLen())}
-}
-
 func sortedVIPs(owned map[vipKey]VIP) []VIP {
 	vs := slices.Collect(maps.Values(owned))
 	slices.SortFunc(vs, func(a, b VIP) int {

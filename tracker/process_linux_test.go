@@ -10,7 +10,8 @@ import (
 )
 
 // TestProcessExitSeenAtOnce: the death of the last matching process is reported
-// within 100 ms, through its pidfd, on the real /proc.
+// through its pidfd, on the real /proc: the tracker's timers never fire here, so only
+// the pidfd can tell it.
 func TestProcessExitSeenAtOnce(t *testing.T) {
 	// A sleep with an argument no other process has.
 	arg := fmt.Sprintf("3600.%d%d", os.Getpid(), time.Now().UnixNano()%1000000)
@@ -28,7 +29,8 @@ processes:
 instances:
   - {name: web, interface: eth0, vrid: 51, priority: 150, vips: [192.0.2.100/24], track: {processes: [sleeper]}}
 `, nil)
-	s, err := NewSet(cfg, Env{}, nil)
+	never := func(time.Duration) <-chan time.Time { return nil }
+	s, err := NewSet(cfg, Env{After: never}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +45,7 @@ instances:
 		t.Fatal(err)
 	}
 	eventually(t, func() bool { return statusOf(s, KindProcess, "sleeper").State == Failing }, "the exit is not seen")
-	if elapsed := time.Since(killed); elapsed > 100*time.Millisecond {
-		t.Errorf("the exit was seen after %v, want 100 ms at most", elapsed)
-	} else {
-		t.Logf("the exit was seen after %v", elapsed)
-	}
+	t.Logf("the exit was seen after %v", time.Since(killed))
 	p, _ := s.Priority("web")
 	if !p.Fault || p.FaultReason != "sleeper failing (weight 0)" {
 		t.Errorf("priority %+v", p)

@@ -204,3 +204,99 @@ func TestSplitBrainHeals(t *testing.T) {
 		t.Logf("step-down advert %v: %d of 20 heals not announced by the winner", stepDown, stranded)
 	}
 }
+
+// TestStartupGrace: two nodes started together elect the higher priority even when its
+// process starts later than the other's by more than their skews differ.
+func TestStartupGrace(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	for _, grace := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(fmt.Sprint("grace=", grace), func(t *testing.T) {
+			s := newSim(t, 1)
+			hi := s.add("hi", with(handoverCfg("192.0.2.1", 150, interval), func(c *Config) { c.StartupGrace = grace }))
+			lo := s.add("lo", with(handoverCfg("192.0.2.2", 100, interval), func(c *Config) { c.StartupGrace = grace }))
+			s.start(lo)
+			s.run(50 * time.Millisecond) // hi's process is 50 ms late
+			s.start(hi)
+			s.run(2 * time.Second)
+			s.checkOneMaster(hi)
+			_, loWasMaster := lo.lastTransitionTo(Master)
+			if loWasMaster != (grace == 0) {
+				t.Fatalf("lo was master: %v", loWasMaster)
+			}
+			if grace > 0 {
+				// Alone, hi would take over at its first Master_Down_Interval plus its share
+				// of the grace.
+				want := MasterDownInterval(Version3, 150, interval, 3) + (256-150)*grace/256
+				if got := mustTransition(t, hi, Master).Sub(epoch.Add(50 * time.Millisecond)); got != want {
+					t.Fatalf("hi took over %v after its start, want %v", got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestHigherMasterAdvertisingLess: a split brain heals between a master that advertises
+// every 2 s and ignores lower priorities and one that advertises every 100 ms. The
+// backup that heard both follows the higher one; it does not take over when the lower
+// one steps down, which would start a cycle of takeovers that never settles.
+func TestHigherMasterAdvertisingLess(t *testing.T) {
+	const fast, slow = 100 * time.Millisecond, 2 * time.Second
+	for phase := range 20 {
+		s := newSim(t, uint64(phase))
+		// Long enough that mid's adverts sent while hi's is on its way reach lo after it.
+		s.delay = 20 * time.Millisecond
+		hi := s.add("hi", with(handoverCfg("fe80::1", 151, slow), func(c *Config) { c.LowerPriorityNoAdvert = true }))
+		mid := s.add("mid", with(handoverCfg("fe80::2", 81, fast), func(c *Config) { c.Preempt = false }))
+		lo := s.add("lo", handoverCfg("fe80::3", 36, fast))
+		s.start(mid)
+		s.start(lo)
+		s.partition([]*simNode{hi}, []*simNode{mid, lo})
+		s.run(time.Duration(phase) * fast / 20) // hi's adverts at every phase of mid's
+		s.start(hi)
+		s.run(8 * time.Second)
+		if hi.state() != Master || mid.state() != Master {
+			t.Fatalf("phase %d: not a split brain: %v %v", phase, hi.state(), mid.state())
+		}
+		healed := s.now()
+		s.heal()
+		s.run(4 * slow)
+		s.checkOneMaster(hi)
+		if at, ok := lo.lastTransitionTo(Master); ok && at.After(healed) {
+			t.Fatalf("phase %d: lo took over %v after the heal", phase, at.Sub(healed))
+		}
+	}
+}
+
+// TestPreemptionIsNotSplitBrain: a router that preempts a lower master answers the
+// adverts that crossed its own, but that is a preemption, not a healed split brain. A
+// lower master that never hears it is, reported once per interval at most.
+func TestPreemptionIsNotSplitBrain(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	for phase := range 10 {
+		s := newSim(t, uint64(phase))
+		s.delay = 30 * time.Millisecond // lo's adverts cross hi's first ones
+		lo := s.add("lo", handoverCfg("192.0.2.2", 100, interval))
+		hi := s.add("hi", handoverCfg("192.0.2.1", 150, interval))
+		s.start(lo)
+		s.run(time.Second + time.Duration(phase)*interval/10)
+		s.start(hi)
+		s.run(2 * time.Second)
+		s.checkOneMaster(hi)
+		if hi.splitBrains != 0 {
+			t.Fatalf("phase %d: the preemption counted as %d split brains", phase, hi.splitBrains)
+		}
+	}
+
+	s := newSim(t, 1)
+	s.delay = time.Millisecond
+	hi := s.add("hi", handoverCfg("192.0.2.1", 150, interval))
+	deaf := s.add("deaf", handoverCfg("192.0.2.2", 100, interval))
+	s.start(hi)
+	s.run(time.Second)
+	deaf.deaf = true
+	s.start(deaf)
+	s.run(time.Second) // deaf becomes master; then hi hears it, every interval, for 1 s
+	if got := hi.splitBrains; got < 5 || got > 11 {
+		t.Fatalf("a deaf lower master was reported %d times, want one per interval", got)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -16,8 +18,12 @@ import (
 // is master, only it holds the VIPs,
 // and when every router preempts it has the highest priority, as the RFC wants.
 // A failure names its seed; `go test -run 'TestPropertyOneMaster/seed=N$'` replays it.
+// VRRP_PROPERTY_RUNS sets how many seeds run (1000 by default).
 func TestPropertyOneMaster(t *testing.T) {
 	runs := 1000
+	if n, err := strconv.Atoi(os.Getenv("VRRP_PROPERTY_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
 	if testing.Short() {
 		runs = 100
 	}
@@ -98,6 +104,9 @@ func propertyRun(t *testing.T, seed uint64) {
 		cfg.MakeBeforeBreak = rng.IntN(4) != 0
 		cfg.FastHandover = rng.IntN(4) != 0
 		cfg.StepDownAdvert = rng.IntN(4) != 0
+		if rng.IntN(2) == 0 {
+			cfg.StartupGrace = 300 * time.Millisecond
+		}
 		h.maxInterval = max(h.maxInterval, interval)
 		h.maxPreempt = max(h.maxPreempt, cfg.PreemptDelay)
 		s.add(fmt.Sprint("r", i), cfg)
@@ -205,7 +214,8 @@ func (h *history) quiet(round int) {
 		h.boot(s.nodes[0])
 	}
 	mdi := MasterDownInterval(h.version, 1, h.maxInterval, DefaultDownTimerAdverts)
-	wait := mdi + h.maxInterval + 2*h.maxDelay
+	// A router booted just before gets its startup grace on top.
+	wait := mdi + h.maxInterval + 2*h.maxDelay + 300*time.Millisecond
 	if h.maxPreempt > 0 {
 		// A preempt delay only starts when a lower master shows up, which may take
 		// Master_Down_Interval; then the delay, then the down timer once more.

@@ -60,6 +60,11 @@ type Config struct {
 	// below its own take over after Skew_Time, as after priority 0, instead of
 	// Master_Down_Interval (RFC 5798 discards such adverts). Not with PreemptDelay.
 	FastHandover bool
+	// StartupGrace lengthens a router's first Master_Down_Interval after Startup by its
+	// share of it, (256 - priority) / 256 x StartupGrace, as if the skew were counted
+	// over a longer interval: nodes started together then elect the highest priority
+	// even when the other node's process starts a little later. 0 for none.
+	StartupGrace time.Duration
 	// StepDownAdvert makes a master that yields to a higher priority send one advert at
 	// priority 1 first, so that the winner of a healed split brain hears a lower master
 	// and announces its VIPs at once, whichever advert crossed first.
@@ -181,10 +186,17 @@ type Router struct {
 	// holdUntil is when a router that left mastership on purpose releases the VIPs it
 	// kept (MakeBeforeBreak) if no other master appeared; zero when it holds none.
 	holdUntil time.Time
+	// graced is set from Startup until the router first hears a master or becomes one:
+	// its Master_Down_Timer runs StartupGrace's share longer.
+	graced bool
 	// fastFrom is the master whose priority below ours armed a FastHandover, and
 	// fastLowered says it was our master at a priority not below ours before.
 	fastFrom    netip.Addr
 	fastLowered bool
+	// preempted is the lower master this router took over from, and preemptedUntil the
+	// end of the time its adverts may still be on their way: answered, but no split brain.
+	preempted      netip.Addr
+	preemptedUntil time.Time
 
 	stats   Stats
 	dropped uint64   // packets discarded, for Dropped
@@ -221,6 +233,7 @@ func (r *Router) Handle(ev Event) []Action {
 		if r.faulted {
 			return r.enterFault(now, "started in fault", true)
 		}
+		r.graced = r.cfg.StartupGrace > 0
 		return r.start(now, "started")
 	case AdvertReceived:
 		return r.receive(now, ev.Packet, ev.Meta)
@@ -346,6 +359,7 @@ func (r *Router) start(now time.Time, why string) []Action {
 }
 
 func (r *Router) becomeMaster(now time.Time, why string) []Action {
+	r.graced = false
 	r.holdUntil = time.Time{} // the VIPs are ours again
 	r.fastFrom = netip.Addr{}
 	r.masterAdverInterval = r.cfg.AdvertInterval
@@ -366,6 +380,7 @@ func (r *Router) becomeBackup(now time.Time, why string) []Action {
 }
 
 func (r *Router) enterFault(now time.Time, why string, immediate bool) []Action {
+	r.graced = false
 	var acts []Action
 	if r.state == Master {
 		// Tell the backups at once instead of letting them wait Master_Down_Interval.
@@ -429,7 +444,11 @@ func (r *Router) downDeadline() time.Time {
 	if r.downSkewOnly {
 		return r.downFrom.Add(r.SkewTime())
 	}
-	return r.downFrom.Add(r.MasterDownInterval())
+	d := r.downFrom.Add(r.MasterDownInterval())
+	if r.graced {
+		d = d.Add(time.Duration(256-int64(r.priority)) * r.cfg.StartupGrace / 256)
+	}
+	return d
 }
 
 func (r *Router) expire(now time.Time) []Action {
@@ -454,7 +473,12 @@ func (r *Router) expireState(now time.Time) []Action {
 		if now.Before(r.downDeadline()) {
 			return nil
 		}
-		return r.becomeMaster(now, r.takeoverReason(now))
+		why := r.takeoverReason(now)
+		r.preempted, r.preemptedUntil = netip.Addr{}, time.Time{}
+		if r.fastFrom.IsValid() || r.lower.IsValid() && r.lowerAt.After(r.lastAccepted) {
+			r.preempted, r.preemptedUntil = r.lower, now.Add(r.MasterDownInterval())
+		}
+		return r.becomeMaster(now, why)
 	}
 	return nil
 }
@@ -586,11 +610,40 @@ func (r *Router) backupReceive(now time.Time, adv Received, m Meta) []Action {
 
 // accept takes adv as the current master's advert and resets the Master_Down_Timer.
 func (r *Router) accept(now time.Time, adv Received, m Meta) {
+	if r.outranked(now, adv, m) {
+		return
+	}
+	r.graced = false
 	if r.cfg.Version == Version3 {
 		r.masterAdverInterval = adv.Interval
 	}
 	r.master, r.masterPriority, r.lastAccepted = m.Src, adv.Priority, now
 	r.armDownTimer(now, false)
+}
+
+// outranked reports whether adv comes from a second master, below the one this backup
+// follows, that would bring its Master_Down_Timer forward. Two masters are heard while
+// a split brain heals; the lower one steps down once it hears the higher. Following
+// whichever spoke last would let a lower master with a shorter interval set the timer,
+// and its step-down then start a takeover while the higher master, advertising less
+// often, is alive: a cycle that never settles if the higher one ignores lower
+// priorities. So the higher master's timer stands, unless the lower one's runs longer.
+func (r *Router) outranked(now time.Time, adv Received, m Meta) bool {
+	if r.state != Backup || !r.master.IsValid() || m.Src == r.master || r.downSkewOnly {
+		return false
+	}
+	if adv.Priority > r.masterPriority || adv.Priority == r.masterPriority && m.Src.Compare(r.master) > 0 {
+		return false
+	}
+	deadline := r.downDeadline()
+	if !now.Before(deadline) {
+		return false
+	}
+	interval := r.masterAdverInterval
+	if r.cfg.Version == Version3 {
+		interval = adv.Interval
+	}
+	return now.Add(MasterDownInterval(r.cfg.Version, r.priority, interval, r.cfg.DownTimerAdverts)).Before(deadline)
 }
 
 // masterReceive is RFC 9568 section 6.4.3.
@@ -627,11 +680,17 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 		return nil
 	}
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
-	r.stats.SplitBrainsHealed++
 	acts := []Action{r.sendAdvert(r.priority)}
-	if r.lastAnnounce.IsZero() || now.Sub(r.lastAnnounce) >= r.cfg.AdvertInterval {
-		r.lastAnnounce = now
-		acts = append(acts, AnnounceVIPs{})
+	if !r.lastAnnounce.IsZero() && now.Sub(r.lastAnnounce) < r.cfg.AdvertInterval {
+		return acts
 	}
+	r.lastAnnounce = now
+	acts = append(acts, AnnounceVIPs{})
+	if m.Src == r.preempted && now.Before(r.preemptedUntil) {
+		// The master this router just preempted, whose adverts crossed ours: a
+		// preemption, not a split brain.
+		return acts
+	}
+	r.stats.SplitBrainsHealed++
 	return append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority})
 }

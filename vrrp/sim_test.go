@@ -33,7 +33,8 @@ type simNode struct {
 	up   bool // false while crashed or stopped
 	// stopping is set while a stopped router holds its VIPs for the next master.
 	stopping bool
-	group    int // nodes hear each other only within one group
+	group    int  // nodes hear each other only within one group
+	deaf     bool // hears nothing, as behind a firewall that drops what comes in
 	hasVIPs  bool
 	// Counters of actions, for assertions.
 	announces   int
@@ -348,7 +349,7 @@ func (s *sim) runUntil(end time.Time) {
 			ev.fn()
 		case 1:
 			d := heap.Pop(&s.queue).(*delivery)
-			if d.to.up && connected(d.to, s.senderOf(d)) {
+			if d.to.up && !d.to.deaf && connected(d.to, s.senderOf(d)) {
 				s.handle(d.to, AdvertReceived{Packet: d.pkt, Meta: d.meta})
 			}
 		case 2:

@@ -108,10 +108,12 @@ func TestE2ESecondRun(t *testing.T) {
 	c.onlyOn(vip, a)
 	addrs := watchAddrs(t, a.ns)
 	stateFile := filepath.Join(a.dir, "vips.json")
-	before, err := os.ReadFile(stateFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The master writes the file shortly after adding the VIP, not at once.
+	var before []byte
+	netnstest.Eventually(t, 5*time.Second, func() bool {
+		before, _ = os.ReadFile(stateFile)
+		return bytes.Contains(before, []byte(`"`+vip+`/`))
+	}, "the state file does not list %s", vip)
 	started := time.Now()
 	out, code := a.runOnce("run", "--config", a.config())
 	if code != 1 || !strings.Contains(out, "vrrpd is already running (pid "+strconv.Itoa(a.cmd.Process.Pid)+")") {

@@ -191,7 +191,9 @@ scrape_configs:
 func TestE2EMetrics(t *testing.T) {
 	c := newCluster(t, 2)
 	a, b := c.nodes[0], c.nodes[1]
-	const check = "scripts:\n  chk: {exec: [/bin/true], interval: 100ms}\n"
+	// A timeout well above what /bin/true takes on a loaded machine: the test is about
+	// metrics, not about a check that fails.
+	const check = "scripts:\n  chk: {exec: [/bin/true], interval: 100ms, timeout: 10s}\n"
 	cfg := func(nd *e2eNode, prio int) string {
 		return check + fmt.Sprintf("metrics: {listen: \"192.0.2.%d:9650\"}\ninstances:\n", map[*e2eNode]int{a: 1, b: 2}[nd]) +
 			instanceYAML("web", 51, prio, "100ms", vip+"/24") + "    track: {scripts: [{name: chk, weight: -10}]}\n"

@@ -25,6 +25,9 @@ import (
 // stopTimeout bounds a shutdown: priority 0, VIP removal and stop hooks.
 const stopTimeout = 20 * time.Second
 
+// gcPercent is the garbage collector's target unless GOGC says otherwise.
+const gcPercent = 50
+
 // runSignals, when main made it, has received runSignalSet since the process started.
 var runSignals chan os.Signal
 
@@ -64,6 +67,11 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log = log.With("node", cfg.Node)
+	if os.Getenv("GOGC") == "" {
+		// A daemon whose live heap is a few MB: half the usual headroom costs a few
+		// more collections a minute and keeps a thousand instances 4 MB smaller.
+		debug.SetGCPercent(gcPercent)
+	}
 
 	// One vrrpd per state directory, decided before anything touches the kernel: a
 	// second copy started by mistake must change nothing.
@@ -94,13 +102,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
-	reg, err := metrics.NewRegistry(d.Status, version)
+	exp, err := metrics.NewExporter(d.Status, version)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
 	if m := cfg.Metrics; m != nil {
-		srv, err := metrics.Listen(m.Listen, m.Path, reg, log)
+		srv, err := metrics.Listen(m.Listen, m.Path, exp, log)
 		if err != nil {
 			log.Error("cannot start", "error", err)
 			return 1
@@ -110,7 +118,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	}
 	ctl, err := control.Listen(cfg.Socket, d, control.Options{
 		Group:   cfg.SocketGroup,
-		Metrics: func(w io.Writer) error { return metrics.WriteText(w, reg) },
+		Metrics: exp.WriteText,
 	})
 	if err != nil {
 		log.Error("cannot start", "error", err)

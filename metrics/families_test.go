@@ -1,12 +1,17 @@
 package metrics
 
 import (
+	"bytes"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vrrpd/vrrpd/control"
 )
@@ -72,9 +77,39 @@ func twoInstances() control.Status {
 	}
 }
 
-// TestCollector compares the metrics of a status with what Prometheus reads.
-func TestCollector(t *testing.T) {
-	c := NewCollector(twoInstances)
+// exporterOf returns an exporter of status, with version 1.2.3.
+func exporterOf(t testing.TB, status func() control.Status) *Exporter {
+	t.Helper()
+	e, err := NewExporter(status, "1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// gathererOf reads what the exporter writes as Prometheus reads a scrape, for
+// client_golang's test helpers.
+func gathererOf(e *Exporter) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		var b bytes.Buffer
+		if err := e.WriteText(&b); err != nil {
+			return nil, err
+		}
+		mfs, err := parseText(&b)
+		if err != nil {
+			return nil, err
+		}
+		var out []*dto.MetricFamily
+		for _, name := range slices.Sorted(maps.Keys(mfs)) {
+			out = append(out, mfs[name])
+		}
+		return out, nil
+	})
+}
+
+// TestFamilies compares the metrics of a status with what Prometheus reads.
+func TestFamilies(t *testing.T) {
+	g := gathererOf(exporterOf(t, twoInstances))
 	tests := []struct {
 		name string
 		want string
@@ -274,20 +309,20 @@ vrrpd_events_dropped_total 4
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := testutil.CollectAndCompare(c, strings.NewReader(tt.want), tt.name); err != nil {
+			if err := testutil.GatherAndCompare(g, strings.NewReader(tt.want), tt.name); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 }
 
-// TestCollectorDropReasons: every reason a packet may be dropped for has its series,
-// 0 or not, so that an alert on a rising rate sees the first drop.
-func TestCollectorDropReasons(t *testing.T) {
-	c := NewCollector(twoInstances)
+// TestDropReasons: every reason a packet may be dropped for has its series, 0 or not,
+// so that an alert on a rising rate sees the first drop.
+func TestDropReasons(t *testing.T) {
+	g := gathererOf(exporterOf(t, twoInstances))
 	// 16 reasons, for each of the 2 instances.
-	if n := testutil.CollectAndCount(c, "vrrpd_instance_adverts_dropped_total"); n != 2*16 {
-		t.Errorf("%d drop series, want 32", n)
+	if n, err := testutil.GatherAndCount(g, "vrrpd_instance_adverts_dropped_total"); err != nil || n != 2*16 {
+		t.Errorf("%d drop series, want 32 (%v)", n, err)
 	}
 	const want = `
 # HELP vrrpd_instance_adverts_dropped_total Packets dropped, by reason (see docs/monitoring.md).
@@ -304,20 +339,20 @@ func TestCollectorDropReasons(t *testing.T) {
 	}
 	st := twoInstances()
 	st.Instances = st.Instances[:1]
-	one := NewCollector(func() control.Status { return st })
-	if err := testutil.CollectAndCompare(one, strings.NewReader(want+strings.Join(lines, "\n")+"\n"), "vrrpd_instance_adverts_dropped_total"); err != nil {
+	one := gathererOf(exporterOf(t, func() control.Status { return st }))
+	if err := testutil.GatherAndCompare(one, strings.NewReader(want+strings.Join(lines, "\n")+"\n"), "vrrpd_instance_adverts_dropped_total"); err != nil {
 		t.Error(err)
 	}
 }
 
-// TestCollectorNoStaleSeries: the collector reads the status at each scrape, so that an
+// TestNoStaleSeries: the exporter reads the status at each scrape, so that an
 // instance, VIP or tracker a reload removed leaves no series behind.
-func TestCollectorNoStaleSeries(t *testing.T) {
+func TestNoStaleSeries(t *testing.T) {
 	var mu sync.Mutex
 	st := twoInstances()
-	c := NewCollector(func() control.Status { mu.Lock(); defer mu.Unlock(); return st })
-	if n := testutil.CollectAndCount(c, "vrrpd_instance_priority"); n != 2 {
-		t.Fatalf("%d series before the reload, want 2", n)
+	g := gathererOf(exporterOf(t, func() control.Status { mu.Lock(); defer mu.Unlock(); return st }))
+	if n, err := testutil.GatherAndCount(g, "vrrpd_instance_priority"); err != nil || n != 2 {
+		t.Fatalf("%d series before the reload, want 2 (%v)", n, err)
 	}
 	mu.Lock()
 	st.Instances, st.Trackers = st.Instances[1:], nil
@@ -326,19 +361,16 @@ func TestCollectorNoStaleSeries(t *testing.T) {
 	for name, want := range map[string]int{"vrrpd_instance_priority": 1, "vrrpd_instance_vip_present": 1,
 		"vrrpd_tracker_state": 0, "vrrpd_script_runs_total": 0, "vrrpd_instance_tracker_fault": 0,
 		"vrrpd_bgp_peer_prefixes_advertised": 1, "vrrpd_bgp_route_announced": 1} {
-		if n := testutil.CollectAndCount(c, name); n != want {
-			t.Errorf("%s: %d series after the reload, want %d", name, n, want)
+		if n, err := testutil.GatherAndCount(g, name); err != nil || n != want {
+			t.Errorf("%s: %d series after the reload, want %d (%v)", name, n, want, err)
 		}
 	}
 }
 
 // TestLint: the metrics follow Prometheus's naming conventions.
 func TestLint(t *testing.T) {
-	reg, err := NewRegistry(twoInstances, "1.2.3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := testutil.GatherAndLint(reg)
+	e := exporterOf(t, twoInstances)
+	problems, err := testutil.GatherAndLint(gathererOf(e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,11 +379,11 @@ func TestLint(t *testing.T) {
 			t.Errorf("%s: %s", p.Metric, p.Text)
 		}
 	}
-	n, err := testutil.GatherAndCount(reg, "go_goroutines", "process_start_time_seconds")
+	n, err := testutil.GatherAndCount(e.reg, "go_goroutines", "process_start_time_seconds")
 	if err != nil || n != 2 {
 		t.Errorf("Go and process collectors: %d series, %v", n, err)
 	}
-	mfs, err := reg.Gather()
+	mfs, err := gathererOf(e).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
