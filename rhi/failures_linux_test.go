@@ -91,22 +91,25 @@ func TestRouteHealthInjectionFailures(t *testing.T) {
 
 		// n2 hangs, then n1's link is cut: without BFD the router notices when the hold
 		// time (3 s) expires, which runs from the last keepalive, sent up to a third of
-		// it before. (In the other order BIRD 2.0 sees the hung node up to 3 s late: it
-		// is busy with the session it could not close over the cut link.)
+		// it before (BIRD starts it up to a quarter short). BIRD keeps a session's routes
+		// until it has closed the connection, which over a cut link takes up to 3 s more
+		// (its trace: "Error: Hold timer expired", "BGP session closed", "Down" 3 s later).
 		for _, c := range []struct {
 			what string
 			nd   *node
 			do   func()
+			most time.Duration
 		}{
-			{"SIGSTOP", n2, func() { n2.signal(syscall.SIGSTOP) }},
-			{"link cut", n1, func() { l.cut(n1, true) }},
+			{"SIGSTOP", n2, func() { n2.signal(syscall.SIGSTOP) }, 4 * time.Second},
+			{"link cut", n1, func() { l.cut(n1, true) }, map[string]time.Duration{"bird": 7 * time.Second, "frr": 4 * time.Second}[kind]},
 		} {
 			start := time.Now()
 			c.do()
 			d := l.waitGone(svc4, 10*time.Second, c.nd.addr4)[c.nd.addr4].Sub(start)
 			t.Logf("%s: %s, hold time 3s -> route gone: %v", kind, c.what, d.Round(time.Millisecond))
-			if d < time.Second || d > 4*time.Second {
-				t.Errorf("%s: the route went after %v, want about the hold time of 3s", c.what, d)
+			if d < time.Second || d > c.most {
+				t.Errorf("%s: the route went after %v (from %s), want after about the hold time of 3s, within %v\n%s",
+					c.what, d, start.Format("15:04:05.000"), c.most, l.routerLog())
 			}
 		}
 		n2.signal(syscall.SIGCONT)

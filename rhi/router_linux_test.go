@@ -30,6 +30,9 @@ type routerOpts struct {
 func (l *lab) birdConf(o routerOpts) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `router id 192.0.2.1;
+log stderr all;
+debug protocols { states, events };
+timeformat log "%%T.%%3f";
 protocol device {}
 protocol kernel { ipv4 { export all; import none; }; merge paths on; }
 protocol kernel { ipv6 { export all; import none; }; merge paths on; }
