@@ -659,7 +659,8 @@ type Host interface {
 }
 
 // Check runs the checks that need the machine, for `vrrpd check` and reloads: every
-// interface exists, no VIP is an address of the node, no unicast peer is one either,
+// interface exists (a BGP route's address interface too), no VIP or route address is
+// an address of the node, no unicast peer is one either,
 // an advert source is one, and a socket_group the file names exists. It returns the
 // problems found, sorted; the file's own problems are Load's. Tracked interfaces that
 // do not exist are warnings, since they may appear later.
@@ -739,6 +740,25 @@ func Check(cfg *Config, host Host) Problems {
 			ifnames = append(ifnames, ref.Name)
 			if _, err := addrs(ref.Name); errors.Is(err, ErrNoInterface) {
 				r.warnf(fmt.Sprintf("%s.track.interfaces[%d]", paths[i], j), "", "tracked interface %s does not exist on this node", ref.Name)
+			}
+		}
+	}
+	if cfg.BGP != nil {
+		for i, rt := range cfg.BGP.Routes {
+			if rt.AddressInterface == "" {
+				continue
+			}
+			path := fmt.Sprintf("bgp.routes[%d].address.interface", i)
+			if !exists(rt.AddressInterface, path) {
+				continue
+			}
+			own, _ := addrs(rt.AddressInterface)
+			for j, pfx := range rt.Prefixes {
+				if pfx.IsValid() && slices.Contains(own, pfx.Addr()) {
+					r.errorf(fmt.Sprintf("bgp.routes[%d].prefixes[%d]", i, j),
+						fmt.Sprintf("remove it from %s and let the route add it, or omit address", rt.AddressInterface),
+						"%v is an address of this node on %s; the route would remove it after its withdraw", pfx.Addr(), rt.AddressInterface)
+				}
 			}
 		}
 	}

@@ -35,6 +35,19 @@ func (h fakeHost) LookupGroup(name string) error {
 	return fmt.Errorf("group %s: %w", name, ErrNoGroup)
 }
 
+// bgpRoute is a bgp section whose route puts its address on ifname.
+func bgpRoute(ifname string) string {
+	return `bgp:
+  asn: 65010
+  router_id: 192.0.2.1
+  peers: [{address: 192.0.2.254, asn: 65000}]
+  routes:
+    - name: web
+      prefixes: [198.51.100.10/32]
+      address: {interface: ` + ifname + `}
+`
+}
+
 func TestCheck(t *testing.T) {
 	host := fakeHost{
 		"eth0": {addr("192.0.2.1"), addr("fe80::1")},
@@ -72,6 +85,11 @@ func TestCheck(t *testing.T) {
 		{"socket group unreadable", "socket_group: broken\n" + minimal,
 			[]string{"1:15: socket_group: cannot look up group broken: open /etc/group: permission denied"}},
 		{"default socket group need not exist", minimal, nil},
+		{"route address interface", minimal + bgpRoute("eth1"), nil},
+		{"route address interface missing", minimal + bgpRoute("lo9"),
+			[]string{"13:28: bgp.routes[0].address.interface: interface lo9 does not exist on this node"}},
+		{"route address is a node address", strings.Replace(minimal+bgpRoute("eth1"), "198.51.100.10/32", "198.51.100.1/32", 1),
+			[]string{"12:18: bgp.routes[0].prefixes[0]: 198.51.100.1 is an address of this node on eth1; the route would remove it after its withdraw (hint: remove it from eth1 and let the route add it, or omit address)"}},
 		{"each missing interface once", strings.Replace(minimal, "eth0", "eth9", 1) + "  - {name: db, interface: eth9, vrid: 52, vips: [192.0.2.101]}\n",
 			[]string{"3:16: instances[web].interface: interface eth9 does not exist on this node"}},
 	}

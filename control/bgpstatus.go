@@ -31,9 +31,26 @@ type RouteStatus struct {
 	Name     string   `json:"name"`
 	Prefixes []string `json:"prefixes"`
 	// State is announced, withdrawn, pending (up_delay) or last resort (on_failure).
-	State     string    `json:"state"`
-	Announced bool      `json:"announced"`
-	Reason    string    `json:"reason"`
+	State     string `json:"state"`
+	Announced bool   `json:"announced"`
+	Reason    string `json:"reason"`
+	// Cause is the reason in one word: healthy, tracker, up_delay, not_master,
+	// address or starting.
+	Cause     string    `json:"cause"`
 	Since     time.Time `json:"since"`
 	Interface string    `json:"interface,omitempty"`
+	// Transitions counts the changes of State, by the state entered.
+	Transitions map[string]uint64 `json:"transitions,omitempty"`
 }
+
+// The values of the status's words, each set in full: metrics give every value a series.
+var (
+	// BGPPeerStates are the states of a session (RFC 4271 section 8.2.2).
+	BGPPeerStates = []string{"idle", "connect", "active", "opensent", "openconfirm", "established"}
+	// BFDStates are the states of a BFD session (RFC 5880 section 4.1).
+	BFDStates = []string{"admin_down", "down", "init", "up"}
+	// RouteStates are the states of a route.
+	RouteStates = []string{"withdrawn", "pending", "announced", "last resort"}
+	// RouteCauses are the causes of a route's state.
+	RouteCauses = []string{"healthy", "tracker", "up_delay", "not_master", "address", "starting"}
+)

@@ -142,7 +142,13 @@ func (b *bgp) status() *control.BGPStatus {
 	}
 	for _, r := range st.Routes {
 		rs := control.RouteStatus{Name: r.Name, State: r.State.String(), Announced: r.Announced, Reason: r.Reason,
-			Since: r.Since, Interface: r.Interface}
+			Cause: string(r.Cause), Since: r.Since, Interface: r.Interface}
+		for s, n := range r.Transitions {
+			if rs.Transitions == nil {
+				rs.Transitions = map[string]uint64{}
+			}
+			rs.Transitions[s.String()] = n
+		}
 		for _, p := range r.Prefixes {
 			rs.Prefixes = append(rs.Prefixes, p.String())
 		}

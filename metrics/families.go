@@ -209,6 +209,7 @@ func families() []*family {
 		newFamily("vrrpd_sync_group_state",
 			"The sync group's state: 1 for the current one (STOP, BACKUP, MASTER, FAULT), 0 for the others.", gauge, writeSyncGroups),
 	}
+	fs = append(fs, bgpFamilies()...)
 	slices.SortFunc(fs, func(a, b *family) int { return cmp.Compare(a.name, b.name) })
 	return fs
 }

@@ -63,6 +63,19 @@ func twoInstances() control.Status {
 		},
 		Reloads:       control.Reloads{Succeeded: 2, Failed: 1, LastFailed: true, Loaded: since},
 		EventsDropped: 4,
+		BGP: &control.BGPStatus{ASN: 65010, RouterID: "192.0.2.11",
+			Peers: []control.BGPPeerStatus{
+				{Address: "192.0.2.1", ASN: 65000, State: "established", Since: since, BFD: "up", Advertised: 1},
+				{Address: "2001:db8::1", ASN: 65000, State: "active", LastError: "failed to connect: i/o timeout"},
+			},
+			Routes: []control.RouteStatus{
+				{Name: "web", Prefixes: []string{"198.51.100.10/32"}, State: "last resort", Announced: true,
+					Reason: "be_app DOWN (0/2 UP)", Cause: "tracker", Since: since,
+					Transitions: map[string]uint64{"withdrawn": 1, "announced": 2, "last resort": 1}},
+				{Name: "api", Prefixes: []string{"198.51.100.20/32"}, State: "withdrawn", Reason: "instance web is BACKUP",
+					Cause: "not_master", Since: since, Transitions: map[string]uint64{"withdrawn": 1}},
+			},
+		},
 	}
 }
 
@@ -222,6 +235,87 @@ vrrpd_instance_route_errors_total{family="IPv4",interface="eth0",vrid="51",vrrp_
 vrrpd_config_reloads_total{result="failure"} 1
 vrrpd_config_reloads_total{result="success"} 2
 `},
+		{"vrrpd_bgp_peer_state", `
+# HELP vrrpd_bgp_peer_state A BGP session's state: 1 for the current one (idle, connect, active, opensent, openconfirm, established), 0 for the others.
+# TYPE vrrpd_bgp_peer_state gauge
+vrrpd_bgp_peer_state{peer="192.0.2.1",peer_asn="65000",state="active"} 0
+vrrpd_bgp_peer_state{peer="192.0.2.1",peer_asn="65000",state="connect"} 0
+vrrpd_bgp_peer_state{peer="192.0.2.1",peer_asn="65000",state="established"} 1
+vrrpd_bgp_peer_state{peer="192.0.2.1",peer_asn="65000",state="idle"} 0
+vrrpd_bgp_peer_state{peer="192.0.2.1",peer_asn="65000",state="openconfirm"} 0
+vrrpd_bgp_peer_state{peer="192.0.2.1",peer_asn="65000",state="opensent"} 0
+vrrpd_bgp_peer_state{peer="2001:db8::1",peer_asn="65000",state="active"} 1
+vrrpd_bgp_peer_state{peer="2001:db8::1",peer_asn="65000",state="connect"} 0
+vrrpd_bgp_peer_state{peer="2001:db8::1",peer_asn="65000",state="established"} 0
+vrrpd_bgp_peer_state{peer="2001:db8::1",peer_asn="65000",state="idle"} 0
+vrrpd_bgp_peer_state{peer="2001:db8::1",peer_asn="65000",state="openconfirm"} 0
+vrrpd_bgp_peer_state{peer="2001:db8::1",peer_asn="65000",state="opensent"} 0
+`},
+		{"vrrpd_bgp_peer_state_change_timestamp_seconds", `
+# HELP vrrpd_bgp_peer_state_change_timestamp_seconds When the BGP session was last established or went down, in seconds since the epoch; absent when it never was up.
+# TYPE vrrpd_bgp_peer_state_change_timestamp_seconds gauge
+vrrpd_bgp_peer_state_change_timestamp_seconds{peer="192.0.2.1",peer_asn="65000"} 1.795327946e+09
+`},
+		{"vrrpd_bgp_peer_bfd_state", `
+# HELP vrrpd_bgp_peer_bfd_state The BFD session's state: 1 for the current one (admin_down, down, init, up), 0 for the others; absent without BFD.
+# TYPE vrrpd_bgp_peer_bfd_state gauge
+vrrpd_bgp_peer_bfd_state{peer="192.0.2.1",peer_asn="65000",state="admin_down"} 0
+vrrpd_bgp_peer_bfd_state{peer="192.0.2.1",peer_asn="65000",state="down"} 0
+vrrpd_bgp_peer_bfd_state{peer="192.0.2.1",peer_asn="65000",state="init"} 0
+vrrpd_bgp_peer_bfd_state{peer="192.0.2.1",peer_asn="65000",state="up"} 1
+`},
+		{"vrrpd_bgp_peer_prefixes_advertised", `
+# HELP vrrpd_bgp_peer_prefixes_advertised Prefixes announced to the peer.
+# TYPE vrrpd_bgp_peer_prefixes_advertised gauge
+vrrpd_bgp_peer_prefixes_advertised{peer="192.0.2.1",peer_asn="65000"} 1
+vrrpd_bgp_peer_prefixes_advertised{peer="2001:db8::1",peer_asn="65000"} 0
+`},
+		{"vrrpd_bgp_route_state", `
+# HELP vrrpd_bgp_route_state A route's state: 1 for the current one (withdrawn, pending, announced, last_resort), 0 for the others.
+# TYPE vrrpd_bgp_route_state gauge
+vrrpd_bgp_route_state{route="api",state="announced"} 0
+vrrpd_bgp_route_state{route="api",state="last_resort"} 0
+vrrpd_bgp_route_state{route="api",state="pending"} 0
+vrrpd_bgp_route_state{route="api",state="withdrawn"} 1
+vrrpd_bgp_route_state{route="web",state="announced"} 0
+vrrpd_bgp_route_state{route="web",state="last_resort"} 1
+vrrpd_bgp_route_state{route="web",state="pending"} 0
+vrrpd_bgp_route_state{route="web",state="withdrawn"} 0
+`},
+		{"vrrpd_bgp_route_announced", `
+# HELP vrrpd_bgp_route_announced 1 while every prefix of the route is announced (healthy or as a last resort), 0 otherwise.
+# TYPE vrrpd_bgp_route_announced gauge
+vrrpd_bgp_route_announced{route="api"} 0
+vrrpd_bgp_route_announced{route="web"} 1
+`},
+		{"vrrpd_bgp_route_cause", `
+# HELP vrrpd_bgp_route_cause Why the route is in its state: 1 for the current cause (healthy, tracker, up_delay, not_master, address, starting), 0 for the others.
+# TYPE vrrpd_bgp_route_cause gauge
+vrrpd_bgp_route_cause{cause="address",route="api"} 0
+vrrpd_bgp_route_cause{cause="healthy",route="api"} 0
+vrrpd_bgp_route_cause{cause="not_master",route="api"} 1
+vrrpd_bgp_route_cause{cause="starting",route="api"} 0
+vrrpd_bgp_route_cause{cause="tracker",route="api"} 0
+vrrpd_bgp_route_cause{cause="up_delay",route="api"} 0
+vrrpd_bgp_route_cause{cause="address",route="web"} 0
+vrrpd_bgp_route_cause{cause="healthy",route="web"} 0
+vrrpd_bgp_route_cause{cause="not_master",route="web"} 0
+vrrpd_bgp_route_cause{cause="starting",route="web"} 0
+vrrpd_bgp_route_cause{cause="tracker",route="web"} 1
+vrrpd_bgp_route_cause{cause="up_delay",route="web"} 0
+`},
+		{"vrrpd_bgp_route_transitions_total", `
+# HELP vrrpd_bgp_route_transitions_total State changes of the route, by the state entered.
+# TYPE vrrpd_bgp_route_transitions_total counter
+vrrpd_bgp_route_transitions_total{route="api",to="announced"} 0
+vrrpd_bgp_route_transitions_total{route="api",to="last_resort"} 0
+vrrpd_bgp_route_transitions_total{route="api",to="pending"} 0
+vrrpd_bgp_route_transitions_total{route="api",to="withdrawn"} 1
+vrrpd_bgp_route_transitions_total{route="web",to="announced"} 2
+vrrpd_bgp_route_transitions_total{route="web",to="last_resort"} 1
+vrrpd_bgp_route_transitions_total{route="web",to="pending"} 0
+vrrpd_bgp_route_transitions_total{route="web",to="withdrawn"} 1
+`},
 		{"vrrpd_events_dropped_total", `
 # HELP vrrpd_events_dropped_total Events lost by subscribers (vrrpd events) too slow to read them.
 # TYPE vrrpd_events_dropped_total counter
@@ -277,9 +371,11 @@ func TestNoStaleSeries(t *testing.T) {
 	}
 	mu.Lock()
 	st.Instances, st.Trackers = st.Instances[1:], nil
+	st.BGP = &control.BGPStatus{Peers: st.BGP.Peers[:1], Routes: st.BGP.Routes[1:]}
 	mu.Unlock()
 	for name, want := range map[string]int{"vrrpd_instance_priority": 1, "vrrpd_instance_vip_present": 1,
-		"vrrpd_tracker_state": 0, "vrrpd_script_runs_total": 0, "vrrpd_instance_tracker_fault": 0} {
+		"vrrpd_tracker_state": 0, "vrrpd_script_runs_total": 0, "vrrpd_instance_tracker_fault": 0,
+		"vrrpd_bgp_peer_prefixes_advertised": 1, "vrrpd_bgp_route_announced": 1} {
 		if n, err := testutil.GatherAndCount(g, name); err != nil || n != want {
 			t.Errorf("%s: %d series after the reload, want %d (%v)", name, n, want, err)
 		}

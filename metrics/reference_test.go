@@ -45,6 +45,10 @@ type referenceCollector struct {
 	trackerState, scriptRuns, scriptDuration                     refDesc
 	reloadOK, reloadTime, reloads, eventsDropped                 refDesc
 	routeErrors, syncGroupState                                  refDesc
+
+	peerState, peerChange, peerBFD, peerAdvertised refDesc
+	routeState, routeAnnounced, routeCause         refDesc
+	routeChange, routeTransitions                  refDesc
 }
 
 // newReferenceCollector returns a collector of the status that status returns; it is called
@@ -113,6 +117,16 @@ func newReferenceCollector(status func() control.Status) *referenceCollector {
 			"Virtual routes and rules that could not be added or removed.", counter),
 		syncGroupState: newRefDesc("vrrpd_sync_group_state",
 			"The sync group's state: 1 for the current one (STOP, BACKUP, MASTER, FAULT), 0 for the others.", gauge, "sync_group", "state"),
+
+		peerState:        newRefDesc("vrrpd_bgp_peer_state", helpPeerState, gauge, "peer", "peer_asn", "state"),
+		peerChange:       newRefDesc("vrrpd_bgp_peer_state_change_timestamp_seconds", helpPeerChange, gauge, "peer", "peer_asn"),
+		peerBFD:          newRefDesc("vrrpd_bgp_peer_bfd_state", helpPeerBFD, gauge, "peer", "peer_asn", "state"),
+		peerAdvertised:   newRefDesc("vrrpd_bgp_peer_prefixes_advertised", helpPeerAdvertised, gauge, "peer", "peer_asn"),
+		routeState:       newRefDesc("vrrpd_bgp_route_state", helpRouteState, gauge, "route", "state"),
+		routeAnnounced:   newRefDesc("vrrpd_bgp_route_announced", helpRouteAnnounced, gauge, "route"),
+		routeCause:       newRefDesc("vrrpd_bgp_route_cause", helpRouteCause, gauge, "route", "cause"),
+		routeChange:      newRefDesc("vrrpd_bgp_route_state_change_timestamp_seconds", helpRouteChange, gauge, "route"),
+		routeTransitions: newRefDesc("vrrpd_bgp_route_transitions_total", helpRouteTransitions, counter, "route", "to"),
 	}
 }
 
@@ -125,6 +139,8 @@ func (c *referenceCollector) descs() []refDesc {
 		c.vipPresent, c.hookRuns, c.splitBrains, c.lateness, c.holding, c.trackerDelta, c.trackerFault,
 		c.trackerState, c.scriptRuns, c.scriptDuration, c.reloadOK, c.reloadTime, c.reloads, c.eventsDropped,
 		c.routeErrors, c.syncGroupState,
+		c.peerState, c.peerChange, c.peerBFD, c.peerAdvertised,
+		c.routeState, c.routeAnnounced, c.routeCause, c.routeChange, c.routeTransitions,
 	}
 }
 
@@ -182,6 +198,40 @@ func (c *referenceCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, g := range st.SyncGroups {
 		for _, s := range syncGroupStates {
 			refSend(ch, c.syncGroupState, bool01(g.State == s), g.Name, s)
+		}
+	}
+	if st.BGP != nil {
+		c.collectBGP(ch, st.BGP)
+	}
+}
+
+func (c *referenceCollector) collectBGP(ch chan<- prometheus.Metric, b *control.BGPStatus) {
+	for _, p := range b.Peers {
+		l := []string{p.Address, strconv.FormatUint(uint64(p.ASN), 10)}
+		for _, s := range control.BGPPeerStates {
+			refSend(ch, c.peerState, bool01(p.State == s), append(l, s)...)
+		}
+		if !p.Since.IsZero() {
+			refSend(ch, c.peerChange, seconds(p.Since.UnixNano()), l...)
+		}
+		if p.BFD != "" {
+			for _, s := range control.BFDStates {
+				refSend(ch, c.peerBFD, bool01(p.BFD == s), append(l, s)...)
+			}
+		}
+		refSend(ch, c.peerAdvertised, float64(p.Advertised), l...)
+	}
+	for _, r := range b.Routes {
+		for _, s := range control.RouteStates {
+			refSend(ch, c.routeState, bool01(r.State == s), r.Name, labelWord(s))
+			refSend(ch, c.routeTransitions, float64(r.Transitions[s]), r.Name, labelWord(s))
+		}
+		refSend(ch, c.routeAnnounced, bool01(r.Announced), r.Name)
+		for _, cause := range control.RouteCauses {
+			refSend(ch, c.routeCause, bool01(r.Cause == cause), r.Name, cause)
+		}
+		if !r.Since.IsZero() {
+			refSend(ch, c.routeChange, seconds(r.Since.UnixNano()), r.Name)
 		}
 	}
 }

@@ -48,6 +48,32 @@ func (s State) String() string {
 	return "withdrawn"
 }
 
+// Cause is why a route is in its state, as one word of a small set: what metrics and
+// alerts group by, where Reason is for a person.
+type Cause string
+
+// The causes of a route's state.
+const (
+	// CauseHealthy: the condition holds.
+	CauseHealthy Cause = "healthy"
+	// CauseTracker: a tracker of the condition fails or has no result yet.
+	CauseTracker Cause = "tracker"
+	// CauseUpDelay: the condition holds, not yet for up_delay.
+	CauseUpDelay Cause = "up_delay"
+	// CauseNotMaster: the instance of only_when_master is not MASTER.
+	CauseNotMaster Cause = "not_master"
+	// CauseAddress: the route's address could not be put on its interface.
+	CauseAddress Cause = "address"
+	// CauseStarting: nothing was decided yet.
+	CauseStarting Cause = "starting"
+)
+
+// Causes are every Cause, in the order above.
+var Causes = []Cause{CauseHealthy, CauseTracker, CauseUpDelay, CauseNotMaster, CauseAddress, CauseStarting}
+
+// States are every State, in their order.
+var States = []State{Withdrawn, Pending, Announced, LastResort}
+
 // Decision is what a route's prefixes should be doing now, and why.
 type Decision struct {
 	Route string
@@ -60,6 +86,7 @@ type Decision struct {
 	// Reason says why in words: "be_app DOWN (0/2 UP)", "healthy for 1.2s of
 	// up_delay 2s", "instance web-vrrp is BACKUP".
 	Reason string
+	Cause  Cause
 	// Since is when State last changed.
 	Since time.Time
 }
@@ -159,7 +186,7 @@ func (t *Table) decide(r config.Route, now time.Time, in Inputs) (Decision, time
 			if st == "" {
 				st = "not running"
 			}
-			d.Reason = fmt.Sprintf("instance %s is %s", r.OnlyWhenMaster, st)
+			d.Reason, d.Cause = fmt.Sprintf("instance %s is %s", r.OnlyWhenMaster, st), CauseNotMaster
 			return d, 0
 		}
 	}
@@ -170,7 +197,7 @@ func (t *Table) decide(r config.Route, now time.Time, in Inputs) (Decision, time
 		}
 	}
 	if !ok {
-		d.State, d.Reason = Withdrawn, why
+		d.State, d.Reason, d.Cause = Withdrawn, why, CauseTracker
 		if !r.OnFailure.Withdraw {
 			d.State = LastResort
 			lastResort()
@@ -178,7 +205,7 @@ func (t *Table) decide(r config.Route, now time.Time, in Inputs) (Decision, time
 		return d, 0
 	}
 	if held := now.Sub(t.healthy[r.Name]); held < r.UpDelay {
-		d.State = Pending
+		d.State, d.Cause = Pending, CauseUpDelay
 		d.Reason = fmt.Sprintf("healthy for %v of up_delay %v", held.Round(time.Millisecond), r.UpDelay)
 		// A route that was a last resort stays one until it is announced as healthy.
 		if prev := t.last[r.Name]; prev.State == LastResort || prev.State == Pending && prev.Announce {
@@ -186,7 +213,7 @@ func (t *Table) decide(r config.Route, now time.Time, in Inputs) (Decision, time
 		}
 		return d, r.UpDelay - held
 	}
-	d.State, d.Announce, d.Reason = Announced, true, why
+	d.State, d.Announce, d.Reason, d.Cause = Announced, true, why, CauseHealthy
 	return d, 0
 }
 

@@ -80,6 +80,7 @@ type step struct {
 	announce bool
 	med      bool
 	reason   string
+	cause    Cause
 	wait     time.Duration
 }
 
@@ -92,37 +93,37 @@ func TestDecide(t *testing.T) {
 		steps []step
 	}{
 		{"up_delay, withdraw at once", func(r *config.Route) { r.UpDelay = 2 * time.Second }, []step{
-			{at: 0, trackers: up, state: Pending, reason: "healthy for 0s of up_delay 2s", wait: 2 * time.Second},
-			{at: 1500 * time.Millisecond, trackers: up, state: Pending, reason: "healthy for 1.5s of up_delay 2s", wait: 500 * time.Millisecond},
-			{at: 2 * time.Second, trackers: up, state: Announced, announce: true, reason: "be_app UP (2/2 UP), process haproxy ok: 1 haproxy process (quorum 1)"},
-			{at: 3 * time.Second, trackers: down, state: Withdrawn, reason: "be_app DOWN (0/2 UP)"},
-			{at: 4 * time.Second, trackers: up, state: Pending, reason: "healthy for 0s of up_delay 2s", wait: 2 * time.Second},
-			{at: 5 * time.Second, trackers: down, state: Withdrawn, reason: "be_app DOWN (0/2 UP)"},
+			{at: 0, trackers: up, state: Pending, cause: CauseUpDelay, reason: "healthy for 0s of up_delay 2s", wait: 2 * time.Second},
+			{at: 1500 * time.Millisecond, trackers: up, state: Pending, cause: CauseUpDelay, reason: "healthy for 1.5s of up_delay 2s", wait: 500 * time.Millisecond},
+			{at: 2 * time.Second, trackers: up, state: Announced, announce: true, cause: CauseHealthy, reason: "be_app UP (2/2 UP), process haproxy ok: 1 haproxy process (quorum 1)"},
+			{at: 3 * time.Second, trackers: down, state: Withdrawn, cause: CauseTracker, reason: "be_app DOWN (0/2 UP)"},
+			{at: 4 * time.Second, trackers: up, state: Pending, cause: CauseUpDelay, reason: "healthy for 0s of up_delay 2s", wait: 2 * time.Second},
+			{at: 5 * time.Second, trackers: down, state: Withdrawn, cause: CauseTracker, reason: "be_app DOWN (0/2 UP)"},
 		}},
 		{"no delay", nil, []step{
-			{at: 0, trackers: down, state: Withdrawn, reason: "be_app DOWN (0/2 UP)"},
-			{at: time.Second, trackers: up, state: Announced, announce: true, reason: "be_app UP (2/2 UP), process haproxy ok: 1 haproxy process (quorum 1)"},
+			{at: 0, trackers: down, state: Withdrawn, cause: CauseTracker, reason: "be_app DOWN (0/2 UP)"},
+			{at: time.Second, trackers: up, state: Announced, announce: true, cause: CauseHealthy, reason: "be_app UP (2/2 UP), process haproxy ok: 1 haproxy process (quorum 1)"},
 		}},
 		{"last resort", func(r *config.Route) {
 			r.UpDelay, r.OnFailure = time.Second, config.OnFailure{MED: 1000, Prepend: 2}
 		}, []step{
-			{at: 0, trackers: down, state: LastResort, announce: true, med: true, reason: "be_app DOWN (0/2 UP)"},
-			{at: time.Second, trackers: up, state: Pending, announce: true, med: true, reason: "healthy for 0s of up_delay 1s", wait: time.Second},
-			{at: 2 * time.Second, trackers: up, state: Announced, announce: true, reason: "be_app UP (2/2 UP), process haproxy ok: 1 haproxy process (quorum 1)"},
-			{at: 3 * time.Second, trackers: down, state: LastResort, announce: true, med: true, reason: "be_app DOWN (0/2 UP)"},
+			{at: 0, trackers: down, state: LastResort, announce: true, med: true, cause: CauseTracker, reason: "be_app DOWN (0/2 UP)"},
+			{at: time.Second, trackers: up, state: Pending, announce: true, med: true, cause: CauseUpDelay, reason: "healthy for 0s of up_delay 1s", wait: time.Second},
+			{at: 2 * time.Second, trackers: up, state: Announced, announce: true, cause: CauseHealthy, reason: "be_app UP (2/2 UP), process haproxy ok: 1 haproxy process (quorum 1)"},
+			{at: 3 * time.Second, trackers: down, state: LastResort, announce: true, med: true, cause: CauseTracker, reason: "be_app DOWN (0/2 UP)"},
 		}},
 		{"a first start is not a last resort", func(r *config.Route) {
 			r.UpDelay, r.OnFailure = time.Second, config.OnFailure{MED: 1000}
 		}, []step{
-			{at: 0, trackers: up, state: Pending, reason: "healthy for 0s of up_delay 1s", wait: time.Second},
+			{at: 0, trackers: up, state: Pending, cause: CauseUpDelay, reason: "healthy for 0s of up_delay 1s", wait: time.Second},
 		}},
 		{"only when master", func(r *config.Route) {
 			r.OnlyWhenMaster, r.OnFailure = "v", config.OnFailure{MED: 1000}
 		}, []step{
-			{at: 0, trackers: up, state: Withdrawn, reason: "instance v is not running"},
-			{at: time.Second, trackers: up, vrrp: "BACKUP", state: Withdrawn, reason: "instance v is BACKUP"},
-			{at: 2 * time.Second, trackers: up, vrrp: "MASTER", state: Announced, announce: true, reason: "be_app UP (2/2 UP), process haproxy ok: 1 haproxy process (quorum 1)"},
-			{at: 3 * time.Second, trackers: down, vrrp: "BACKUP", state: Withdrawn, reason: "instance v is BACKUP"},
+			{at: 0, trackers: up, state: Withdrawn, cause: CauseNotMaster, reason: "instance v is not running"},
+			{at: time.Second, trackers: up, vrrp: "BACKUP", state: Withdrawn, cause: CauseNotMaster, reason: "instance v is BACKUP"},
+			{at: 2 * time.Second, trackers: up, vrrp: "MASTER", state: Announced, announce: true, cause: CauseHealthy, reason: "be_app UP (2/2 UP), process haproxy ok: 1 haproxy process (quorum 1)"},
+			{at: 3 * time.Second, trackers: down, vrrp: "BACKUP", state: Withdrawn, cause: CauseNotMaster, reason: "instance v is BACKUP"},
 		}},
 	}
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -143,9 +144,9 @@ func TestDecide(t *testing.T) {
 					t.Fatalf("step %d: %d decisions", i, len(ds))
 				}
 				d := ds[0]
-				if d.State != s.state || d.Announce != s.announce || d.Attributes.HasMED != s.med || d.Reason != s.reason || wait != s.wait {
-					t.Fatalf("step %d: got %v announce=%v med=%v %q wait %v\nwant %v announce=%v med=%v %q wait %v",
-						i, d.State, d.Announce, d.Attributes.HasMED, d.Reason, wait, s.state, s.announce, s.med, s.reason, s.wait)
+				if d.State != s.state || d.Announce != s.announce || d.Attributes.HasMED != s.med || d.Reason != s.reason || d.Cause != s.cause || wait != s.wait {
+					t.Fatalf("step %d: got %v announce=%v med=%v %q (%s) wait %v\nwant %v announce=%v med=%v %q (%s) wait %v",
+						i, d.State, d.Announce, d.Attributes.HasMED, d.Reason, d.Cause, wait, s.state, s.announce, s.med, s.reason, s.cause, s.wait)
 				}
 				if s.med && (d.Attributes.MED != r.OnFailure.MED || d.Attributes.Prepend != r.OnFailure.Prepend) {
 					t.Fatalf("step %d: attributes %+v, want on_failure's", i, d.Attributes)

@@ -2,10 +2,12 @@ package rhi
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,5 +213,46 @@ func TestGoBGPLoopback(t *testing.T) {
 	waitFor(t, "the router sees the session end", func() bool { return r.received(t, v6) == "" })
 	if err := g.Announce(ctx, netip.MustParsePrefix(v4), healthy); err == nil {
 		t.Error("Announce after Stop succeeded")
+	}
+}
+
+// records keeps the log records at or above a level.
+type records struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *records) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Level.String()+" "+rec.Message)
+	return nil
+}
+func (r *records) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *records) WithGroup(string) slog.Handler      { return r }
+
+// TestGoBGPStopQuiet: stopping the speaker, and starting it again, logs no warning or
+// error: a graceful stop is not a failure.
+func TestGoBGPStopQuiet(t *testing.T) {
+	rec := &records{}
+	g := NewGoBGP(slog.New(rec), nil)
+	ctx := context.Background()
+	gl := Global{ASN: 65010, RouterID: netip.MustParseAddr("192.0.2.11"), HoldTime: 9 * time.Second}
+	for range 2 {
+		if err := g.Start(ctx, gl); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.SetPeers(ctx, []config.BGPPeer{{Address: netip.MustParseAddr("127.0.0.2"), ASN: 65000, Port: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.msgs) > 0 {
+		t.Errorf("start and stop logged %q", rec.msgs)
 	}
 }

@@ -38,7 +38,10 @@ type RouteStatus struct {
 	// Announced: the prefixes are announced (as healthy or as a last resort).
 	Announced bool
 	Reason    string
+	Cause     Cause
 	Since     time.Time
+	// Transitions counts the changes of State, by the State entered.
+	Transitions map[State]uint64
 	// Interface carries the route's address, "" when the route has none.
 	Interface string
 }
@@ -71,6 +74,7 @@ type Manager struct {
 	announced map[netip.Prefix]Attributes
 	addresses map[netip.Prefix]netops.VIP // the addresses we put on an interface
 	addrErr   map[string]error            // by route: its address could not be added
+	changes   map[string]map[State]uint64 // by route: changes of State, by the State entered
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -99,6 +103,7 @@ func NewManager(cfg *config.BGP, speaker Speaker, addrs netops.Addresses, env En
 		announced: map[netip.Prefix]Attributes{},
 		addresses: map[netip.Prefix]netops.VIP{},
 		addrErr:   map[string]error{},
+		changes:   map[string]map[State]uint64{},
 	}
 }
 
@@ -246,6 +251,12 @@ func (m *Manager) apply(ctx context.Context, ds []Decision) {
 		if i >= 0 && prev[i].State == d.State && prev[i].Announce == d.Announce {
 			continue
 		}
+		if i < 0 || prev[i].State != d.State {
+			if m.changes[d.Route] == nil {
+				m.changes[d.Route] = map[State]uint64{}
+			}
+			m.changes[d.Route][d.State]++
+		}
 		st := m.routeStatus(d)
 		m.log.Info("route changed", "route", d.Route, "state", st.State.String(), "announced", st.Announced, "reason", st.Reason)
 		m.notify(Change{Route: &st})
@@ -272,7 +283,8 @@ func (m *Manager) route(name string) *config.Route {
 // routeStatus describes d as it is applied. mu is held.
 func (m *Manager) routeStatus(d Decision) RouteStatus {
 	r := m.route(d.Route)
-	st := RouteStatus{Name: d.Route, State: d.State, Reason: d.Reason, Since: d.Since}
+	st := RouteStatus{Name: d.Route, State: d.State, Reason: d.Reason, Cause: d.Cause, Since: d.Since,
+		Transitions: maps.Clone(m.changes[d.Route])}
 	if r == nil {
 		return st
 	}
@@ -284,7 +296,7 @@ func (m *Manager) routeStatus(d Decision) RouteStatus {
 		}
 	}
 	if err := m.addrErr[d.Route]; err != nil {
-		st.Reason = fmt.Sprintf("address not added: %v", err)
+		st.Reason, st.Cause = fmt.Sprintf("address not added: %v", err), CauseAddress
 	}
 	return st
 }
@@ -297,7 +309,7 @@ func (m *Manager) Status() Status {
 	st := Status{ASN: m.cfg.ASN, RouterID: m.cfg.RouterID, Peers: peers}
 	for _, r := range m.cfg.Routes {
 		i := slices.IndexFunc(m.decisions, func(d Decision) bool { return d.Route == r.Name })
-		d := Decision{Route: r.Name, Reason: "not decided yet"}
+		d := Decision{Route: r.Name, Reason: "not decided yet", Cause: CauseStarting}
 		if i >= 0 {
 			d = m.decisions[i]
 		}
@@ -315,6 +327,11 @@ func (m *Manager) Reconfigure(ctx context.Context, cfg *config.BGP) error {
 	old := m.cfg
 	m.cfg = cfg
 	m.table.Reconfigure(cfg.Routes)
+	for name := range m.changes {
+		if !slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Name == name }) {
+			delete(m.changes, name)
+		}
+	}
 	var errs []error
 	if global(old) != global(cfg) {
 		m.log.Info("BGP identity or hold time changed: every session restarts")

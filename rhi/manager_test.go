@@ -3,6 +3,7 @@ package rhi
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -213,5 +214,9 @@ func TestManager(t *testing.T) {
 	}
 	if want := []string{"withdrawn", "pending", "announced", "withdrawn", "last resort", "pending", "announced"}; !slices.Equal(states, want) {
 		t.Errorf("changes %v, want %v", states, want)
+	}
+	last := changes[len(changes)-1]
+	if want := map[State]uint64{Withdrawn: 2, Pending: 2, Announced: 2, LastResort: 1}; !maps.Equal(last.Transitions, want) || last.Cause != CauseHealthy {
+		t.Errorf("the last change counts %v (%s), want %v (healthy)", last.Transitions, last.Cause, want)
 	}
 }

@@ -94,25 +94,34 @@ type node struct {
 	cmd   *exec.Cmd
 	done  chan struct{}
 	out   *netnstest.Buffer
+	port  string // its port on the LAN's bridge
+	// password, when set, is the TCP MD5 password of its IPv4 peer; bfd, when set,
+	// the peer's bfd setting, such as "{interval: 100ms, multiplier: 3}".
+	password string
+	bfd      string
+	// onFailure is its routes' on_failure, "" for the default (withdraw).
+	onFailure string
 }
 
 type lab struct {
-	t         *testing.T
-	router    *netnstest.NS
-	client    *netnstest.NS
-	nodes     []*node
-	kind      string // bird or frr
-	dir       string
-	rprocs    []*exec.Cmd
-	rdone     chan struct{}
-	extra     string // more routes of each node
-	peerExtra string // more settings of the IPv4 peer: ", bfd: {...}"
+	t      *testing.T
+	lan    *netnstest.LAN
+	router *netnstest.NS
+	client *netnstest.NS
+	nodes  []*node
+	kind   string // bird or frr
+	dir    string
+	rprocs []*exec.Cmd
+	rdone  chan struct{}
+	extra  string // more routes of each node
+	top    string // more top-level sections of each node's file
 }
 
 func newLab(t *testing.T, kind string, n int) *lab {
 	netnstest.Require(t)
 	l := &lab{t: t, kind: kind, dir: t.TempDir()}
 	lan := netnstest.NewLAN(t)
+	l.lan = lan
 	l.router = lan.Node("rt", "", "192.0.2.1/24", "2001:db8::1/64")
 	l.client = netnstest.NewNS(t, "cl")
 	l.router.IP("link", "add", "eth1", "type", "veth", "peer", "name", "eth0", "netns", l.client.Name)
@@ -128,7 +137,7 @@ func newLab(t *testing.T, kind string, n int) *lab {
 	}
 	for i := range n {
 		nd := &node{t: t, name: fmt.Sprintf("n%d", i+1), addr4: fmt.Sprintf("192.0.2.%d", 11+i), addr6: fmt.Sprintf("2001:db8::%d", 11+i),
-			stats: &stats{}, dir: filepath.Join(l.dir, fmt.Sprintf("n%d", i+1))}
+			stats: &stats{}, dir: filepath.Join(l.dir, fmt.Sprintf("n%d", i+1)), port: fmt.Sprintf("p%d", i+2)}
 		nd.ns = lan.Node(nd.name, "", nd.addr4+"/24", nd.addr6+"/64")
 		nd.ns.IP("route", "add", "203.0.113.0/24", "via", "192.0.2.1")
 		os.MkdirAll(nd.dir, 0o755)
@@ -161,15 +170,29 @@ func serveName(t *testing.T, ns *netnstest.NS, name string) {
 }
 
 func (l *lab) config(nd *node) string {
+	var peer, route string
+	if nd.password != "" {
+		pw := filepath.Join(nd.dir, "router.key")
+		if err := os.WriteFile(pw, []byte(nd.password+"\n"), 0o600); err != nil {
+			l.t.Fatal(err)
+		}
+		peer += ", password_file: " + pw
+	}
+	if nd.bfd != "" {
+		peer += ", bfd: " + nd.bfd
+	}
+	if nd.onFailure != "" {
+		route = "      on_failure: " + nd.onFailure + "\n"
+	}
 	return fmt.Sprintf(`node: %s
 socket: %s/vrrpd.sock
 state_file: %s/vips.json
 haproxy:
   lb: {socket: %s/admin.sock, interval: 20ms, timeout: 1s, rule: b:be_app}
-bgp:
+%sbgp:
   asn: 65010
   router_id: %s
-  drain: 500ms
+  drain: 1s
   peers:
     - {address: 192.0.2.1, asn: 65000%s}
     - {address: "2001:db8::1", asn: 65000}
@@ -178,7 +201,7 @@ bgp:
       prefixes: [%s/32, "%s/128"]
       address: {interface: lo}
       when: haproxy:lb/b:be_app
-%s`, nd.name, nd.dir, nd.dir, nd.dir, nd.addr4, l.peerExtra, svc4, svc6, l.extra)
+%s%s`, nd.name, nd.dir, nd.dir, nd.dir, l.top, nd.addr4, peer, svc4, svc6, route, l.extra)
 }
 
 func (l *lab) startNode(nd *node) {
@@ -220,6 +243,25 @@ func (nd *node) status() (control.Status, error) {
 }
 
 func (nd *node) signal(sig syscall.Signal) { nd.cmd.Process.Signal(sig) }
+
+// peer returns the node's status of its session with the router over IPv4.
+func (nd *node) peer() control.BGPPeerStatus {
+	st, err := nd.status()
+	if err != nil || st.BGP == nil || len(st.BGP.Peers) == 0 {
+		return control.BGPPeerStatus{}
+	}
+	return st.BGP.Peers[0]
+}
+
+// cut takes the node's port on the bridge down: its frames no longer reach the router,
+// which sees nothing of it but silence.
+func (l *lab) cut(nd *node, down bool) {
+	state := "up"
+	if down {
+		state = "down"
+	}
+	l.lan.Switch.IP("link", "set", nd.port, state)
+}
 
 // nexthops returns the next hops of the router's kernel route to dst, sorted.
 func (l *lab) nexthops(dst string) []string {

@@ -1,10 +1,12 @@
 package rhi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -16,29 +18,39 @@ const frrDir = "/usr/lib/frr" // Debian's place for FRR's daemons
 
 // routerOpts are what a scenario asks of the router.
 type routerOpts struct {
-	hold     int    // seconds
-	bfd      bool   // BFD with every node, 100 ms x 3
-	password string // TCP MD5 with n1
+	hold int  // seconds
+	bfd  bool // BFD with every node over IPv4, 200 ms x 5
+	// passwords are the TCP MD5 passwords of the nodes' IPv4 sessions, by node name.
+	passwords map[string]string
+	// retryAtOnce makes BIRD open a session again a second after an error, where it
+	// waits a minute by default.
+	retryAtOnce bool
 }
 
 func (l *lab) birdConf(o routerOpts) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `router id 192.0.2.1;
+log stderr all;
+debug protocols { states, events };
+timeformat log "%%T.%%3f";
 protocol device {}
 protocol kernel { ipv4 { export all; import none; }; merge paths on; }
 protocol kernel { ipv6 { export all; import none; }; merge paths on; }
 filter gshut { if (65535,0) ~ bgp_community then bgp_local_pref = 0; accept; }
 `)
 	if o.bfd {
-		b.WriteString("protocol bfd { interface \"*\" { min rx interval 100 ms; min tx interval 100 ms; idle tx interval 100 ms; multiplier 3; }; }\n")
+		b.WriteString("protocol bfd { interface \"*\" { min rx interval 200 ms; min tx interval 200 ms; idle tx interval 200 ms; multiplier 5; }; }\n")
 	}
 	for _, nd := range l.nodes {
 		extra := fmt.Sprintf("hold time %d; connect retry time 1;", o.hold)
+		if o.retryAtOnce {
+			extra += " error wait time 1,2;"
+		}
 		if o.bfd {
 			extra += " bfd on;"
 		}
-		if o.password != "" && nd.name == "n1" {
-			extra += fmt.Sprintf(" password %q;", o.password)
+		if pw := o.passwords[nd.name]; pw != "" {
+			extra += fmt.Sprintf(" password %q;", pw)
 		}
 		fmt.Fprintf(&b, "protocol bgp %s4 { local as 65000; neighbor %s as 65010; %s ipv4 { import filter gshut; export none; }; }\n", nd.name, nd.addr4, extra)
 		fmt.Fprintf(&b, "protocol bgp %s6 { local as 65000; neighbor %s as 65010; hold time %d; connect retry time 1; ipv6 { import filter gshut; export none; }; }\n", nd.name, nd.addr6, o.hold)
@@ -56,10 +68,10 @@ func (l *lab) frrConf(o routerOpts) string {
 			fmt.Fprintf(&b, " neighbor %s remote-as 65010\n neighbor %s timers %d %d\n neighbor %s timers connect 1\n", a, a, o.hold/3, o.hold, a)
 		}
 		if o.bfd {
-			fmt.Fprintf(&b, " neighbor %s bfd 3 100 100\n", nd.addr4)
+			fmt.Fprintf(&b, " neighbor %s bfd 5 200 200\n", nd.addr4)
 		}
-		if o.password != "" && nd.name == "n1" {
-			fmt.Fprintf(&b, " neighbor %s password %s\n", nd.addr4, o.password)
+		if pw := o.passwords[nd.name]; pw != "" {
+			fmt.Fprintf(&b, " neighbor %s password %s\n", nd.addr4, pw)
 		}
 	}
 	for _, af := range []string{"ipv4", "ipv6"} {
@@ -137,6 +149,8 @@ func (l *lab) stopRouter() {
 	<-l.rdone
 	l.rdone = nil
 	// The kernel keeps what a killed router installed: start from an empty table.
+	// zebra installs its routes through nexthop objects: deleting those deletes them.
+	exec.Command("ip", "-n", l.router.Name, "nexthop", "flush").Run()
 	for _, fam := range []string{"-4", "-6"} {
 		exec.Command("ip", fam, "-n", l.router.Name, "route", "flush", "proto", "bird").Run()
 		exec.Command("ip", fam, "-n", l.router.Name, "route", "flush", "proto", "bgp").Run()
@@ -149,4 +163,73 @@ func (l *lab) routerLog() string {
 		b = b[len(b)-8000:]
 	}
 	return string(b)
+}
+
+// ribPaths returns the router's BGP paths to prefix as "NEXT_HOP as-path [AS_PATH] med
+// MED", sorted, read from the router itself (birdc, vtysh).
+func (l *lab) ribPaths(prefix string) []string {
+	l.t.Helper()
+	var paths []string
+	switch l.kind {
+	case "bird":
+		out, err := exec.Command("birdc", "-s", filepath.Join(l.dir, "bird.ctl"), "show", "route", "all", "for", prefix).CombinedOutput()
+		if err != nil {
+			l.t.Fatalf("birdc: %v: %s", err, out)
+		}
+		var nh, asPath, med string
+		flush := func() {
+			if nh != "" {
+				paths = append(paths, fmt.Sprintf("%s as-path [%s] med %s", nh, asPath, med))
+			}
+			nh, asPath, med = "", "", "-"
+		}
+		flush()
+		for line := range strings.Lines(string(out)) {
+			f := strings.Fields(line)
+			switch {
+			case len(f) >= 2 && f[0] == "via":
+				flush()
+				nh = f[1]
+			case len(f) >= 1 && f[0] == "BGP.as_path:":
+				asPath = strings.Join(f[1:], " ")
+			case len(f) == 2 && f[0] == "BGP.med:":
+				med = f[1]
+			}
+		}
+		flush()
+	case "frr":
+		afi := "ipv4"
+		if strings.Contains(prefix, ":") {
+			afi = "ipv6"
+		}
+		out, err := exec.Command("vtysh", "--vty_socket", l.dir, "-c", "show bgp "+afi+" unicast "+prefix+" json").Output()
+		if err != nil {
+			l.t.Fatalf("vtysh: %v: %s", err, out)
+		}
+		var r struct {
+			Paths []struct {
+				ASPath struct {
+					String string `json:"string"`
+				} `json:"aspath"`
+				MED      *uint32 `json:"metric"`
+				Nexthops []struct {
+					IP string `json:"ip"`
+				} `json:"nexthops"`
+			} `json:"paths"`
+		}
+		if err := json.Unmarshal(out, &r); err != nil {
+			l.t.Fatalf("vtysh: %v: %s", err, out)
+		}
+		for _, p := range r.Paths {
+			med := "-"
+			if p.MED != nil {
+				med = fmt.Sprint(*p.MED)
+			}
+			if len(p.Nexthops) > 0 {
+				paths = append(paths, fmt.Sprintf("%s as-path [%s] med %s", p.Nexthops[0].IP, p.ASPath.String, med))
+			}
+		}
+	}
+	slices.Sort(paths)
+	return paths
 }

@@ -2,21 +2,15 @@ package rhi_test
 
 import (
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vrrpd/vrrpd/internal/netnstest"
 )
 
 // TestRouteHealthInjection runs the proof against BIRD and against FRR.
 func TestRouteHealthInjection(t *testing.T) {
-	for _, kind := range []string{"bird", "frr"} {
-		t.Run(kind, func(t *testing.T) { proveECMP(t, kind) })
-	}
+	eachRouter(t, proveECMP)
 }
 
 func proveECMP(t *testing.T, kind string) {
@@ -114,54 +108,4 @@ func proveECMP(t *testing.T, kind string) {
 	if !strings.Contains(n2.out.String(), "graceful shutdown: draining") {
 		t.Error("n2 did not drain")
 	}
-}
-
-// TestRouteHealthInjectionFailures, against BIRD: a router restart, a reload that adds
-// a route without resetting the session, a refused reload, and a hung vrrpd (SIGSTOP)
-// seen after the hold time.
-func TestRouteHealthInjectionFailures(t *testing.T) {
-	l := newLab(t, "bird", 2)
-	l.startRouter(routerOpts{hold: 3})
-	n1, n2 := l.nodes[0], l.nodes[1]
-	l.startNode(n1)
-	l.startNode(n2)
-	l.waitNexthops(svc4, 2, 20*time.Second)
-
-	// The router restarts: vrrpd connects again and announces again.
-	l.stopRouter()
-	restarted := time.Now()
-	l.startRouter(routerOpts{hold: 3})
-	l.waitNexthops(svc4, 2, 20*time.Second)
-	t.Logf("router restart -> both routes back: %v", time.Since(restarted).Round(time.Millisecond))
-
-	// A reload adds a route; the session stays up.
-	before, _ := n2.status()
-	l.extra = "    - {name: api, prefixes: [198.51.100.20/32], when: haproxy:lb}\n"
-	os.WriteFile(filepath.Join(n2.dir, "vrrpd.yaml"), []byte(l.config(n2)), 0o644)
-	n2.signal(syscall.SIGHUP)
-	l.waitNexthops("198.51.100.20", 1, 10*time.Second)
-	after, _ := n2.status()
-	if !after.BGP.Peers[0].Since.Equal(before.BGP.Peers[0].Since) {
-		t.Errorf("the reload reset the session: established since %v, then %v", before.BGP.Peers[0].Since, after.BGP.Peers[0].Since)
-	}
-	// A bad reload keeps everything.
-	os.WriteFile(filepath.Join(n2.dir, "vrrpd.yaml"), []byte(strings.Replace(l.config(n2), "asn: 65010", "asn: 0", 1)), 0o644)
-	n2.signal(syscall.SIGHUP)
-	netnstest.Eventually(t, 5*time.Second, func() bool { return strings.Contains(n2.out.String(), "reload refused") }, "the bad reload was not refused")
-	if len(l.nexthops("198.51.100.20")) != 1 {
-		t.Error("a refused reload changed the routes")
-	}
-
-	// Hung without BFD: the route goes when the hold time (3 s) expires.
-	hung := time.Now()
-	n2.signal(syscall.SIGSTOP)
-	gone := l.waitNexthops(svc4, 1, 10*time.Second)
-	t.Logf("SIGSTOP, hold time 3s -> route gone: %v", gone.Sub(hung).Round(time.Millisecond))
-	// The hold timer runs from the last keepalive, sent up to a third of it before.
-	if d := gone.Sub(hung); d < time.Second || d > 4*time.Second {
-		t.Errorf("the hung node's route went after %v, want about the hold time of 3s", d)
-	}
-	// BIRD keeps a peer whose hold timer expired off for its error wait time (60 s and
-	// more): the test ends here.
-	n2.signal(syscall.SIGCONT)
 }

@@ -104,10 +104,19 @@ func writeHeader(w io.Writer, st control.Status, now time.Time, pal palette) {
 }
 
 // writeSummary prints one line per instance, in columns that tabwriter aligns whatever
-// the length of the addresses. In colour, every cell of a column but the last is
-// painted, so that each carries the same escape bytes.
+// the length of the addresses, then the BGP sessions and routes. In colour, every cell
+// of a column but the last is painted, so that each carries the same escape bytes.
 func writeSummary(w io.Writer, st control.Status, now time.Time, pal palette) {
 	writeHeader(w, st, now, pal)
+	// A node may only announce routes over BGP.
+	if len(st.Instances) > 0 || st.BGP == nil {
+		writeInstances(w, st, pal)
+	}
+	writeBGP(w, st.BGP, now)
+}
+
+// writeInstances prints the table of instances.
+func writeInstances(w io.Writer, st control.Status, pal palette) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	bold := func(s string) string { return pal.paint(sgrBold, s) }
