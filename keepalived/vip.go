@@ -90,7 +90,7 @@ func (r *instanceReader) address(c *node, excluded bool) (outVIP, bool) {
 				cv.rep.skip(c.pos, what+" preferred_lft "+value, "vrrpd adds VIPs preferred forever")
 			}
 		case "track_group":
-			cv.rep.skip(c.pos, what+" track_group "+value, "vrrpd has no track groups")
+			cv.rep.skip(c.pos, what+" track_group "+value, "track groups apply to static addresses, routes and rules, which vrrpd does not configure")
 		case "-nodad":
 			// vrrpd adds every IPv6 VIP with IFA_F_NODAD; IPv4 has no DAD.
 		case "use_vmac":
