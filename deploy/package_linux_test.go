@@ -109,6 +109,7 @@ var wantFiles = map[string]string{
 	"/usr/share/doc/vrrpd/examples/unicast/lb2.yaml":      "-rw-r--r--",
 	"/usr/share/doc/vrrpd/examples/ipv6.yaml":             "-rw-r--r--",
 	"/usr/share/doc/vrrpd/prometheus/vrrpd.rules.yml":     "-rw-r--r--",
+	"/usr/share/doc/vrrpd/systemd/realtime.conf":          "-rw-r--r--",
 }
 
 // docFiles adds every docs/*.md, under /usr/share/doc/vrrpd.
