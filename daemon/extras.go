@@ -40,10 +40,16 @@ func (in *instance) checkSource() {
 // sourceEvent has the instances that track their source on the event's interface look
 // again.
 func (d *Daemon) sourceEvent(ev netops.AddrEvent) {
-	for _, in := range d.instancesOn(ev.Interface) {
-		if in.cfg.TrackSource {
-			in.do(in.checkSource)
+	d.mu.Lock() // instances' configurations change under it
+	var tracking []*instance
+	for _, in := range d.instances {
+		if in.cfg.Interface == ev.Interface && in.cfg.TrackSource {
+			tracking = append(tracking, in)
 		}
+	}
+	d.mu.Unlock()
+	for _, in := range tracking {
+		in.do(in.checkSource)
 	}
 }
 

@@ -410,7 +410,11 @@ func (in *instance) finish(ctx context.Context) {
 func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 	prev := in.cfg
 	prevVIPs := in.vips()
+	// Other goroutines read the configuration under the daemon's lock (instancesOn,
+	// byName); this goroutine, its only writer, reads it without.
+	in.d.mu.Lock()
 	in.cfg = next
+	in.d.mu.Unlock()
 	in.applyLinkTracking()
 	in.checkSource()
 	if prev.Group != next.Group {

@@ -23,7 +23,7 @@ func TestConvert(t *testing.T) {
 		{
 			name: "haproxy pair", args: []string{filepath.Join(fixtures, "haproxy-lb1.conf")}, code: 0,
 			stdout: "name: VI_1",
-			stderr: []string{"haproxy-lb1.conf:23: state MASTER not converted: vrrpd has no initial state", "notes above"},
+			stderr: []string{"haproxy-lb1.conf:23: state MASTER not converted: every vrrpd instance starts as backup", "notes above"},
 		},
 		{
 			name: "strict mode", args: []string{filepath.Join(fixtures, "strict.conf")}, code: 0,

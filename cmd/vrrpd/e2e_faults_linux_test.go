@@ -272,10 +272,10 @@ func TestE2EEarlySignal(t *testing.T) {
 			}
 			select {
 			case err := <-done:
+				done <- err // for the cleanup, which waits for it
 				if err != nil {
 					t.Fatalf("%v: %v\n%s", sig, err, out)
 				}
-				done <- nil // for the cleanup
 			case <-time.After(15 * time.Second):
 				t.Fatalf("%v: vrrpd did not stop\n%s", sig, out)
 			}
