@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 	"github.com/vrrpd/vrrpd/internal/probe"
@@ -270,37 +271,13 @@ func (r *recorder) servedBy(name string, k int) bool {
 // watchNeighbours records the client's neighbour changes until the test ends.
 func watchNeighbours(t *testing.T, ns *netnstest.NS, rec *recorder) {
 	t.Helper()
-	h := ns.Handle()
-	updates := make(chan netlink.NeighUpdate, 256)
-	done := make(chan struct{})
-	err := netlink.NeighSubscribeWithOptions(updates, done, netlink.NeighSubscribeOptions{Namespace: &h, ReceiveBufferSize: 1 << 20})
-	if err != nil {
-		h.Close()
-		t.Fatalf("neighbour events of %s: %v", ns.Name, err)
+	subscribe := func(h *netns.NsHandle, updates chan netlink.NeighUpdate, done chan struct{}) error {
+		return netlink.NeighSubscribeWithOptions(updates, done, netlink.NeighSubscribeOptions{Namespace: h, ReceiveBufferSize: 1 << 20})
 	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		for {
-			select {
-			case <-done:
-				return
-			case u, ok := <-updates:
-				if !ok {
-					return
-				}
-				a, ok := netip.AddrFromSlice(u.IP)
-				if !ok {
-					continue
-				}
-				rec.neighbour(neighbourEvent{at: time.Now(), addr: a.Unmap(), mac: u.HardwareAddr.String(), state: neighState(u.State)})
-			}
+	netnstest.Follow(t, ns, 256, subscribe, func(u netlink.NeighUpdate) {
+		if a, ok := netip.AddrFromSlice(u.IP); ok {
+			rec.neighbour(neighbourEvent{at: time.Now(), addr: a.Unmap(), mac: u.HardwareAddr.String(), state: neighState(u.State)})
 		}
-	}()
-	t.Cleanup(func() {
-		close(done)
-		<-stopped
-		h.Close()
 	})
 }
 

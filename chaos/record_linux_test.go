@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 
 	"github.com/vrrpd/vrrpd/internal/netnstest"
 	"github.com/vrrpd/vrrpd/internal/probe"
@@ -50,52 +51,30 @@ func (r *recorder) harnessProblem(format string, args ...any) {
 // test ends.
 func watchAddresses(t *testing.T, rec *recorder, n *node) {
 	t.Helper()
-	h := n.ns.Handle()
-	updates := make(chan netlink.AddrUpdate, 1024)
-	done := make(chan struct{})
-	err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{
-		Namespace:         &h,
-		ListExisting:      true,
-		ReceiveBufferSize: 1 << 20,
-		ErrorCallback: func(err error) {
-			rec.harnessProblem("address events of %s: %v", n.name, err)
-		},
-	})
-	if err != nil {
-		h.Close()
-		t.Fatalf("subscribe to the addresses of %s: %v", n.name, err)
+	subscribe := func(h *netns.NsHandle, updates chan netlink.AddrUpdate, done chan struct{}) error {
+		return netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{
+			Namespace:         h,
+			ListExisting:      true,
+			ReceiveBufferSize: 1 << 20,
+			ErrorCallback: func(err error) {
+				rec.harnessProblem("address events of %s: %v", n.name, err)
+			},
+		})
 	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		for {
-			select {
-			case <-done:
-				return
-			case u, ok := <-updates:
-				if !ok {
-					return
-				}
-				a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
-				if !ok {
-					continue
-				}
-				a = a.Unmap()
-				if n.own(a) {
-					continue
-				}
-				kind := AddrRemoved
-				if u.NewAddr {
-					kind = AddrAdded
-				}
-				rec.add(Event{Kind: kind, Node: n.idx, Addr: a})
-			}
+	netnstest.Follow(t, n.ns, 1024, subscribe, func(u netlink.AddrUpdate) {
+		a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+		if !ok {
+			return
 		}
-	}()
-	t.Cleanup(func() {
-		close(done)
-		<-stopped
-		h.Close()
+		a = a.Unmap()
+		if n.own(a) {
+			return
+		}
+		kind := AddrRemoved
+		if u.NewAddr {
+			kind = AddrAdded
+		}
+		rec.add(Event{Kind: kind, Node: n.idx, Addr: a})
 	})
 }
 

@@ -359,27 +359,12 @@ func watchVIP(t *testing.T, nodes map[string]*netnstest.NS) *vipLog {
 	t.Helper()
 	l := &vipLog{}
 	for name, ns := range nodes {
-		h := ns.Handle()
-		ch, done := make(chan netlink.AddrUpdate, 64), make(chan struct{})
-		err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: &h})
-		h.Close()
-		if err != nil {
-			t.Fatalf("watch addresses of %s: %v", name, err)
-		}
-		ended := make(chan struct{})
-		go func() {
-			defer close(ended)
-			for u := range ch {
-				if a, ok := netip.AddrFromSlice(u.LinkAddress.IP); ok && a.Unmap() == vip {
-					l.mu.Lock()
-					l.events = append(l.events, vipEvent{time.Now(), name, u.NewAddr})
-					l.mu.Unlock()
-				}
+		netnstest.FollowAddresses(t, ns, func(u netlink.AddrUpdate) {
+			if a, ok := netip.AddrFromSlice(u.LinkAddress.IP); ok && a.Unmap() == vip {
+				l.mu.Lock()
+				l.events = append(l.events, vipEvent{time.Now(), name, u.NewAddr})
+				l.mu.Unlock()
 			}
-		}()
-		t.Cleanup(func() {
-			close(done)
-			<-ended
 		})
 	}
 	return l

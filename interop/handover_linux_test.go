@@ -118,40 +118,16 @@ func (r *removals) first(a netip.Addr) (time.Time, bool) {
 func watchRemovals(t *testing.T, ns *netnstest.NS) *removals {
 	t.Helper()
 	r := &removals{gone: map[netip.Addr]time.Time{}}
-	h := ns.Handle()
-	updates := make(chan netlink.AddrUpdate, 64)
-	done := make(chan struct{})
-	if err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{Namespace: &h}); err != nil {
-		h.Close()
-		t.Fatalf("address events of %s: %v", ns.Name, err)
-	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		for {
-			select {
-			case <-done:
-				return
-			case u, ok := <-updates:
-				if !ok {
-					return
-				}
-				a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
-				if !ok || u.NewAddr {
-					continue
-				}
-				r.mu.Lock()
-				if _, seen := r.gone[a.Unmap()]; !seen {
-					r.gone[a.Unmap()] = time.Now()
-				}
-				r.mu.Unlock()
-			}
+	netnstest.FollowAddresses(t, ns, func(u netlink.AddrUpdate) {
+		a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+		if !ok || u.NewAddr {
+			return
 		}
-	}()
-	t.Cleanup(func() {
-		close(done)
-		<-stopped
-		h.Close()
+		r.mu.Lock()
+		if _, seen := r.gone[a.Unmap()]; !seen {
+			r.gone[a.Unmap()] = time.Now()
+		}
+		r.mu.Unlock()
 	})
 	return r
 }

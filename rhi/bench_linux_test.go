@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/vrrpd/vrrpd/internal/netnstest"
@@ -119,34 +120,28 @@ type routeWatch struct{ events chan routeEvent }
 // watchRoutes follows the router's kernel routes through netlink.
 func (l *lab) watchRoutes() *routeWatch {
 	w := &routeWatch{events: make(chan routeEvent, 1024)}
-	updates := make(chan netlink.RouteUpdate, 1024)
-	done := make(chan struct{})
-	l.t.Cleanup(func() { close(done) })
-	h := l.router.Handle()
-	if err := netlink.RouteSubscribeWithOptions(updates, done, netlink.RouteSubscribeOptions{Namespace: &h}); err != nil {
-		l.t.Fatal(err)
+	subscribe := func(h *netns.NsHandle, updates chan netlink.RouteUpdate, done chan struct{}) error {
+		return netlink.RouteSubscribeWithOptions(updates, done, netlink.RouteSubscribeOptions{Namespace: h})
 	}
-	go func() {
-		for u := range updates {
-			at := time.Now()
-			if u.Dst == nil {
-				continue
+	netnstest.Follow(l.t, l.router, 1024, subscribe, func(u netlink.RouteUpdate) {
+		at := time.Now()
+		if u.Dst == nil {
+			return
+		}
+		ev := routeEvent{at: at, dst: u.Dst.IP.String()}
+		if u.Type == unix.RTM_NEWROUTE {
+			if u.Gw != nil {
+				ev.hops = append(ev.hops, u.Gw.String())
 			}
-			ev := routeEvent{at: at, dst: u.Dst.IP.String()}
-			if u.Type == unix.RTM_NEWROUTE {
-				if u.Gw != nil {
-					ev.hops = append(ev.hops, u.Gw.String())
-				}
-				for _, nh := range u.MultiPath {
-					ev.hops = append(ev.hops, nh.Gw.String())
-				}
-			}
-			select {
-			case w.events <- ev:
-			default:
+			for _, nh := range u.MultiPath {
+				ev.hops = append(ev.hops, nh.Gw.String())
 			}
 		}
-	}()
+		select {
+		case w.events <- ev:
+		default:
+		}
+	})
 	return w
 }
 

@@ -32,30 +32,20 @@ type addrLog struct {
 
 func watchAddrs(t *testing.T, ns *netnstest.NS) *addrLog {
 	t.Helper()
-	h := ns.Handle()
-	t.Cleanup(func() { h.Close() })
-	updates := make(chan netlink.AddrUpdate, 256)
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done) })
-	if err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{Namespace: &h}); err != nil {
-		t.Fatal(err)
-	}
 	l := &addrLog{}
-	go func() {
-		for u := range updates {
-			a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
-			if !ok {
-				continue
-			}
-			l.mu.Lock()
-			if u.NewAddr {
-				l.added = append(l.added, a.Unmap())
-			} else {
-				l.deleted = append(l.deleted, a.Unmap())
-			}
-			l.mu.Unlock()
+	netnstest.FollowAddresses(t, ns, func(u netlink.AddrUpdate) {
+		a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+		if !ok {
+			return
 		}
-	}()
+		l.mu.Lock()
+		if u.NewAddr {
+			l.added = append(l.added, a.Unmap())
+		} else {
+			l.deleted = append(l.deleted, a.Unmap())
+		}
+		l.mu.Unlock()
+	})
 	return l
 }
 
