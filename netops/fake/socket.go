@@ -51,6 +51,10 @@ type Host struct {
 	mu     sync.Mutex
 	ifaces map[string]*Interface
 	next   int
+	// bfd are the BFD listeners, by family, under mu.
+	bfd map[vrrp.Family]*BFDListener
+	// bfdPorts is the next BFD source port, under mu.
+	bfdPorts uint16
 }
 
 // NewHost returns a host without interfaces.
