@@ -232,6 +232,7 @@ func validate(cfg *Config, r *reporter) {
 	for _, p := range cfg.Processes {
 		validateProcess(r, p)
 	}
+	validateBFD(r, cfg.BFDSessions)
 	validateBGP(r, cfg, defined, tracked)
 	validateSyncGroups(r, cfg, defined, tracked)
 	for _, d := range defined {
@@ -254,7 +255,7 @@ type defined struct {
 
 func definedTrackers(cfg *Config) []defined {
 	d := []defined{{key: "scripts", what: "script"}, {key: "processes", what: "process"},
-		{key: "files", what: "file"}, {key: "haproxy", what: "haproxy check"}}
+		{key: "files", what: "file"}, {key: "haproxy", what: "haproxy check"}, {key: "bfd", what: "BFD session"}}
 	for _, s := range cfg.Scripts {
 		d[0].names = append(d[0].names, s.Name)
 	}
@@ -266,6 +267,9 @@ func definedTrackers(cfg *Config) []defined {
 	}
 	for _, h := range cfg.HAProxy {
 		d[3].names = append(d[3].names, h.Name)
+	}
+	for _, b := range cfg.BFDSessions {
+		d[4].names = append(d[4].names, b.Name)
 	}
 	return d
 }
@@ -432,7 +436,7 @@ func checkTrackReach(r *reporter, in *Instance, path string) {
 		return
 	}
 	lowest := int(in.Priority)
-	refs := slices.Concat(t.Scripts, t.Interfaces, t.Processes, t.HAProxy)
+	refs := slices.Concat(t.Scripts, t.Interfaces, t.Processes, t.HAProxy, t.BFD)
 	if len(refs) == 0 {
 		return
 	}
@@ -531,6 +535,7 @@ func validateTrack(r *reporter, in *Instance, path string, defs []defined, track
 		{"processes", in.Track.Processes},
 		{"files", in.Track.Files},
 		{"haproxy", in.Track.HAProxy},
+		{"bfd", in.Track.BFD},
 	}
 	for _, l := range lists {
 		seen := make(map[string]int)
@@ -577,7 +582,7 @@ func validateOwner(r *reporter, in *Instance, path string) {
 			"priority 255 ignores preempt: false: the address owner always takes over (keepalived ignores nopreempt at 255 too)")
 	}
 	t := in.Track
-	for _, refs := range [][]TrackRef{t.Scripts, t.Interfaces, t.Processes, t.Files, t.HAProxy} {
+	for _, refs := range [][]TrackRef{t.Scripts, t.Interfaces, t.Processes, t.Files, t.HAProxy, t.BFD} {
 		if slices.ContainsFunc(refs, func(ref TrackRef) bool { return ref.Weight != 0 }) {
 			r.warnf(path+".track", "lower the priority to 254 or less for tracking to move the VIPs",
 				"priority 255 ignores track weights: the address owner's priority never changes")
@@ -796,4 +801,34 @@ func joinAddrs(addrs []netip.Addr) string {
 		s[i] = a.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// validateBFD checks each BFD session's addresses, and that no two sessions share a
+// neighbour on one interface: packets are matched to sessions by their source address
+// until the peer has learnt our discriminator.
+func validateBFD(r *reporter, sessions []BFDSession) {
+	type key struct {
+		neighbor netip.Addr
+		ifname   string
+	}
+	seen := make(map[key]string)
+	for _, b := range sessions {
+		path := "bfd." + b.Name
+		if !b.Neighbor.IsValid() {
+			continue // reported by the parser
+		}
+		if b.Source.IsValid() && b.Source.Is4() != b.Neighbor.Is4() {
+			r.errorf(path+".source", "write a source of the neighbour's family", "source %v and neighbor %v are not of one family", b.Source, b.Neighbor)
+		}
+		if b.Neighbor.Is6() && b.Neighbor.IsLinkLocalUnicast() && b.Interface == "" {
+			r.errorf(path+".interface", "write interface: eth0", "neighbor %v is link-local: the session needs an interface", b.Neighbor)
+		}
+		k := key{b.Neighbor, b.Interface}
+		if other, dup := seen[k]; dup {
+			r.errorf(path+".neighbor", "run one session per neighbour and track it from every instance",
+				"BFD session %s already runs to %v on this interface", other, b.Neighbor)
+			continue
+		}
+		seen[k] = b.Name
+	}
 }
