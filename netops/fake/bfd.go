@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vrrpd/vrrpd/netops"
 	"github.com/vrrpd/vrrpd/vrrp"
@@ -16,6 +17,9 @@ type BFDListener struct {
 	in     chan bfdPacket
 	once   sync.Once
 	closed chan struct{}
+	// queued and done count as a Socket's do, for Host.Idle.
+	queued, done atomic.Uint64
+	returned     uint64
 }
 
 type bfdPacket struct {
@@ -50,10 +54,12 @@ func (l *BFDListener) isClosed() bool {
 
 // Read implements netops.BFDListener.
 func (l *BFDListener) Read(b []byte) (int, netops.BFDMeta, error) {
+	l.done.Store(l.returned)
 	select {
 	case <-l.closed:
 		return 0, netops.BFDMeta{}, fmt.Errorf("fake: BFD read: %w", net.ErrClosed)
 	case p := <-l.in:
+		l.returned++
 		n := copy(b, p.data)
 		if p.meta.TTL != 255 {
 			return n, p.meta, fmt.Errorf("%w: %d from %v", netops.ErrBFDTTL, p.meta.TTL, p.meta.Src)
@@ -148,9 +154,11 @@ func (s *BFDSender) Write(pkt []byte) error {
 			return nil // the kernel would get an ICMP port unreachable
 		}
 		meta := netops.BFDMeta{Src: src, Dst: s.peer, SrcPort: s.port, TTL: ttl, IfIndex: target.Index}
+		l.queued.Add(1)
 		select {
 		case l.in <- bfdPacket{data: append([]byte(nil), pkt...), meta: meta}:
 		default: // a full queue drops, as a socket buffer does
+			l.queued.Add(^uint64(0))
 		}
 		return nil
 	}
@@ -193,3 +201,9 @@ func (ifc *Interface) first(v6 bool) netip.Addr {
 }
 
 var _ netops.BFDSockets = (*Host)(nil)
+
+// idle reports whether every packet sent to l was read and its reader came back for
+// more.
+func (l *BFDListener) idle() bool {
+	return l.isClosed() || l.queued.Load() == l.done.Load()
+}

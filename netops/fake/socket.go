@@ -184,6 +184,14 @@ func (h *Host) Idle() bool {
 		ifaces = append(ifaces, ifc)
 	}
 	h.mu.Unlock()
+	h.mu.Lock()
+	for _, l := range h.bfd {
+		if !l.idle() {
+			h.mu.Unlock()
+			return false
+		}
+	}
+	h.mu.Unlock()
 	for _, ifc := range ifaces {
 		ifc.mu.Lock()
 		socks := slices.Clone(ifc.socks)

@@ -1,0 +1,102 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/control"
+	"github.com/vrrpd/vrrpd/tracker"
+)
+
+func bfdCfg(name, neighbor string) config.BFDSession {
+	return config.BFDSession{Name: name, Neighbor: netip.MustParseAddr(neighbor), MinRx: 20 * time.Millisecond,
+		MinTx: 20 * time.Millisecond, IdleTx: time.Second, Multiplier: 3}
+}
+
+func bfdTracker(t *testing.T, n *node, instance string) control.TrackerStatus {
+	t.Helper()
+	for _, tr := range n.instance(t, instance).Trackers {
+		if tr.Kind == "bfd" {
+			return tr
+		}
+	}
+	t.Fatalf("%s: %s tracks no BFD session", n.name, instance)
+	return control.TrackerStatus{}
+}
+
+// TestBFDTracking: a master that tracks a BFD session to its gateway with weight 0 is
+// in FAULT until the session is Up, goes to FAULT within the detection time when the
+// gateway falls silent, so the backup takes over, and takes the VIP back when the
+// gateway returns. A reload that keeps the session keeps it Up.
+func TestBFDTracking(t *testing.T) {
+	l := newLAN(t)
+	gw := newNodeWith(t, l, "gw", "192.0.2.9", func(c *config.Config) {
+		c.BFDSessions = []config.BFDSession{bfdCfg("a", "192.0.2.1")}
+	}, tracker.Env{})
+	webA := instanceCfg("web", 150, "192.0.2.100/24")
+	webA.Track.BFD = []config.TrackRef{{Name: "gw"}}
+	a := newNodeWith(t, l, "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{webA}
+		c.BFDSessions = []config.BFDSession{bfdCfg("gw", "192.0.2.9")}
+	}, tracker.Env{})
+	b := newNode(t, l, "b", "192.0.2.2", instanceCfg("web", 100, "192.0.2.100/24"))
+	gw.start(t)
+	a.start(t)
+	b.start(t)
+	if st := a.instance(t, "web").State; st != "FAULT" {
+		t.Fatalf("a before its BFD session is Up: %s, want FAULT", st)
+	}
+	a.waitState(t, "web", "MASTER")
+	b.waitState(t, "web", "BACKUP")
+	if tr := bfdTracker(t, a, "web"); tr.State != "ok" || tr.Detail != "192.0.2.9: Up" {
+		t.Fatalf("a's BFD tracker: %+v", tr)
+	}
+
+	l.Cut(gw.host)
+	cut := l.clock.Now()
+	a.waitState(t, "web", "FAULT")
+	// The detection time, 3 x 20ms, and the trackers' delivery, which runs outside
+	// the manual clock and may let it move on meanwhile.
+	if d := l.clock.Now().Sub(cut); d > 150*time.Millisecond {
+		t.Errorf("FAULT %v after the cut, want within the detection time of 60ms and some", d)
+	}
+	if tr := bfdTracker(t, a, "web"); tr.State != "failing" || tr.Detail != "192.0.2.9: Down: control detection time expired" {
+		t.Errorf("a's BFD tracker after the cut: %+v", tr)
+	}
+	b.waitState(t, "web", "MASTER")
+
+	l.Mend(gw.host)
+	a.waitState(t, "web", "MASTER")
+	b.waitState(t, "web", "BACKUP")
+
+	up := bfdTracker(t, a, "web").Since
+	next := *a.cfg
+	next.Instances = []config.Instance{webA}
+	next.Instances[0].Priority = 160
+	next.BFDSessions = []config.BFDSession{bfdCfg("gw", "192.0.2.9")}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	l.run(500 * time.Millisecond)
+	if tr := bfdTracker(t, a, "web"); tr.State != "ok" || !tr.Since.Equal(up) {
+		t.Errorf("after a reload that keeps the session: %+v, want ok since %v", tr, up)
+	}
+	if st := a.instance(t, "web"); st.State != "MASTER" || st.Priority != 160 {
+		t.Errorf("after the reload: %s at %d", st.State, st.Priority)
+	}
+
+	// Slower timers reach the running session: it stays Up.
+	slow := bfdCfg("gw", "192.0.2.9")
+	slow.MinRx, slow.MinTx = 100*time.Millisecond, 100*time.Millisecond
+	next.BFDSessions = []config.BFDSession{slow}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	l.run(time.Second)
+	if tr := bfdTracker(t, a, "web"); tr.State != "ok" || !tr.Since.Equal(up) {
+		t.Errorf("after a reload of the timers: %+v, want ok since %v", tr, up)
+	}
+}
