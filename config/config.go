@@ -158,7 +158,7 @@ type HAProxy struct {
 }
 
 // BFDSession is a named single-hop BFD session to a neighbour (`bfd:`), keepalived's
-// bfd_instance (RFC 5880, 5881). Instances track it; it runs while one does.
+// bfd_instance (RFC 5880, 5881). Every session defined runs; instances track it.
 type BFDSession struct {
 	Name     string
 	Neighbor netip.Addr
