@@ -11,7 +11,6 @@ func (c *fakeClock) Now() time.Time          { return c.now }
 func (c *fakeClock) advance(d time.Duration) { c.now = c.now.Add(d) }
 func newClock() *fakeClock                   { return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
 func noJitter() float64                      { return 1 } // the full interval
-func maxJitter() float64                     { return 0 } // the shortest interval
 
 func testConfig() Config {
 	return Config{LocalDiscriminator: 11, DesiredMinTxInterval: 100 * time.Millisecond, RequiredMinRxInterval: 100 * time.Millisecond,
