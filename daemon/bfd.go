@@ -204,7 +204,7 @@ func (r *bfdRunner) deliver(p bfd.ControlPacket, m netops.BFDMeta) error {
 	} else {
 		for _, c := range r.sessions {
 			e := c.endpoints
-			if e.Neighbor == m.Src && (e.Interface == "" || m.IfIndex == 0 || r.d.linkIndex(e.Interface, m.IfIndex)) {
+			if e.Neighbor == m.Src && (e.Interface == "" || m.IfIndex == 0 || r.d.mayBeLink(e.Interface, m.IfIndex)) {
 				s = c
 				break
 			}
@@ -407,9 +407,9 @@ func (s *bfdSession) sendFailed(now time.Time, err error) {
 	s.log.Error("cannot send BFD packet", "error", err)
 }
 
-// linkIndex reports whether index may be interface name's: it is the index last seen
+// mayBeLink reports whether index may be interface name's: it is the index last seen
 // of name, or no event named name yet.
-func (d *Daemon) linkIndex(name string, index int) bool {
+func (d *Daemon) mayBeLink(name string, index int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	i, ok := d.links[name]

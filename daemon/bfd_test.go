@@ -11,8 +11,9 @@ import (
 	"github.com/vrrpd/vrrpd/tracker"
 )
 
+// bfdCfg is a session on eth0 at 20ms x 3.
 func bfdCfg(name, neighbor string) config.BFDSession {
-	return config.BFDSession{Name: name, Neighbor: netip.MustParseAddr(neighbor), MinRx: 20 * time.Millisecond,
+	return config.BFDSession{Name: name, Neighbor: netip.MustParseAddr(neighbor), Interface: "eth0", MinRx: 20 * time.Millisecond,
 		MinTx: 20 * time.Millisecond, IdleTx: time.Second, Multiplier: 3}
 }
 
