@@ -80,12 +80,16 @@ func (r *bfdRunner) configure(cfgs []config.BFDSession) error {
 	}
 	var errs []error
 	want := map[string]bool{}
+	failed := map[vrrp.Family]bool{}
 	for _, c := range cfgs {
 		want[c.Name] = true
 		f := vrrp.FamilyOf(c.Neighbor)
-		if r.listeners[f] == nil {
+		if r.listeners[f] == nil && !failed[f] {
+			// Without it the sessions of f hear nothing and stay down; a reload tries
+			// again.
 			l, err := r.sockets.ListenBFD(f)
 			if err != nil {
+				failed[f] = true
 				errs = append(errs, fmt.Errorf("bfd: %w", err))
 			} else {
 				r.listeners[f] = l
@@ -131,7 +135,6 @@ func (r *bfdRunner) add(c config.BFDSession) {
 		log:    r.log.With("session", c.Name, "neighbor", c.Neighbor.String()),
 		in:     make(chan bfd.ControlPacket, 16),
 		reconf: make(chan config.BFDSession, 1),
-		status: sess.Status(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	r.sessions[c.Name], r.byDiscr[discr] = s, s
@@ -287,9 +290,6 @@ type bfdSession struct {
 	sender   netops.BFDSender
 	dialedAt time.Time
 	sendLog  time.Time
-
-	mu     sync.Mutex
-	status bfd.Status
 }
 
 // reconfigure hands the session new timers; the latest wins.
@@ -368,10 +368,6 @@ func (s *bfdSession) do(acts []bfd.Action) {
 			s.r.mu.Unlock()
 		}
 	}
-	st := s.sess.Status()
-	s.mu.Lock()
-	s.status = st
-	s.mu.Unlock()
 }
 
 // send sends a packet, opening the session's sender first, at most once a second
