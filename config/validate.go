@@ -666,7 +666,8 @@ type Host interface {
 // Check runs the checks that need the machine, for `vrrpd check` and reloads: every
 // interface exists (a BGP route's address interface too), no VIP or route address is
 // an address of the node, no unicast peer is one either,
-// an advert source is one, and a socket_group the file names exists. It returns the
+// an advert source is one, a BFD session's interface exists and holds its source but
+// not its neighbour, and a socket_group the file names exists. It returns the
 // problems found, sorted; the file's own problems are Load's. Tracked interfaces that
 // do not exist are warnings, since they may appear later.
 func Check(cfg *Config, host Host) Problems {
@@ -765,6 +766,20 @@ func Check(cfg *Config, host Host) Problems {
 						"%v is an address of this node on %s; the route would remove it after its withdraw", pfx.Addr(), rt.AddressInterface)
 				}
 			}
+		}
+	}
+	for _, b := range cfg.BFDSessions {
+		path := "bfd." + b.Name
+		if b.Interface == "" || !exists(b.Interface, path+".interface") {
+			continue
+		}
+		own, _ := addrs(b.Interface)
+		if b.Source.IsValid() && !slices.Contains(own, b.Source) {
+			r.errorf(path+".source", fmt.Sprintf("use one of %s's addresses: %s, or omit it", b.Interface, joinAddrs(own)),
+				"%v is not an address of this node on %s; BFD packets are sent from the node's own address", b.Source, b.Interface)
+		}
+		if slices.Contains(own, b.Neighbor) {
+			r.errorf(path+".neighbor", "name the other end of the link", "%v is an address of this node on %s; a BFD neighbour is another node", b.Neighbor, b.Interface)
 		}
 	}
 	slices.Sort(ifnames)
