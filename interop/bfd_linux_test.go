@@ -244,6 +244,10 @@ func TestBFDAgainstFRR(t *testing.T) {
 		p := frrPeers(t, vty)
 		return p["192.0.2.1"] == "up" && p["2001:db8::1"] == "up"
 	}, "bfdd does not see both sessions up: %v\n%s", frrPeers(t, vty), l.gwLog)
+	out, err := exec.Command(vrrpdBinary(t), "show", "--detail", "--socket", sockA).CombinedOutput()
+	if err != nil || !regexp.MustCompile(`track +bfd +gw6 +ok .*\(2001:db8::fe: Up\)`).Match(out) {
+		t.Errorf("vrrpd show --detail does not show the session gw6 up (%v):\n%s", err, out)
+	}
 	l.proveFailover(sockA, sockB, "gw4", func() bool { return frrPeers(t, vty)["192.0.2.1"] == "down" })
 	netnstest.Eventually(t, 15*time.Second, func() bool { return frrPeers(t, vty)["192.0.2.1"] == "up" },
 		"bfdd does not see the session up again: %v", frrPeers(t, vty))
