@@ -101,3 +101,59 @@ func TestBFDTracking(t *testing.T) {
 		t.Errorf("after a reload of the timers: %+v, want ok since %v", tr, up)
 	}
 }
+
+// TestBFDReloadEndpoints: a reload that moves a session to another neighbour replaces
+// it, and one that removes the session and its tracking leaves the instance alone.
+func TestBFDReloadEndpoints(t *testing.T) {
+	l := newLAN(t)
+	gw := newNodeWith(t, l, "gw", "192.0.2.9", func(c *config.Config) {
+		c.BFDSessions = []config.BFDSession{bfdCfg("a", "192.0.2.1")}
+	}, tracker.Env{})
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track.BFD = []config.TrackRef{{Name: "gw", Weight: -100}}
+	a := newNodeWith(t, l, "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{web}
+		c.BFDSessions = []config.BFDSession{bfdCfg("gw", "192.0.2.9")}
+	}, tracker.Env{})
+	gw.start(t)
+	a.start(t)
+	l.until("a's session up", func() bool { return bfdTracker(t, a, "web").State == "ok" })
+	if p := a.instance(t, "web").Priority; p != 150 {
+		t.Fatalf("priority %d with the session up, want 150", p)
+	}
+
+	// Nobody answers at 192.0.2.8: the new session stays down.
+	next := *a.cfg
+	next.BFDSessions = []config.BFDSession{bfdCfg("gw", "192.0.2.8")}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	l.until("the moved session down", func() bool {
+		tr := bfdTracker(t, a, "web")
+		return tr.State == "failing" && a.instance(t, "web").Priority == 50
+	})
+	// The old session told the gateway it was AdminDown as it left.
+	gw.d.bfd.mu.Lock()
+	left := gw.d.bfd.states["a"]
+	gw.d.bfd.mu.Unlock()
+	if left.up || left.detail != "192.0.2.1: Down: neighbor signaled session down" {
+		t.Errorf("the gateway's session after a's left: %+v", left)
+	}
+
+	next.BFDSessions = nil
+	next.Instances = []config.Instance{instanceCfg("web", 150, "192.0.2.100/24")}
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	l.run(100 * time.Millisecond)
+	st := a.instance(t, "web")
+	if len(st.Trackers) != 0 || st.Priority != 150 {
+		t.Errorf("after removing the session: trackers %+v, priority %d", st.Trackers, st.Priority)
+	}
+	a.d.bfd.mu.Lock()
+	n := len(a.d.bfd.sessions)
+	a.d.bfd.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d sessions run after their removal", n)
+	}
+}
