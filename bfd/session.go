@@ -103,15 +103,18 @@ func (c StateChanged) String() string {
 	return fmt.Sprintf("%v -> %v: %v", c.From, c.To, c.Diag)
 }
 
-// Status is what `vrrpd show` says of a session.
+// Status is a session's state, timers and counters.
 type Status struct {
 	State, RemoteState State
 	// Diag is the local diagnostic: why the session last left Up.
-	Diag                           Diag
-	LocalDiscr, RemoteDiscr        uint32
-	Since                          time.Time
-	TxInterval                     time.Duration // between our packets, before jitter; 0 while we send none
-	DetectionTime                  time.Duration // 0 before the peer is heard
+	Diag                    Diag
+	LocalDiscr, RemoteDiscr uint32
+	// Since is when State last changed.
+	Since         time.Time
+	TxInterval    time.Duration // between our packets, before jitter; 0 while we send none
+	DetectionTime time.Duration // 0 before the peer is heard
+	// Sent and Received count packets; Discarded those received for another session
+	// or with authentication; Ups the times the session came Up.
 	Sent, Received, Discarded, Ups uint64
 }
 
