@@ -157,3 +157,33 @@ func TestBFDReloadEndpoints(t *testing.T) {
 		t.Errorf("%d sessions run after their removal", n)
 	}
 }
+
+// TestBFDRequiresTTL255: packets that crossed a router (TTL below 255) are dropped, and
+// the session comes Up once they arrive at 255 (RFC 5881 section 5).
+func TestBFDRequiresTTL255(t *testing.T) {
+	l := newLAN(t)
+	l.SetTTL(254)
+	gw := newNodeWith(t, l, "gw", "192.0.2.9", func(c *config.Config) {
+		c.BFDSessions = []config.BFDSession{bfdCfg("a", "192.0.2.1")}
+	}, tracker.Env{})
+	web := instanceCfg("web", 150, "192.0.2.100/24")
+	web.Track.BFD = []config.TrackRef{{Name: "gw", Weight: -10}}
+	a := newNodeWith(t, l, "a", "192.0.2.1", func(c *config.Config) {
+		c.Instances = []config.Instance{web}
+		c.BFDSessions = []config.BFDSession{bfdCfg("gw", "192.0.2.9")}
+	}, tracker.Env{})
+	gw.start(t)
+	a.start(t)
+	l.run(5 * time.Second)
+	if tr := bfdTracker(t, a, "web"); tr.State != "failing" {
+		t.Fatalf("a's session with packets at TTL 254: %+v", tr)
+	}
+	a.d.bfd.mu.Lock()
+	dropped := a.d.bfd.drops.n
+	a.d.bfd.mu.Unlock()
+	if dropped == 0 {
+		t.Error("no packet at TTL 254 counted as dropped")
+	}
+	l.SetTTL(0)
+	l.until("a's session up at TTL 255", func() bool { return bfdTracker(t, a, "web").State == "ok" })
+}
