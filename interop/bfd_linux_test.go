@@ -172,8 +172,8 @@ func (l *bfdLab) proveFailover(sockA, sockB, session string, peerDown func() boo
 
 var vip100 = netip.MustParseAddr("192.0.2.100")
 
-// startFRR runs zebra and bfdd in the gateway's namespace, with peers to a over IPv4
-// and IPv6 at 100 ms x 3.
+// startFRR runs zebra and bfdd in the gateway's namespace, with peers to a over IPv4,
+// IPv6 and IPv6 link-local at 100 ms x 3.
 func (l *bfdLab) startFRR() string {
 	t := l.t
 	zebra := netnstest.RequireCommand(t, filepath.Join(frrDir, "zebra"))
@@ -184,7 +184,8 @@ func (l *bfdLab) startFRR() string {
 		t.Fatal(err)
 	}
 	conf := "hostname gw\n!\nbfd\n"
-	for _, p := range [][2]string{{"192.0.2.1", "192.0.2.254"}, {"2001:db8::1", "2001:db8::fe"}} {
+	lla, llgw := l.a.LinkLocal("eth0").String(), l.gw.LinkLocal("eth0").String()
+	for _, p := range [][2]string{{"192.0.2.1", "192.0.2.254"}, {"2001:db8::1", "2001:db8::fe"}, {lla, llgw}} {
 		conf += fmt.Sprintf(" peer %s local-address %s interface eth0\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n", p[0], p[1])
 	}
 	conf += "!\n"
@@ -228,22 +229,26 @@ func frrPeers(t *testing.T, vtyDir string) map[string]string {
 const vrrpdBFDToGateway = `bfd:
   gw4: {neighbor: 192.0.2.254, source: 192.0.2.1, interface: eth0, min_rx: 100ms, min_tx: 100ms, multiplier: 3}
   gw6: {neighbor: '2001:db8::fe', source: '2001:db8::1', interface: eth0, min_rx: 100ms, min_tx: 100ms, multiplier: 3}
+  gwll: {neighbor: 'GWLL', interface: eth0, min_rx: 100ms, min_tx: 100ms, multiplier: 3}
 `
 
-// TestBFDAgainstFRR: vrrpd's BFD sessions to FRR's bfdd come Up over IPv4 and IPv6
-// (both sides say so); when the gateway's link goes down, the IPv4 session goes down
+// TestBFDAgainstFRR: vrrpd's BFD sessions to FRR's bfdd come Up over IPv4, IPv6 and
+// IPv6 link-local (both sides say so); when the gateway's link goes down, the IPv4 session goes down
 // within the detection time and the instance that tracks it with weight 0 goes to FAULT,
 // so the VIP moves to the peer; with the link back, the session and the VIP return.
 func TestBFDAgainstFRR(t *testing.T) {
 	l := newBFDLab(t)
 	vty := l.startFRR()
-	sockA := l.startVrrpd(l.a, "a", 150, vrrpdBFDToGateway, "    track: {bfd: [{name: gw4, weight: 0}, {name: gw6, weight: -10}]}\n")
+	sockA := l.startVrrpd(l.a, "a", 150, strings.Replace(vrrpdBFDToGateway, "GWLL", l.gw.LinkLocal("eth0").String(), 1),
+		"    track: {bfd: [{name: gw4, weight: 0}, {name: gw6, weight: -10}, {name: gwll, weight: -10}]}\n")
 	sockB := l.startVrrpd(l.b, "b", 100, "", "")
 	l.waitTracker(sockA, "gw6", "ok", "", 30*time.Second)
+	l.waitTracker(sockA, "gwll", "ok", "", 30*time.Second)
+	lla := l.a.LinkLocal("eth0").String()
 	netnstest.Eventually(t, 15*time.Second, func() bool {
 		p := frrPeers(t, vty)
-		return p["192.0.2.1"] == "up" && p["2001:db8::1"] == "up"
-	}, "bfdd does not see both sessions up: %v\n%s", frrPeers(t, vty), l.gwLog)
+		return p["192.0.2.1"] == "up" && p["2001:db8::1"] == "up" && p[lla] == "up"
+	}, "bfdd does not see the three sessions up: %v\n%s", frrPeers(t, vty), l.gwLog)
 	out, err := exec.Command(vrrpdBinary(t), "show", "--detail", "--socket", sockA).CombinedOutput()
 	if err != nil || !regexp.MustCompile(`track +bfd +gw6 +ok .*\(2001:db8::fe: Up\)`).Match(out) {
 		t.Errorf("vrrpd show --detail does not show the session gw6 up (%v):\n%s", err, out)
