@@ -60,7 +60,7 @@ type dropCounter struct {
 
 func newBFDRunner(d *Daemon, sockets netops.BFDSockets) *bfdRunner {
 	return &bfdRunner{
-		d: d, sockets: sockets, log: d.log.With("bfd", true),
+		d: d, sockets: sockets, log: d.log,
 		sessions: map[string]*bfdSession{}, byDiscr: map[uint32]*bfdSession{},
 		listeners: map[vrrp.Family]netops.BFDListener{}, watchers: map[string]map[*bfdWatch]bool{},
 		states: map[string]bfdState{},
