@@ -62,6 +62,8 @@ type Config struct {
 	Files []File
 	// HAProxy are the named checks of HAProxy's Runtime API (`haproxy:`).
 	HAProxy []HAProxy
+	// BFDSessions are the named BFD sessions (`bfd:`), keepalived's bfd_instance.
+	BFDSessions []BFDSession
 	// Metrics is the Prometheus endpoint; nil when it is off, the default.
 	Metrics *Metrics
 	// Instances are the virtual routers, in file order.
@@ -154,6 +156,34 @@ type HAProxy struct {
 	Rule HAProxyRule
 	Line int
 }
+
+// BFDSession is a named single-hop BFD session to a neighbour (`bfd:`), keepalived's
+// bfd_instance (RFC 5880, 5881). Every session defined runs; instances track it.
+type BFDSession struct {
+	Name     string
+	Neighbor netip.Addr
+	// Source is the address packets are sent from; invalid: the kernel's choice.
+	Source netip.Addr
+	// Interface binds the session to a link; required for a link-local neighbour.
+	Interface string
+	// MinRx is the Required Min RX Interval, MinTx the Desired Min TX Interval while
+	// Up, IdleTx the one while not Up (1 s at least); keepalived's defaults: 10ms,
+	// 10ms, 1s.
+	MinRx, MinTx, IdleTx time.Duration
+	// Multiplier is the Detect Mult, 1..255; default 5.
+	Multiplier int
+	// Passive sends nothing until the neighbour is heard.
+	Passive bool
+	Line    int
+}
+
+// BFD session defaults, keepalived's.
+const (
+	DefaultBFDMinRx      = 10 * time.Millisecond
+	DefaultBFDMinTx      = 10 * time.Millisecond
+	DefaultBFDIdleTx     = time.Second
+	DefaultBFDMultiplier = 5
+)
 
 // Instance is one virtual router.
 type Instance struct {
@@ -285,6 +315,7 @@ type Track struct {
 	Processes  []TrackRef
 	Files      []TrackRef
 	HAProxy    []TrackRef
+	BFD        []TrackRef
 }
 
 // TrackRef names a tracker with its weight. A positive weight is added while the check

@@ -55,24 +55,25 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Keys each mapping knows, in the order the documentation lists them. Read only.
 var (
-	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "realtime_priority", "lock_memory", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "instances", "sync_groups", "bgp"}
+	topKeys    = []string{"node", "socket", "socket_group", "state_file", "script_user", "realtime_priority", "lock_memory", "metrics", "defaults", "scripts", "processes", "files", "haproxy", "bfd", "instances", "sync_groups", "bgp"}
 	sharedKeys = []string{"version", "advert_interval", "preempt", "preempt_delay", "accept",
 		"down_timer_adverts", "lower_prio_no_advert", "make_before_break", "fast_handover", "heal_split_brain",
 		"startup_grace", "checksum", "garp"}
 	instanceKeys = append([]string{"name", "interface", "vrid", "priority", "source", "unicast", "auth",
 		"vips", "excluded_vips", "track", "notify", "group", "track_interface", "track_source", "promote_secondaries", "routes", "rules", "vmac"}, sharedKeys...)
-	metricsKeys  = []string{"listen", "path"}
-	garpKeys     = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply", "refresh_other_interfaces"}
-	scriptKeys   = []string{"exec", "interval", "timeout", "fall", "rise", "user", "init_fail"}
-	processKeys  = []string{"match", "cmdline", "min", "max", "delay"}
-	fileKeys     = []string{"path"}
-	haproxyKeys  = []string{"socket", "interval", "timeout", "rule"}
-	unicastKeys  = []string{"source", "peers", "check_source"}
-	peerKeys     = []string{"address", "priority"}
-	authKeys     = []string{"type", "password"}
-	vipKeys      = []string{"address", "interface", "label"}
-	trackKeys    = []string{"scripts", "interfaces", "processes", "files", "haproxy"}
-	trackRefKeys = []string{"name", "weight", "reverse"}
+	metricsKeys    = []string{"listen", "path"}
+	garpKeys       = []string{"repeat", "delay", "refresh", "refresh_repeat", "reply", "refresh_other_interfaces"}
+	scriptKeys     = []string{"exec", "interval", "timeout", "fall", "rise", "user", "init_fail"}
+	processKeys    = []string{"match", "cmdline", "min", "max", "delay"}
+	fileKeys       = []string{"path"}
+	haproxyKeys    = []string{"socket", "interval", "timeout", "rule"}
+	bfdSessionKeys = []string{"neighbor", "source", "interface", "min_rx", "min_tx", "idle_tx", "multiplier", "passive"}
+	unicastKeys    = []string{"source", "peers", "check_source"}
+	peerKeys       = []string{"address", "priority"}
+	authKeys       = []string{"type", "password"}
+	vipKeys        = []string{"address", "interface", "label"}
+	trackKeys      = []string{"scripts", "interfaces", "processes", "files", "haproxy", "bfd"}
+	trackRefKeys   = []string{"name", "weight", "reverse"}
 	// Interfaces also take delays against flapping.
 	trackIfKeys = []string{"name", "weight", "reverse", "down_delay", "up_delay"}
 	notifyKeys  = []string{"master", "backup", "fault", "stop", "any", "master_rx_lower_pri", "priority", "deleted"}
@@ -128,6 +129,11 @@ var keepalivedKeys = map[string]string{
 	"vrrp_script":                "write scripts: {NAME: {exec: [...], interval: 2s}}",
 	"vrrp_track_process":         "write processes: {NAME: {match: haproxy}}",
 	"vrrp_track_file":            "write files: {NAME: {path: /etc/vrrpd/drain}}",
+	"bfd_instance":               "write bfd: {NAME: {neighbor: ...}} at the top level",
+	"track_bfd":                  "write track: {bfd: [{name: ..., weight: ...}]}",
+	"neighbor_ip":                "did you mean neighbor?",
+	"neighbour_ip":               "did you mean neighbor?",
+	"source_ip":                  "did you mean source?",
 	"quorum":                     "did you mean min?",
 	"quorum_max":                 "did you mean max?",
 	"full_command":               "write cmdline: true",
@@ -683,6 +689,11 @@ func (p *parser) config(root *yaml.Node) *Config {
 		cfg.HAProxy = append(cfg.HAProxy, p.haproxy(haproxy.keys[name], haproxy.values[name]))
 	}
 
+	sessions := p.mapping(top.values["bfd"], "bfd", nil)
+	for _, name := range sessions.order {
+		cfg.BFDSessions = append(cfg.BFDSessions, p.bfdSession(sessions.keys[name], sessions.values[name]))
+	}
+
 	// Instances are named in paths by name when unique: read the names first.
 	var items []*yaml.Node
 	for i, it := range p.sequence(top.values["instances"], "instances") {
@@ -849,6 +860,47 @@ func (p *parser) haproxy(key, n *yaml.Node) HAProxy {
 		p.errorf(path+".rule", "write rule: b:BACKEND, or all(b:a,b:b)", "an haproxy check needs rule, the backends and frontends that must be up")
 	}
 	return h
+}
+
+// bfdTimer is the span of a BFD session's min_rx and min_tx: keepalived takes 1 ms to
+// 1 s; below MinTimer a loaded node misses its own packets.
+var bfdTimer = span{lo: MinTimer, hi: 10 * time.Second}
+
+func (p *parser) bfdSession(key, n *yaml.Node) BFDSession {
+	path := "bfd." + key.Value
+	b := BFDSession{Name: key.Value, MinRx: DefaultBFDMinRx, MinTx: DefaultBFDMinTx, IdleTx: DefaultBFDIdleTx,
+		Multiplier: DefaultBFDMultiplier, Line: key.Line}
+	m := p.mapping(n, path, bfdSessionKeys)
+	p.name(key, path)
+	if v := m.values["neighbor"]; v != nil {
+		b.Neighbor, _ = p.addr(v, path+".neighbor")
+	} else {
+		p.errorf(path+".neighbor", "write neighbor: 192.0.2.1", "a BFD session needs neighbor, the address of its peer")
+	}
+	if v := m.values["source"]; v != nil {
+		b.Source, _ = p.addr(v, path+".source")
+	}
+	if v := m.values["interface"]; v != nil {
+		b.Interface, _ = p.ifname(v, path+".interface")
+	}
+	for _, f := range []struct {
+		key string
+		dst *time.Duration
+		sp  span
+	}{{"min_rx", &b.MinRx, bfdTimer}, {"min_tx", &b.MinTx, bfdTimer}, {"idle_tx", &b.IdleTx, span{lo: time.Second, hi: 10 * time.Second}}} {
+		if v := m.values[f.key]; v != nil {
+			if d, ok := p.duration(v, path+"."+f.key, f.sp); ok {
+				*f.dst = d
+			}
+		}
+	}
+	if v := m.values["multiplier"]; v != nil {
+		b.Multiplier, _ = p.integer(v, path+".multiplier", 1, 255)
+	}
+	if v := m.values["passive"]; v != nil {
+		b.Passive, _ = p.boolean(v, path+".passive")
+	}
+	return b
 }
 
 // metrics reads the Prometheus endpoint: listen is required, path has a default.
@@ -1294,6 +1346,7 @@ func (p *parser) track(n *yaml.Node, path string) Track {
 		Processes:  p.trackRefs(m.values["processes"], path+".processes", trackRefKeys, 0),
 		Files:      p.trackRefs(m.values["files"], path+".files", trackRefKeys, 1),
 		HAProxy:    p.trackRefs(m.values["haproxy"], path+".haproxy", trackRefKeys, 0),
+		BFD:        p.trackRefs(m.values["bfd"], path+".bfd", trackRefKeys, 0),
 	}
 }
 

@@ -17,7 +17,7 @@ func TestManPageKeys(t *testing.T) {
 		"top level": topKeys, "metrics": metricsKeys, "instances": instanceKeys, "garp": garpKeys, "scripts": scriptKeys,
 		"processes": processKeys, "files": fileKeys, "haproxy": haproxyKeys, "unicast": unicastKeys,
 		"peers": peerKeys, "auth": authKeys, "vips": vipKeys, "track": trackKeys, "track entries": trackIfKeys,
-		"notify": notifyKeys, "bgp": bgpKeys, "bgp peers": bgpPeerKeys, "bfd": bfdKeys, "routes": routeKeys,
+		"notify": notifyKeys, "bgp": bgpKeys, "bgp peers": bgpPeerKeys, "bfd": bfdKeys, "bfd sessions": bfdSessionKeys, "routes": routeKeys,
 		"route address": routeAddrKeys, "on_failure": onFailureKeys, "instance routes": virtualRouteKeys, "instance rules": virtualRuleKeys,
 		"sync_groups": syncGroupKeys, "vmac": vmacKeys,
 	}

@@ -125,5 +125,6 @@ func mergeTrack(in, group Track) Track {
 		Processes:  add(in.Processes, group.Processes),
 		Files:      add(in.Files, group.Files),
 		HAProxy:    add(in.HAProxy, group.HAProxy),
+		BFD:        add(in.BFD, group.BFD),
 	}
 }

@@ -232,6 +232,7 @@ func validate(cfg *Config, r *reporter) {
 	for _, p := range cfg.Processes {
 		validateProcess(r, p)
 	}
+	validateBFD(r, cfg.BFDSessions)
 	validateBGP(r, cfg, defined, tracked)
 	validateSyncGroups(r, cfg, defined, tracked)
 	for _, d := range defined {
@@ -254,7 +255,7 @@ type defined struct {
 
 func definedTrackers(cfg *Config) []defined {
 	d := []defined{{key: "scripts", what: "script"}, {key: "processes", what: "process"},
-		{key: "files", what: "file"}, {key: "haproxy", what: "haproxy check"}}
+		{key: "files", what: "file"}, {key: "haproxy", what: "haproxy check"}, {key: "bfd", what: "BFD session"}}
 	for _, s := range cfg.Scripts {
 		d[0].names = append(d[0].names, s.Name)
 	}
@@ -266,6 +267,9 @@ func definedTrackers(cfg *Config) []defined {
 	}
 	for _, h := range cfg.HAProxy {
 		d[3].names = append(d[3].names, h.Name)
+	}
+	for _, b := range cfg.BFDSessions {
+		d[4].names = append(d[4].names, b.Name)
 	}
 	return d
 }
@@ -432,7 +436,7 @@ func checkTrackReach(r *reporter, in *Instance, path string) {
 		return
 	}
 	lowest := int(in.Priority)
-	refs := slices.Concat(t.Scripts, t.Interfaces, t.Processes, t.HAProxy)
+	refs := slices.Concat(t.Scripts, t.Interfaces, t.Processes, t.HAProxy, t.BFD)
 	if len(refs) == 0 {
 		return
 	}
@@ -531,6 +535,7 @@ func validateTrack(r *reporter, in *Instance, path string, defs []defined, track
 		{"processes", in.Track.Processes},
 		{"files", in.Track.Files},
 		{"haproxy", in.Track.HAProxy},
+		{"bfd", in.Track.BFD},
 	}
 	for _, l := range lists {
 		seen := make(map[string]int)
@@ -577,7 +582,7 @@ func validateOwner(r *reporter, in *Instance, path string) {
 			"priority 255 ignores preempt: false: the address owner always takes over (keepalived ignores nopreempt at 255 too)")
 	}
 	t := in.Track
-	for _, refs := range [][]TrackRef{t.Scripts, t.Interfaces, t.Processes, t.Files, t.HAProxy} {
+	for _, refs := range [][]TrackRef{t.Scripts, t.Interfaces, t.Processes, t.Files, t.HAProxy, t.BFD} {
 		if slices.ContainsFunc(refs, func(ref TrackRef) bool { return ref.Weight != 0 }) {
 			r.warnf(path+".track", "lower the priority to 254 or less for tracking to move the VIPs",
 				"priority 255 ignores track weights: the address owner's priority never changes")
@@ -661,7 +666,8 @@ type Host interface {
 // Check runs the checks that need the machine, for `vrrpd check` and reloads: every
 // interface exists (a BGP route's address interface too), no VIP or route address is
 // an address of the node, no unicast peer is one either,
-// an advert source is one, and a socket_group the file names exists. It returns the
+// an advert source is one, a BFD session's interface exists and holds its source but
+// not its neighbour, and a socket_group the file names exists. It returns the
 // problems found, sorted; the file's own problems are Load's. Tracked interfaces that
 // do not exist are warnings, since they may appear later.
 func Check(cfg *Config, host Host) Problems {
@@ -762,6 +768,20 @@ func Check(cfg *Config, host Host) Problems {
 			}
 		}
 	}
+	for _, b := range cfg.BFDSessions {
+		path := "bfd." + b.Name
+		if b.Interface == "" || !exists(b.Interface, path+".interface") {
+			continue
+		}
+		own, _ := addrs(b.Interface)
+		if b.Source.IsValid() && !slices.Contains(own, b.Source) {
+			r.errorf(path+".source", fmt.Sprintf("use one of %s's addresses: %s, or omit it", b.Interface, joinAddrs(own)),
+				"%v is not an address of this node on %s; BFD packets are sent from the node's own address", b.Source, b.Interface)
+		}
+		if slices.Contains(own, b.Neighbor) {
+			r.errorf(path+".neighbor", "name the other end of the link", "%v is an address of this node on %s; a BFD neighbour is another node", b.Neighbor, b.Interface)
+		}
+	}
 	slices.Sort(ifnames)
 	ifnames = slices.Compact(ifnames)
 
@@ -796,4 +816,34 @@ func joinAddrs(addrs []netip.Addr) string {
 		s[i] = a.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// validateBFD checks each BFD session's addresses, and that no two sessions share a
+// neighbour on one interface: packets are matched to sessions by their source address
+// until the peer has learnt our discriminator.
+func validateBFD(r *reporter, sessions []BFDSession) {
+	type key struct {
+		neighbor netip.Addr
+		ifname   string
+	}
+	seen := make(map[key]string)
+	for _, b := range sessions {
+		path := "bfd." + b.Name
+		if !b.Neighbor.IsValid() {
+			continue // reported by the parser
+		}
+		if b.Source.IsValid() && b.Source.Is4() != b.Neighbor.Is4() {
+			r.errorf(path+".source", "write a source of the neighbour's family", "source %v and neighbor %v are not of one family", b.Source, b.Neighbor)
+		}
+		if b.Neighbor.Is6() && b.Neighbor.IsLinkLocalUnicast() && b.Interface == "" {
+			r.errorf(path+".interface", "write interface: eth0", "neighbor %v is link-local: the session needs an interface", b.Neighbor)
+		}
+		k := key{b.Neighbor, b.Interface}
+		if other, dup := seen[k]; dup {
+			r.errorf(path+".neighbor", "run one session per neighbour and track it from every instance",
+				"BFD session %s already runs to %v on this interface", other, b.Neighbor)
+			continue
+		}
+		seen[k] = b.Name
+	}
 }

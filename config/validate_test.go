@@ -90,6 +90,13 @@ func TestCheck(t *testing.T) {
 			[]string{"13:28: bgp.routes[0].address.interface: interface lo9 does not exist on this node"}},
 		{"route address is a node address", strings.Replace(minimal+bgpRoute("eth1"), "198.51.100.10/32", "198.51.100.1/32", 1),
 			[]string{"12:18: bgp.routes[0].prefixes[0]: 198.51.100.1 is an address of this node on eth1; the route would remove it after its withdraw (hint: remove it from eth1 and let the route add it, or omit address)"}},
+		{"BFD session on its interface", minimal + "    track: {bfd: [gw]}\nbfd: {gw: {neighbor: 192.0.2.254, source: 192.0.2.1, interface: eth0}}\n", nil},
+		{"BFD interface missing", minimal + "    track: {bfd: [gw]}\nbfd: {gw: {neighbor: 192.0.2.254, interface: eth9}}\n",
+			[]string{"7:46: bfd.gw.interface: interface eth9 does not exist on this node"}},
+		{"BFD source not on its interface", minimal + "    track: {bfd: [gw]}\nbfd: {gw: {neighbor: 192.0.2.254, source: 192.0.2.9, interface: eth0}}\n",
+			[]string{"7:43: bfd.gw.source: 192.0.2.9 is not an address of this node on eth0"}},
+		{"BFD neighbour is this node", minimal + "    track: {bfd: [gw]}\nbfd: {gw: {neighbor: 192.0.2.1, interface: eth0}}\n",
+			[]string{"7:22: bfd.gw.neighbor: 192.0.2.1 is an address of this node on eth0; a BFD neighbour is another node"}},
 		{"each missing interface once", strings.Replace(minimal, "eth0", "eth9", 1) + "  - {name: db, interface: eth9, vrid: 52, vips: [192.0.2.101]}\n",
 			[]string{"3:16: instances[web].interface: interface eth9 does not exist on this node"}},
 	}

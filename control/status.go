@@ -127,7 +127,7 @@ type TrackerStatus struct {
 
 // Tracker is one health tracker of the daemon.
 type Tracker struct {
-	// Kind is script, interface, process, file or haproxy.
+	// Kind is script, interface, process, file, haproxy or bfd.
 	Kind string `json:"kind"`
 	Name string `json:"name"`
 	// State is ok, failing or unknown (no result yet).

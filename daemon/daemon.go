@@ -44,6 +44,7 @@ type Daemon struct {
 	hookTime time.Duration
 	mux      *netops.Mux
 	trk      *trackers
+	bfd      *bfdRunner
 	events   broadcaster
 	started  time.Time
 	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
@@ -102,8 +103,16 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 	if err := checkHooks(cfg); err != nil {
 		return nil, err
 	}
+	d.bfd = newBFDRunner(d, sys.BFD)
+	if len(cfg.BFDSessions) > 0 && sys.BFD == nil {
+		return nil, errors.New("bfd: this system has no BFD sockets")
+	}
+	env := opts.TrackerEnv
+	if env.BFD == nil {
+		env.BFD = d.bfd
+	}
 	d.trk = &trackers{d: d}
-	if err := d.trk.prepare(cfg, opts.TrackerEnv); err != nil {
+	if err := d.trk.prepare(cfg, env); err != nil {
 		return nil, err
 	}
 	d.mux = netops.NewMux(sys.Open, d.log)
@@ -119,10 +128,13 @@ func (d *Daemon) Start() error {
 	d.started = d.clock.Now()
 	cfg := d.cfg
 	d.mu.Unlock()
+	// BFD sessions start first: the trackers watch them from their start.
+	berr := d.bfd.configure(cfg.BFDSessions)
 	// Each instance has its first priority before its router starts.
 	d.trk.start()
 	defer d.trk.refresh()
 	started, err := d.startAll(cfg.Instances)
+	err = errors.Join(err, berr)
 	d.mu.Lock()
 	d.instances = append(d.instances, started...)
 	d.mu.Unlock()
@@ -375,6 +387,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 	d.closeGroups(ctx)
 	<-bgpDone
 	d.trk.close()
+	d.bfd.stop()
 	for _, in := range leaving {
 		select {
 		case <-in.done:
@@ -475,6 +488,8 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 		return fmt.Errorf("reload: %w", err)
 	}
 	defer d.trk.refresh()
+	// A session whose neighbour, source and interface are unchanged keeps running.
+	berr := d.bfd.configure(cfg.BFDSessions)
 	d.mu.Lock()
 	old := map[identity]*instance{}
 	for _, in := range d.instances {
@@ -518,7 +533,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 		d.finishLeaving(ic)
 	}
 	started, err := d.startAll(fresh)
-	errs := []error{err}
+	errs := []error{err, berr}
 	d.mu.Lock()
 	d.instances = slices.Concat(kept, started)
 	b := d.bgp

@@ -210,6 +210,8 @@ type node struct {
 	links  chan netops.Event
 	// received is the number of packets the instances had handled at the last barrier.
 	received map[*instance]uint64
+	// bfdHandled is the number of events the BFD sessions had handled at the last barrier.
+	bfdHandled uint64
 }
 
 // fakeInterfaces reads node addresses from the fake Addresses' seeds, and link states
@@ -296,7 +298,7 @@ func addNode(t *testing.T, l *lan, name, addr string, cfg *config.Config) *node 
 // stopped when the test ends.
 func (n *node) newDaemon(opts Options) (*Daemon, error) {
 	opts.Clock = n.lan.clock
-	sys := System{Open: n.host.Open, Addresses: n.addrs, Routes: n.routes, Links: n.vmacs, Announcer: n.ann, Interfaces: n.ifs, Events: n.links}
+	sys := System{Open: n.host.Open, Addresses: n.addrs, Routes: n.routes, Links: n.vmacs, Announcer: n.ann, Interfaces: n.ifs, Events: n.links, BFD: n.host}
 	d, err := New(n.cfg, sys, opts)
 	if err != nil {
 		return nil, err
@@ -364,6 +366,9 @@ func (n *node) barrier() bool {
 		if got != n.received[in] {
 			n.received[in], handled = got, true
 		}
+	}
+	if got := n.d.bfd.handled.Load(); got != n.bfdHandled || n.d.bfd.pending.Load() > 0 {
+		n.bfdHandled, handled = got, true
 	}
 	return handled
 }

@@ -28,6 +28,8 @@ type System struct {
 	// Sysctl sets a kernel parameter by its path under /proc/sys, such as
 	// net/ipv4/conf/eth0/promote_secondaries; nil leaves them alone.
 	Sysctl func(path, value string) error
+	// BFD opens the sockets of BFD sessions; nil where there are none.
+	BFD netops.BFDSockets
 	// Announce runs an announcement schedule; netops.Announce when nil.
 	Announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 }

@@ -62,6 +62,7 @@ func NewLinuxSystem(stateFile string, log *slog.Logger) (*LinuxSystem, error) {
 			Interfaces: kernelInterfaces{vips},
 			Events:     forDaemon,
 			Sysctl:     netops.SetSysctl,
+			BFD:        netops.KernelBFD{},
 		},
 		VIPs:    vips,
 		Routes:  routes,

@@ -17,6 +17,12 @@
 // priority-0 advert) as captured on the bridge to the moment the new master says it took
 // over: vrrpd in `vrrpd show`, keepalived and FRR in their logs.
 //
+// Beside the matrix, vrrpd's BFD sessions (package bfd) run against FRR's bfdd, over
+// IPv4 and IPv6, and against keepalived's BFD process: both sides must say Up, a cut of
+// the gateway's link must take the session down within its detection time and the
+// instance that tracks it with weight 0 to FAULT, so the VIP moves, and the link's
+// return must bring both back.
+//
 // The tests need root, iproute2, keepalived and frr; they skip without root and fail
 // under CI=true when something is missing. With VRRPD_INTEROP_DOC naming a file, the
 // suite writes the matrix there in Markdown: `make interop-doc` regenerates

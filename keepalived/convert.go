@@ -95,6 +95,7 @@ type converter struct {
 	scripts   map[string]*outScript
 	processes map[string]*outProcess
 	files     map[string]*outFile
+	bfds      map[string]*outBFD
 	// syncGroup maps an instance name to the sync group holding it.
 	syncGroup map[string]*syncGroup
 	// groups are the sync groups in file order.
@@ -110,6 +111,7 @@ func newConverter(opts *Options) *converter {
 		scripts:   make(map[string]*outScript),
 		processes: make(map[string]*outProcess),
 		files:     make(map[string]*outFile),
+		bfds:      make(map[string]*outBFD),
 		syncGroup: make(map[string]*syncGroup),
 	}
 }
@@ -144,6 +146,8 @@ func (cv *converter) convert(lines []line) (*Result, error) {
 			cv.trackProcess(n)
 		case "track_file", "vrrp_track_file":
 			cv.trackFile(n)
+		case "bfd_instance":
+			cv.bfdInstance(n)
 		default:
 			cv.topLevel(n)
 		}
@@ -181,8 +185,6 @@ func (cv *converter) topLevel(n *node) {
 		why = "vrrpd does not configure static addresses, routes or rules; configure them with the system's network configuration"
 	case "virtual_routes", "virtual_rules":
 		why = "keepalived takes them inside a vrrp_instance only"
-	case "bfd_instance":
-		why = "vrrpd has no BFD"
 	case "linkbeat_interfaces":
 		why = "vrrpd follows links through netlink events, keepalived's default; nothing to poll"
 	case "garp_group":

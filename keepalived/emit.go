@@ -21,6 +21,7 @@ type outConfig struct {
 	scripts                       []*outScript
 	processes                     []*outProcess
 	files                         []*outFile
+	bfd                           []*outBFD
 	instances                     []*outInstance
 	groups                        []*outGroup
 }
@@ -116,7 +117,7 @@ type outVIP struct {
 
 type outTrack struct {
 	pos     Pos
-	kind    string // scripts, interfaces, processes, files
+	kind    string // scripts, interfaces, processes, files, bfd
 	name    string
 	weight  int
 	reverse bool
@@ -223,6 +224,9 @@ func (c *outConfig) marshal(cv *converter) ([]byte, error) {
 	}
 	if m := c.filesNode(cv); len(m.Content) > 0 {
 		set(top, "files", m, "")
+	}
+	if m := c.bfdNode(cv); len(m.Content) > 0 {
+		set(top, "bfd", m, "")
 	}
 	instances := list(false)
 	for _, in := range c.instances {
@@ -469,7 +473,7 @@ func (in *outInstance) trackNode() *yaml.Node {
 		return nil
 	}
 	t := mapping(false)
-	for _, kind := range []string{"scripts", "interfaces", "processes", "files"} {
+	for _, kind := range []string{"scripts", "interfaces", "processes", "files", "bfd"} {
 		l := list(false)
 		for _, ref := range in.track {
 			if ref.kind != kind {

@@ -203,12 +203,10 @@ func (r *instanceReader) statement(n *node) {
 		r.vips = append(r.vips, r.addresses(n, false)...)
 	case "virtual_ipaddress_excluded":
 		r.excluded = append(r.excluded, r.addresses(n, true)...)
-	case "track_interface", "track_script", "track_process", "track_file":
+	case "track_interface", "track_script", "track_process", "track_file", "track_bfd":
 		r.track(n, false)
 	case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
 		r.notify(n)
-	case "track_bfd":
-		cv.rep.skip(n.pos, kw, "vrrpd has no BFD")
 	case "smtp_alert":
 		cv.rep.skip(n.pos, n.describe(), "vrrpd sends no email; a notify hook can")
 	case "skip_check_adv_addr":

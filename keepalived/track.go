@@ -299,7 +299,7 @@ func (cv *converter) readSyncGroup(block *node) {
 			}
 		case "sync_group_tracking_weight", "global_tracking":
 			g.keepWeights = true
-		case "track_interface", "track_script", "track_process", "track_file":
+		case "track_interface", "track_script", "track_process", "track_file", "track_bfd":
 			g.tracks = append(g.tracks, n)
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
 			g.notify = cv.readNotify(n, g.notify)
@@ -309,8 +309,6 @@ func (cv *converter) readSyncGroup(block *node) {
 			cv.rep.skip(n.pos, n.describe(), "keepalived sends DELETED for instances only, never for a group")
 		case "notify_priority_changes":
 			cv.rep.skip(n.pos, n.describe(), "a group has no priority: keepalived sends priority changes for instances only")
-		case "track_bfd":
-			cv.rep.skip(n.pos, n.describe(), "vrrpd has no BFD")
 		default:
 			cv.rep.skip(n.pos, n.describe(), "not a vrrp_sync_group keyword convert knows (keepalived 2.2.7 logs \"Unknown keyword\" and ignores it)")
 		}

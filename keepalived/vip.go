@@ -169,9 +169,10 @@ var trackKinds = map[string]string{
 	"track_script":    "scripts",
 	"track_process":   "processes",
 	"track_file":      "files",
+	"track_bfd":       "bfd",
 }
 
-// track reads a track_interface, track_script, track_process or track_file block: one
+// track reads a track_interface, track_script, track_process, track_file or track_bfd block: one
 // entry a line, "NAME [weight W [reverse|noreverse]]". fromGroup is set for the blocks
 // of the sync group the instance is a member of.
 func (r *instanceReader) track(n *node, fromGroup bool) {
@@ -229,6 +230,13 @@ func (r *instanceReader) track(n *node, fromGroup bool) {
 				continue
 			}
 			ref.weight, ref.reverse, used, fileWeightSet = f.weight, f.reverse, &f.used, f.weightSet
+		case "track_bfd":
+			b := cv.bfds[name]
+			if b == nil {
+				cv.rep.skip(c.pos, what, "no bfd_instance %s is defined before this instance: keepalived ignores it (\"not found\")", name)
+				continue
+			}
+			ref.weight, ref.reverse, used = b.weight, b.reverse, &b.used
 		}
 		if seen[name] {
 			cv.rep.skip(c.pos, what, "tracked twice; keepalived ignores this one")

@@ -55,7 +55,16 @@
 // (promote_secondaries, arp_ignore, ...). Sockets may also join a multicast group other
 // than the RFC's (GroupJoiner, keepalived's mcast_dst_ip).
 //
+// # BFD
+//
+// KernelBFD opens the UDP sockets of single-hop BFD (RFC 5881): a listener per family on
+// port 3784 of every address, which asks for each packet's TTL or hop limit,
+// destination and interface and reports a packet at another TTL than 255 as
+// ErrBFDTTL, and a sender per session, connected to the peer's port 3784 from a random
+// free port of 49152..65535, with TTL or hop limit 255, traffic class 0xc0 and
+// SO_BINDTODEVICE when the session names an interface. Package bfd decides what to send.
+//
 // Package netops/fake has in-memory versions of the sockets, addresses, routes, virtual
-// MAC interfaces and announcer for the daemon's unit tests; netops/contract holds the
+// MAC interfaces, BFD sockets and announcer for the daemon's unit tests; netops/contract holds the
 // cases both must pass.
 package netops

@@ -15,10 +15,10 @@ type Ref struct {
 }
 
 // Refs lists what track names, in the order of the configuration: scripts,
-// interfaces, processes, files, haproxy checks.
+// interfaces, processes, files, haproxy checks, BFD sessions.
 func Refs(t config.Track) []Ref {
 	var refs []Ref
-	for i, list := range [...][]config.TrackRef{t.Scripts, t.Interfaces, t.Processes, t.Files, t.HAProxy} {
+	for i, list := range [...][]config.TrackRef{t.Scripts, t.Interfaces, t.Processes, t.Files, t.HAProxy, t.BFD} {
 		for _, r := range list {
 			refs = append(refs, Ref{Kind: kinds[i], TrackRef: r})
 		}

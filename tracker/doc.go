@@ -23,6 +23,10 @@
 //   - haproxy: HAProxy's Runtime API (`show stat` on the stats socket) polled every
 //     interval, with a rule over backends (up while one of their servers is) and
 //     frontends (up while OPEN).
+//   - bfd: a BFD session (package bfd) that the daemon runs and reports through
+//     Env.BFD, passing while Up; keepalived's track_bfd. A session that is not Up
+//     fails from the start, so an instance tracking it with weight 0 stays in FAULT
+//     until the session first comes Up.
 //
 // Effective composes an instance's priority from the trackers' states (see its rules);
 // a Set runs the trackers of a configuration and delivers each instance's Priority,

@@ -31,6 +31,8 @@ type Env struct {
 	ProcRoot string
 	// Runner runs scripts: ExecRunner unless a test injects one.
 	Runner ScriptRunner
+	// BFD tells the state of BFD sessions. Required when an instance tracks one.
+	BFD BFDWatcher
 }
 
 // defaultProcRoot is the proc file system the process trackers read.
@@ -423,6 +425,16 @@ func (b *builder) entry(r Ref) (*entry, error) {
 		t := newHAProxyTracker(h, env, log, notify)
 		h.Line = 0
 		return &entry{t: t, def: h, awaits: true, bound: h.Timeout + firstResultGrace}, nil
+	case KindBFD:
+		if !slices.ContainsFunc(b.cfg.BFDSessions, func(x config.BFDSession) bool { return x.Name == r.Name }) {
+			return nil, fmt.Errorf("%w: define it under bfd", ErrUndefined)
+		}
+		if s.env.BFD == nil {
+			return nil, errors.New("instances track BFD sessions, but Env.BFD is nil")
+		}
+		// The daemon runs the session and changes its timers in place: the tracker only
+		// watches it by name, and a reload keeps it.
+		return &entry{t: newBFDTracker(r.Name, env, log, notify)}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", r.Kind)
 }

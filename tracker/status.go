@@ -20,10 +20,11 @@ const (
 	KindProcess   Kind = "process"
 	KindFile      Kind = "file"
 	KindHAProxy   Kind = "haproxy"
+	KindBFD       Kind = "bfd"
 )
 
 // kinds lists the kinds in the order of `track:` and of Set.Status.
-var kinds = [...]Kind{KindScript, KindInterface, KindProcess, KindFile, KindHAProxy}
+var kinds = [...]Kind{KindScript, KindInterface, KindProcess, KindFile, KindHAProxy, KindBFD}
 
 // State is what a tracker last concluded.
 type State int

@@ -51,6 +51,10 @@ type Host struct {
 	mu     sync.Mutex
 	ifaces map[string]*Interface
 	next   int
+	// bfd are the BFD listeners, by family, under mu.
+	bfd map[vrrp.Family]*BFDListener
+	// bfdPorts is the next BFD source port, under mu.
+	bfdPorts uint16
 }
 
 // NewHost returns a host without interfaces.
@@ -178,6 +182,14 @@ func (h *Host) Idle() bool {
 	ifaces := make([]*Interface, 0, len(h.ifaces))
 	for _, ifc := range h.ifaces {
 		ifaces = append(ifaces, ifc)
+	}
+	h.mu.Unlock()
+	h.mu.Lock()
+	for _, l := range h.bfd {
+		if !l.idle() {
+			h.mu.Unlock()
+			return false
+		}
 	}
 	h.mu.Unlock()
 	for _, ifc := range ifaces {
