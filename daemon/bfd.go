@@ -38,8 +38,9 @@ type bfdRunner struct {
 	stopped   bool
 	wg        sync.WaitGroup
 
-	// pending counts the packets handed to sessions and not yet handled, handled the
-	// events the sessions handled: tests on a manual clock wait for both to settle.
+	// pending counts the packets handed to sessions and not yet handled, and the
+	// sessions removed that have not yet said so to their neighbour; handled, the events
+	// the sessions handled: tests on a manual clock wait for both to settle.
 	pending atomic.Int64
 	handled atomic.Uint64
 }
@@ -135,6 +136,7 @@ func (r *bfdRunner) add(c config.BFDSession) {
 		log:    r.log.With("session", c.Name, "neighbor", c.Neighbor.String()),
 		in:     make(chan bfd.ControlPacket, 16),
 		reconf: make(chan config.BFDSession, 1),
+		synced: make(chan chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	r.sessions[c.Name], r.byDiscr[discr] = s, s
@@ -145,6 +147,7 @@ func (r *bfdRunner) add(c config.BFDSession) {
 func (r *bfdRunner) remove(s *bfdSession) {
 	delete(r.sessions, s.name)
 	delete(r.byDiscr, s.discr)
+	r.pending.Add(1) // until it has told the neighbour: sync no longer sees it
 	s.cancel()
 }
 
@@ -283,6 +286,9 @@ type bfdSession struct {
 	sess      *bfd.Session
 	log       *slog.Logger
 	in        chan bfd.ControlPacket
+	// synced answers once the session has handled every timer and packet that was
+	// ready when it asked: tests on a manual clock wait for it (sync).
+	synced chan chan struct{}
 	reconf    chan config.BFDSession
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -316,8 +322,8 @@ func (s *bfdSession) run() {
 		}
 	}()
 	s.do(s.sess.Handle(bfd.Start{}))
+	s.r.handled.Add(1)
 	for {
-		s.r.handled.Add(1)
 		// Without a deadline the timer is set far off rather than stopped, so that it
 		// can be reset.
 		wait := time.Hour
@@ -325,21 +331,61 @@ func (s *bfdSession) run() {
 			wait = max(at.Sub(s.r.d.clock.Now()), 0)
 		}
 		timer.Reset(wait)
+		// A due timer or a received packet first, then the rest: sync must not answer
+		// before the work that was ready.
+		select {
+		case p := <-s.in:
+			s.received(p)
+			continue
+		case <-timer.C():
+			s.do(s.sess.Handle(bfd.TimerFired{}))
+			s.r.handled.Add(1)
+			continue
+		default:
+		}
 		select {
 		case <-s.ctx.Done():
 			s.do(s.sess.Handle(bfd.Stop{}))
+			s.r.pending.Add(-1)
 			return
 		case p := <-s.in:
-			s.do(s.sess.Handle(bfd.Received{Packet: p}))
-			s.r.pending.Add(-1)
+			s.received(p)
 		case <-timer.C():
 			s.do(s.sess.Handle(bfd.TimerFired{}))
+			s.r.handled.Add(1)
 		case c := <-s.reconf:
 			if c != s.cfg {
 				s.log.Info("BFD session timers changed", "min_rx", c.MinRx.Seconds(), "min_tx", c.MinTx.Seconds(), "multiplier", c.Multiplier)
 			}
 			s.cfg = c
 			s.do(s.sess.Handle(bfd.Reconfigure{Config: sessionConfig(c, s.discr)}))
+			s.r.handled.Add(1)
+		case done := <-s.synced:
+			close(done)
+		}
+	}
+}
+
+func (s *bfdSession) received(p bfd.ControlPacket) {
+	s.do(s.sess.Handle(bfd.Received{Packet: p}))
+	s.r.handled.Add(1)
+	s.r.pending.Add(-1)
+}
+
+// sync returns once every session has handled what was ready for it.
+func (r *bfdRunner) sync() {
+	r.mu.Lock()
+	sessions := make([]*bfdSession, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		sessions = append(sessions, s)
+	}
+	r.mu.Unlock()
+	for _, s := range sessions {
+		done := make(chan struct{})
+		select {
+		case s.synced <- done:
+			<-done
+		case <-s.ctx.Done():
 		}
 	}
 }

@@ -367,6 +367,7 @@ func (n *node) barrier() bool {
 			n.received[in], handled = got, true
 		}
 	}
+	n.d.bfd.sync()
 	if got := n.d.bfd.handled.Load(); got != n.bfdHandled || n.d.bfd.pending.Load() > 0 {
 		n.bfdHandled, handled = got, true
 	}
