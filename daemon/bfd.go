@@ -289,9 +289,9 @@ type bfdSession struct {
 	// synced answers once the session has handled every timer and packet that was
 	// ready when it asked: tests on a manual clock wait for it (sync).
 	synced chan chan struct{}
-	reconf    chan config.BFDSession
-	ctx       context.Context
-	cancel    context.CancelFunc
+	reconf chan config.BFDSession
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	sender   netops.BFDSender
 	dialedAt time.Time
