@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,6 +217,9 @@ type globals struct {
 	lowerPrioNoAdvert    bool
 	checkUnicastSrc      bool
 	downTimerAdverts     int
+	// mcastGroup are vrrp_mcast_group4 and vrrp_mcast_group6, by family (4, 6), when
+	// not the RFC's groups.
+	mcastGroup map[int]netip.Addr
 }
 
 // garpSettings are keepalived's GARP settings, in whole seconds and counts.
@@ -300,11 +304,25 @@ func (cv *converter) globalDefs(block *node) {
 				cv.rep.skip(n.pos, n.describe(), "must be 1..100; keepalived ignores it")
 			}
 		case "vrrp_mcast_group4", "vrrp_mcast_group6":
-			if n.arg(0) == "224.0.0.18" || n.arg(0) == "ff02::12" {
-				cv.rep.change(n.pos, n.describe(), "nothing to write: it is the group vrrpd uses")
-				continue
+			want := 4
+			if kw == "vrrp_mcast_group6" {
+				want = 6
 			}
-			cv.rep.skip(n.pos, n.describe(), "vrrpd sends to the RFC's group only (224.0.0.18, ff02::12); use unicast to reach other addresses")
+			a, err := netip.ParseAddr(n.arg(0))
+			switch {
+			case err != nil || a.Zone() != "" || !a.IsMulticast() || familyOf(a) != want:
+				cv.rep.skip(n.pos, n.describe(), "not an IPv%d multicast address; keepalived refuses it", want)
+			case a == netip.MustParseAddr("224.0.0.18") || a == netip.MustParseAddr("ff02::12"):
+				cv.rep.change(n.pos, n.describe(), "nothing to write: it is the group vrrpd uses")
+			case a.Is6() && a.As16()[1]&0x0f != 2:
+				cv.rep.skip(n.pos, n.describe(), "keepalived takes only link-local IPv6 groups (ffX2::)")
+			default:
+				if g.mcastGroup == nil {
+					g.mcastGroup = map[int]netip.Addr{}
+				}
+				g.mcastGroup[want] = a
+				cv.rep.change(n.pos, n.describe(), "written as group: %s in every IPv%d multicast instance without mcast_dst_ip", a, want)
+			}
 		case "vrrp_higher_prio_send_advert":
 			if on, _ := optionalBool(n); !on {
 				continue

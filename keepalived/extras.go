@@ -220,6 +220,11 @@ func (r *instanceReader) finishExtras() {
 			out.group = netip.Addr{}
 		}
 	}
+	if !out.group.IsValid() && out.unicast == nil {
+		if g, ok := cv.glob.mcastGroup[r.family]; ok {
+			out.group = g // keepalived's vrrp_mcast_group4/6: every multicast instance's group
+		}
+	}
 	if r.x.trackSrc {
 		if r.source.IsValid() {
 			out.trackSource = true
