@@ -149,7 +149,7 @@ func (c *outConfig) bfdNode(cv *converter) *yaml.Node {
 			set(bm, "passive", boolean(true), "")
 		}
 		key := str(b.name)
-		key.HeadComment = fmt.Sprintf("from %v bfd_instance %s", b.pos, b.name)
+		key.HeadComment = commentText(fmt.Sprintf("from %v bfd_instance %s", b.pos, b.name))
 		m.Content = append(m.Content, key, bm)
 	}
 	return m

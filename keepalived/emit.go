@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -191,7 +193,7 @@ func strList(items []string) *yaml.Node {
 // set adds key: value to mapping m, with a line comment when comment is not empty.
 func set(m *yaml.Node, key string, value *yaml.Node, comment string) {
 	if comment != "" {
-		value.LineComment = comment
+		value.LineComment = commentText(comment)
 	}
 	m.Content = append(m.Content, str(key), value)
 }
@@ -242,7 +244,7 @@ func (c *outConfig) marshal(cv *converter) ([]byte, error) {
 				set(gm, "notify", nm, "")
 			}
 			key := str(g.name)
-			key.HeadComment = fmt.Sprintf("from %v vrrp_sync_group %s", g.pos, g.name)
+			key.HeadComment = commentText(fmt.Sprintf("from %v vrrp_sync_group %s", g.pos, g.name))
 			groups.Content = append(groups.Content, key, gm)
 		}
 		set(top, "sync_groups", groups, "")
@@ -282,7 +284,7 @@ func (c *outConfig) scriptsNode(cv *converter) *yaml.Node {
 			set(sm, "init_fail", boolean(true), "")
 		}
 		key := str(s.name)
-		key.HeadComment = fmt.Sprintf("from %v vrrp_script %s", s.pos, s.name)
+		key.HeadComment = commentText(fmt.Sprintf("from %v vrrp_script %s", s.pos, s.name))
 		m.Content = append(m.Content, key, sm)
 	}
 	return m
@@ -308,7 +310,7 @@ func (c *outConfig) processesNode(cv *converter) *yaml.Node {
 			set(pm, "delay", duration(p.delay), "")
 		}
 		key := str(p.name)
-		key.HeadComment = fmt.Sprintf("from %v vrrp_track_process %s", p.pos, p.name)
+		key.HeadComment = commentText(fmt.Sprintf("from %v vrrp_track_process %s", p.pos, p.name))
 		m.Content = append(m.Content, key, pm)
 	}
 	return m
@@ -324,7 +326,7 @@ func (c *outConfig) filesNode(cv *converter) *yaml.Node {
 		fm := mapping(false)
 		set(fm, "path", str(f.path), "")
 		key := str(f.name)
-		key.HeadComment = fmt.Sprintf("from %v track_file %s", f.pos, f.name)
+		key.HeadComment = commentText(fmt.Sprintf("from %v track_file %s", f.pos, f.name))
 		m.Content = append(m.Content, key, fm)
 	}
 	return m
@@ -333,7 +335,7 @@ func (c *outConfig) filesNode(cv *converter) *yaml.Node {
 // yaml returns the instance as a mapping, keys in the order of docs/configuration.md.
 func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	m := mapping(false)
-	m.HeadComment = in.comment
+	m.HeadComment = commentText(in.comment)
 	set(m, "name", str(in.name), "")
 	set(m, "interface", str(in.iface), "")
 	set(m, "vrid", integer(in.vrid), "")
@@ -492,4 +494,19 @@ func (in *outInstance) trackNode() *yaml.Node {
 		}
 	}
 	return t
+}
+
+// commentText makes s fit on one comment line: a name read from keepalived.conf may hold
+// any byte, and YAML allows no control character, even in a comment.
+func commentText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r) // '\x12'
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
 }
