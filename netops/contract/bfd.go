@@ -21,21 +21,7 @@ type BFDEnv struct {
 	SendTTL func(t *testing.T, host string, dst netip.Addr, pkt []byte, ttl int)
 }
 
-type bfdRead struct {
-	data []byte
-	meta netops.BFDMeta
-	err  error
-}
-
-func readBFD(l netops.BFDListener) <-chan bfdRead {
-	ch := make(chan bfdRead, 1)
-	go func() {
-		b := make([]byte, 1500)
-		n, m, err := l.Read(b)
-		ch <- bfdRead{b[:n], m, err}
-	}()
-	return ch
-}
+func readBFD(l netops.BFDListener) <-chan read[netops.BFDMeta] { return readOnce(l.Read) }
 
 // BFD runs the BFD socket contract against env.
 func BFD(t *testing.T, env BFDEnv) {

@@ -24,21 +24,25 @@ type SocketEnv struct {
 	Unicast func(t *testing.T, host string, f vrrp.Family) netip.Addr
 }
 
-type packet struct {
+// read is what one Read returned: data, its metadata M, and the error.
+type read[M any] struct {
 	data []byte
-	meta vrrp.Meta
+	meta M
 	err  error
 }
 
-func readOne(s netops.Socket) <-chan packet {
-	ch := make(chan packet, 1)
+// readOnce reads once in a goroutine of its own, so that a test can wait with a deadline.
+func readOnce[M any](r func([]byte) (int, M, error)) <-chan read[M] {
+	ch := make(chan read[M], 1)
 	go func() {
 		b := make([]byte, 1500)
-		n, m, err := s.Read(b)
-		ch <- packet{b[:n], m, err}
+		n, m, err := r(b)
+		ch <- read[M]{b[:n], m, err}
 	}()
 	return ch
 }
+
+func readOne(s netops.Socket) <-chan read[vrrp.Meta] { return readOnce(s.Read) }
 
 func advert(t *testing.T, f vrrp.Family, src, dst netip.Addr) []byte {
 	t.Helper()
