@@ -1,7 +1,9 @@
 package rhi_test
 
 import (
+	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,11 +69,29 @@ func proveECMP(t *testing.T, kind string) {
 		t.Errorf("the route of a killed vrrpd went after %v, want within 1s", d)
 	}
 
-	// 5. Graceful stop of n2 while the client connects: no connection fails.
-	n2 := l.nodes[1]
-	stop := make(chan struct{})
-	failed, total := 0, 0
-	done := make(chan struct{})
+	// 5. Graceful stop of n2 while the client connects: the router moves the flows away
+	// during the drain, while n2 still serves, and no connection fails for n2's leaving.
+	leaveGracefully(t, l, l.nodes[1])
+}
+
+// leaveGracefully stops nd with SIGTERM while the client opens a connection every 2 ms,
+// and checks that the router stopped sending nd new flows during the drain, while nd
+// still served, and that no connection failed for nd's leaving.
+//
+// One kind of failure is the router's, not nd's: the router's ECMP hashes every packet
+// afresh, so a handshake under way at the instant its route drops nd is carried on to
+// another node, which answers with a reset. No speaker can prevent it (resilient
+// hashing on the router narrows it); such a reset is allowed within 100 ms before the
+// route changed, and logged.
+func leaveGracefully(t *testing.T, l *lab, nd *node) {
+	t.Helper()
+	type attempt struct {
+		began time.Time
+		err   error
+	}
+	var failures []attempt
+	total := 0
+	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
@@ -80,32 +100,70 @@ func proveECMP(t *testing.T, kind string) {
 				return
 			default:
 			}
+			began := time.Now()
 			if _, err := l.connect(svc4); err != nil {
-				failed++
+				failures = append(failures, attempt{began, err})
 			}
 			total++
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
+	// moved is when the router's kernel route first lacked nd.
+	var moved time.Time
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if nhs := l.nexthops(svc4); len(nhs) > 0 && !slices.Contains(nhs, nd.addr4) {
+				moved = time.Now()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	time.Sleep(200 * time.Millisecond)
-	n2.signal(syscall.SIGTERM)
+	termed := time.Now()
+	nd.signal(syscall.SIGTERM)
 	select {
-	case <-n2.done:
+	case <-nd.done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("n2 did not stop")
+		t.Fatalf("%s did not stop", nd.name)
 	}
+	exited := time.Now()
 	l.waitNexthops(svc4, 1, 5*time.Second)
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	<-done
-	t.Logf("graceful stop of n2: %d of %d connections failed", failed, total)
-	if failed > 0 {
-		t.Errorf("%d of %d connections failed while n2 left gracefully", failed, total)
+	<-watched
+	if moved.IsZero() {
+		t.Fatalf("the router's route to %s still names %s", svc4, nd.addr4)
 	}
-	if n2.ns.HasAddress("lo", netip.MustParseAddr(svc4)) {
-		t.Error("the service address stayed on n2's lo after a graceful stop")
+	t.Logf("graceful stop of %s: the router moved its flows %v after SIGTERM, %v before it exited; %d of %d connections failed",
+		nd.name, moved.Sub(termed).Round(time.Millisecond), exited.Sub(moved).Round(time.Millisecond), len(failures), total)
+	if exited.Sub(moved) < 500*time.Millisecond {
+		t.Errorf("the router moved %s's flows only %v before it exited: the drain did not move them", nd.name, exited.Sub(moved))
 	}
-	if !strings.Contains(n2.out.String(), "graceful shutdown: draining") {
-		t.Error("n2 did not drain")
+	for _, f := range failures {
+		at := f.began.Sub(moved)
+		if errors.Is(f.err, syscall.ECONNRESET) && at > -100*time.Millisecond && at <= 0 {
+			t.Logf("a connection begun %v before the router's route changed was reset: its handshake was re-hashed to another node", -at.Round(time.Millisecond))
+			continue
+		}
+		t.Errorf("a connection begun %v after SIGTERM (%v after the route changed) failed: %v",
+			f.began.Sub(termed).Round(time.Millisecond), at.Round(time.Millisecond), f.err)
+	}
+	if nd.ns.HasAddress("lo", netip.MustParseAddr(svc4)) {
+		t.Errorf("the service address stayed on %s's lo after a graceful stop", nd.name)
+	}
+	if !strings.Contains(nd.out.String(), "graceful shutdown: draining") {
+		t.Errorf("%s did not drain", nd.name)
+	}
+	if t.Failed() {
+		t.Log(l.routerLog())
 	}
 }
