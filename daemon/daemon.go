@@ -65,8 +65,9 @@ type Daemon struct {
 	links   map[string]int // interface name -> index last seen, 0 once deleted
 	stopped bool
 	vipSet  map[netip.Addr]bool // every VIP address of cfg, built on first use
-	// addrCache holds the interfaces' addresses while startAll runs; nil otherwise.
-	addrCache map[string]cachedAddrs
+	// facts holds what the kernel said of the interfaces during a start or a reload
+	// (askOnce); nil otherwise.
+	facts *interfaceFacts
 	// ports run the instances, one per interface and family, made on first use.
 	ports map[portKey]*port
 }
@@ -124,6 +125,7 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 // Start starts every instance: an address owner becomes master at once, the others
 // backup. It also starts following link events.
 func (d *Daemon) Start() error {
+	defer d.askOnce()()
 	d.mu.Lock()
 	d.started = d.clock.Now()
 	cfg := d.cfg
@@ -153,14 +155,6 @@ func (d *Daemon) Start() error {
 // elect their masters right, however many instances they have. The interfaces' addresses
 // are read once for all.
 func (d *Daemon) startAll(cfgs []config.Instance) ([]*instance, error) {
-	d.mu.Lock()
-	d.addrCache = map[string]cachedAddrs{}
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		d.addrCache = nil
-		d.mu.Unlock()
-	}()
 	var errs []error
 	var opened []*instance
 	for _, ic := range cfgs {
@@ -207,30 +201,61 @@ func (d *Daemon) portFor(ifname string, f vrrp.Family) *port {
 	return p
 }
 
-// cachedAddrs is what Interfaces.Addrs said of an interface.
-type cachedAddrs struct {
-	addrs []netip.Addr
-	err   error
+// interfaceFacts is what the kernel said of each interface during a start or a
+// reload: a thousand instances on four interfaces ask four times, not a thousand.
+type interfaceFacts struct {
+	addrs map[string]fact[[]netip.Addr]
+	up    map[string]fact[bool]
 }
 
-// nodeAddrs returns the node's addresses on ifname: read once while startAll runs.
-func (d *Daemon) nodeAddrs(ifname string) ([]netip.Addr, error) {
+// fact is one answer of the kernel.
+type fact[T any] struct {
+	v   T
+	err error
+}
+
+// askOnce makes what the kernel says of an interface last until forget is called: a
+// start or a reload asks once per interface.
+func (d *Daemon) askOnce() (forget func()) {
 	d.mu.Lock()
-	c, ok := d.addrCache[ifname]
-	caching := d.addrCache != nil
+	d.facts = &interfaceFacts{addrs: map[string]fact[[]netip.Addr]{}, up: map[string]fact[bool]{}}
 	d.mu.Unlock()
-	if ok {
-		return c.addrs, c.err
-	}
-	addrs, err := d.sys.Interfaces.Addrs(ifname)
-	if caching {
+	return func() {
 		d.mu.Lock()
-		if d.addrCache != nil {
-			d.addrCache[ifname] = cachedAddrs{addrs, err}
-		}
+		d.facts = nil
 		d.mu.Unlock()
 	}
-	return addrs, err
+}
+
+// ask returns ask(ifname), kept in the map pick chooses while askOnce lasts.
+func ask[T any](d *Daemon, pick func(*interfaceFacts) map[string]fact[T], ifname string, ask func(string) (T, error)) (T, error) {
+	d.mu.Lock()
+	var known map[string]fact[T]
+	if d.facts != nil {
+		known = pick(d.facts)
+	}
+	f, ok := known[ifname]
+	d.mu.Unlock()
+	if ok {
+		return f.v, f.err
+	}
+	v, err := ask(ifname)
+	if known != nil {
+		d.mu.Lock()
+		known[ifname] = fact[T]{v, err}
+		d.mu.Unlock()
+	}
+	return v, err
+}
+
+// nodeAddrs returns the node's addresses on ifname.
+func (d *Daemon) nodeAddrs(ifname string) ([]netip.Addr, error) {
+	return ask(d, func(f *interfaceFacts) map[string]fact[[]netip.Addr] { return f.addrs }, ifname, d.sys.Interfaces.Addrs)
+}
+
+// linkUp says whether ifname is up.
+func (d *Daemon) linkUp(ifname string) (bool, error) {
+	return ask(d, func(f *interfaceFacts) map[string]fact[bool] { return f.up }, ifname, d.sys.Interfaces.Up)
 }
 
 func (d *Daemon) node() string {
@@ -477,6 +502,7 @@ func identityOf(in config.Instance) identity {
 // new ones start. The caller has validated cfg: a bad file never reaches here.
 func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 	defer func() { d.reloads.record(d.clock.Now(), err == nil) }()
+	defer d.askOnce()()
 	// Hooks that fail the security check, like the tracker set below, refuse the
 	// reload before anything changes.
 	if err := checkHooks(cfg); err != nil {

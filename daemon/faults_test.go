@@ -3,7 +3,9 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"strings"
 	"testing"
@@ -99,6 +101,34 @@ func TestLinkDownAtStart(t *testing.T) {
 	a.links <- netops.LinkEvent{Index: 2, Name: "eth0", Up: true}
 	a.waitState(t, "web", "MASTER")
 	a.waitState(t, "api", "MASTER")
+}
+
+// TestStartAsksOncePerInterface: starting many instances on one interface, or adding
+// them by a reload, asks the kernel for the interface's addresses and link state once.
+func TestStartAsksOncePerInterface(t *testing.T) {
+	l := newLAN(t)
+	var instances []config.Instance
+	for i := range 40 {
+		in := instanceCfg(fmt.Sprintf("web%d", i), 100, fmt.Sprintf("192.0.2.%d/24", 100+i))
+		in.VRID = uint8(1 + i)
+		instances = append(instances, in)
+	}
+	a := newNode(t, l, "a", "192.0.2.1", instances[:20]...)
+	a.start(t)
+	want := map[string]int{"Addrs eth0": 1, "Up eth0": 1}
+	if q := a.ifs.questions(); !maps.Equal(q, want) {
+		t.Errorf("starting 20 instances asked %v, want %v", q, want)
+	}
+	next := *a.cfg
+	next.Instances = instances
+	if err := a.d.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	l.settle()
+	if q := a.ifs.questions(); !maps.Equal(q, want) {
+		t.Errorf("a reload adding 20 instances asked %v, want %v", q, want)
+	}
+	a.waitState(t, "web39", "MASTER")
 }
 
 // TestBackupReadsAdvertsBeforeTimer: a backup that stalled past its Master_Down_Interval

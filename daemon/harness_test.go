@@ -220,12 +220,32 @@ type fakeInterfaces struct {
 	addrs []netip.Addr
 	mu    sync.Mutex
 	down  map[string]bool
+	// asked counts the questions, "Addrs eth0" or "Up eth0".
+	asked map[string]int
 }
 
-func (f *fakeInterfaces) Addrs(string) ([]netip.Addr, error) {
+func (f *fakeInterfaces) Addrs(ifname string) ([]netip.Addr, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("Addrs " + ifname)
 	return slices.Clone(f.addrs), nil
+}
+
+// count records a question. f.mu is held.
+func (f *fakeInterfaces) count(q string) {
+	if f.asked == nil {
+		f.asked = map[string]int{}
+	}
+	f.asked[q]++
+}
+
+// questions returns the questions asked so far and forgets them.
+func (f *fakeInterfaces) questions() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.asked
+	f.asked = nil
+	return q
 }
 
 func (f *fakeInterfaces) setAddrs(addrs ...netip.Addr) {
@@ -237,6 +257,7 @@ func (f *fakeInterfaces) setAddrs(addrs ...netip.Addr) {
 func (f *fakeInterfaces) Up(ifname string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("Up " + ifname)
 	return !f.down[ifname], nil
 }
 

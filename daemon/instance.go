@@ -119,7 +119,7 @@ func (in *instance) open() error {
 	in.joinGroup()
 	// An instance may start long after the link events were listed (a reload adds it):
 	// ask the kernel.
-	if up, err := in.d.sys.Interfaces.Up(in.cfg.Interface); err == nil && !up {
+	if up, err := in.d.linkUp(in.cfg.Interface); err == nil && !up {
 		in.linkUp = false
 		if !in.cfg.IgnoreLink {
 			in.faults["link"] = "interface " + in.cfg.Interface + " down"
