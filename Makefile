@@ -143,16 +143,18 @@ bench-bgp: test-deps
 # priority, split brain and heal, preempt back, at 1 s, 100 ms and 10 ms adverts, REPS
 # times each (the median is reported); a thousand instances (CPU, memory, settle time,
 # wrong masters); 100 instances at 10 ms for LOAD_MINUTES while stress-ng keeps the CPUs
-# busy. Prints the table of both daemons' figures, their ratio and vrrpd's goals, and
+# busy; the chaos suite's seeded plan of CHAOS_CYCLES cycles on three nodes of each
+# daemon. Prints the table of both daemons' figures, their ratio and vrrpd's goals, and
 # writes it to docs/performance.md with the machine and the versions. BENCHFLAGS adds
 # flags of the benchmark (-scenarios stop,fault -intervals 100ms -load-variants ...):
-# see bench/. About two hours with the defaults.
+# see bench/. About two and a half hours with the defaults.
 REPS         ?= 5
 LOAD_MINUTES ?= 10
+CHAOS_CYCLES ?= 200
 bench-failover: test-deps
-	$(GO) test -count=1 -v -timeout 6h -run '^TestFailover$$' ./bench/ -args -reps=$(REPS) -scenarios=all \
-		-intervals=1s,100ms,10ms -load-minutes=$(LOAD_MINUTES) -doc=$(CURDIR)/docs/performance.md \
-		-command="make bench-failover REPS=$(REPS) LOAD_MINUTES=$(LOAD_MINUTES) $(if $(BENCHFLAGS),BENCHFLAGS='$(BENCHFLAGS)')" $(BENCHFLAGS)
+	$(GO) test -count=1 -v -timeout 8h -run '^TestFailover$$' ./bench/ -args -reps=$(REPS) -scenarios=all \
+		-intervals=1s,100ms,10ms -load-minutes=$(LOAD_MINUTES) -chaos-cycles=$(CHAOS_CYCLES) -doc=$(CURDIR)/docs/performance.md \
+		-command="make bench-failover REPS=$(REPS) LOAD_MINUTES=$(LOAD_MINUTES) CHAOS_CYCLES=$(CHAOS_CYCLES) $(if $(BENCHFLAGS),BENCHFLAGS='$(BENCHFLAGS)')" $(BENCHFLAGS)
 
 # As root: vrrpd under a real systemd, killed five times with SIGKILL: how soon the
 # stale VIP goes (ExecStopPost) and vrrpd is back (READY=1), against the Master_Down_Interval

@@ -20,7 +20,7 @@ import (
 // repetition of two cheap scenarios; `make bench-failover` sets them all.
 var (
 	repsFlag           = flag.Int("reps", 1, "repetitions of each scenario, for each daemon (the median is reported)")
-	scenariosFlag      = flag.String("scenarios", "stop,fault", "scenarios, comma-separated, or all: stop, fault, lowered, split-brain, host-loss, sigkill, preempt, scale, load")
+	scenariosFlag      = flag.String("scenarios", "stop,fault", "scenarios, comma-separated, or all: stop, fault, lowered, split-brain, host-loss, sigkill, preempt, scale, load, chaos")
 	intervalsFlag      = flag.String("intervals", "100ms", "advert intervals of the failover scenarios, comma-separated")
 	splitRepsFlag      = flag.Int("split-reps", 0, "repetitions of split-brain; 0 for 4 x reps")
 	instancesFlag      = flag.Int("instances", 1000, "instances of the scale scenario (at most 1020)")
@@ -30,6 +30,8 @@ var (
 	loadMinutesFlag    = flag.Float64("load-minutes", 10, "minutes of stress-ng in the load scenario, for each daemon and variant")
 	loadVariantsFlag   = flag.String("load-variants", "default,realtime", "scheduling variants of the load scenario: default, realtime, realtime-locked, locked")
 	daemonsFlag        = flag.String("daemons", "keepalived,vrrpd", "daemons to run, comma-separated")
+	chaosCyclesFlag    = flag.Int("chaos-cycles", 200, "cycles of the chaos scenario's plan (about 1.3 faults each)")
+	chaosSeedFlag      = flag.Uint64("chaos-seed", 29, "seed of the chaos scenario's plan")
 	docFlag            = flag.String("doc", "", "write the results as docs/performance.md to this file")
 	commandFlag        = flag.String("command", "go test ./bench/", "the command to name in the doc")
 )
@@ -127,6 +129,12 @@ func TestFailover(t *testing.T) {
 		}
 	}
 
+	chaosPlan := chaosScenario(*chaosCyclesFlag, *chaosSeedFlag)
+	if all || wanted["chaos"] {
+		netnstest.RequireCommand(t, "nft")
+		b.table.addRows(chaosPlan, []time.Duration{chaosInterval})
+	}
+
 	if len(todo) > 0 {
 		p := newPair(t)
 		for _, s := range todo {
@@ -153,6 +161,10 @@ func TestFailover(t *testing.T) {
 		for _, v := range variants {
 			b.load(l, v)
 		}
+	}
+
+	if all || wanted["chaos"] {
+		b.chaos(*chaosCyclesFlag, *chaosSeedFlag)
 	}
 
 	fmt.Printf("\n%s\n", b.table.Markdown())

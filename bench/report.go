@@ -114,6 +114,11 @@ const methods = `
   priority. Every takeover by the backup meanwhile is false: nothing failed.
   ` + "`advert_lateness_max`" + ` is vrrpd's own record of its latest periodic advert: how long after
   it was due the worst one went out, over the whole run (at the start too).
+- **Chaos plan**: the chaos suite (` + "`make chaos`" + `, [chaos.md](chaos.md)) runs the same seeded
+  plan of faults on three nodes of keepalived, then on three of vrrpd (as shipped, without
+  the race detector), at 100 ms adverts. The client outage sums both probed VIPs over
+  every cycle; a violation is a broken invariant (a VIP on two nodes or on none, the
+  wrong winner after a quiet period) that no stall of the machine excuses.
 - Figures are the median of the repetitions unless the figure says "worst" or "total";
   every value is listed below.
 `

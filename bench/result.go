@@ -34,16 +34,18 @@ const (
 
 // Goal is the bound a figure of vrrpd must stay within.
 type Goal struct {
-	Limit  float64 // in the row's unit
+	Limit  float64 // in the row's unit, or a share of keepalived's figure
 	Strict bool    // below Limit, not at it
+	// OfKeepalived makes Limit a share of keepalived's figure in the same run.
+	OfKeepalived bool
 }
 
-// met reports whether v is within the goal.
-func (g Goal) met(v float64) bool {
+// met reports whether v is within the limit.
+func (g Goal) met(v, limit float64) bool {
 	if g.Strict {
-		return v < g.Limit
+		return v < limit
 	}
-	return v <= g.Limit
+	return v <= limit
 }
 
 // Row is one figure of one scenario at one interval, for every daemon.
@@ -205,10 +207,23 @@ func (r *Row) goalText() string {
 	if r.Goal.Strict {
 		op = "<"
 	}
-	if r.Unit == Runs {
+	switch {
+	case r.Goal.OfKeepalived:
+		return fmt.Sprintf("%s %g × keepalived's", op, r.Goal.Limit)
+	case r.Unit == Runs:
 		return fmt.Sprintf("%s %g runs", op, r.Goal.Limit)
 	}
 	return op + " " + r.format(r.Goal.Limit, 0)
+}
+
+// limit is the bound the goal sets in the row's unit; false when it rests on a figure
+// of keepalived that the run does not have.
+func (r *Row) limit() (float64, bool) {
+	if !r.Goal.OfKeepalived {
+		return r.Goal.Limit, true
+	}
+	k, ok := r.Value(daemons.Keepalived)
+	return r.Goal.Limit * k, ok
 }
 
 // Met says whether vrrpd's figure meets the goal: "yes", "no", or "—" without a goal or
@@ -218,10 +233,11 @@ func (r *Row) Met() string {
 		return "—"
 	}
 	v, ok := r.Value(daemons.Vrrpd)
+	limit, known := r.limit()
 	switch {
-	case !ok || r.Failed[daemons.Vrrpd] > 0 && r.Agg != Median:
+	case !ok || !known || r.Failed[daemons.Vrrpd] > 0 && r.Agg != Median:
 		return "—"
-	case r.Goal.met(v):
+	case r.Goal.met(v, limit):
 		return "yes"
 	}
 	return "**no**"

@@ -71,6 +71,24 @@ func TestRowCells(t *testing.T) {
 			keep: "n/a", vrrpd: "6.60 ms", ratio: "—", goal: "—", met: "—", aggregated: " (worst of 1)",
 		},
 		{
+			name: "a share of keepalived's, met",
+			row: Row{Unit: Seconds, Agg: Total, Goal: &Goal{Limit: 0.5, OfKeepalived: true},
+				Values: map[daemons.Kind][]float64{k: {24.2}, v: {12.1}}},
+			keep: "24.20 s", vrrpd: "12.10 s", ratio: "0.50×", goal: "≤ 0.5 × keepalived's", met: "yes", aggregated: " (total of 1)",
+		},
+		{
+			name: "a share of keepalived's, missed",
+			row: Row{Unit: Seconds, Agg: Total, Goal: &Goal{Limit: 0.5, OfKeepalived: true},
+				Values: map[daemons.Kind][]float64{k: {24.2}, v: {12.2}}},
+			keep: "24.20 s", vrrpd: "12.20 s", ratio: "0.50×", goal: "≤ 0.5 × keepalived's", met: "**no**", aggregated: " (total of 1)",
+		},
+		{
+			name: "a share of keepalived's, keepalived not run",
+			row: Row{Unit: Seconds, Agg: Total, Goal: &Goal{Limit: 0.5, OfKeepalived: true},
+				Values: map[daemons.Kind][]float64{v: {12.1}}},
+			keep: "not run", vrrpd: "12.10 s", ratio: "—", goal: "≤ 0.5 × keepalived's", met: "—", aggregated: " (total of 1)",
+		},
+		{
 			name: "not run",
 			row:  Row{Unit: Percent, Agg: Median},
 			keep: "not run", vrrpd: "not run", ratio: "—", goal: "—", met: "—",

@@ -126,6 +126,17 @@ func scaleScenario(instances int) scenario {
 	}}
 }
 
+// chaosScenario is the seeded fault plan of the chaos suite, run on a cluster of each
+// daemon in turn.
+func chaosScenario(cycles int, seed uint64) scenario {
+	return scenario{"chaos", fmt.Sprintf("the chaos suite's plan of seed %d, %d cycles, three nodes of one daemon", seed, cycles), []figure{
+		{name: "total client outage", unit: Seconds, agg: Total, goal: func(time.Duration) *Goal { return &Goal{Limit: 0.5, OfKeepalived: true} }},
+		{name: "longest client gap", unit: Seconds, agg: Max, goal: noGoal},
+		{name: "faults", unit: Count, agg: Total, goal: noGoal},
+		{name: "invariant violations (not excused by a machine stall)", unit: Count, agg: Total, goal: func(time.Duration) *Goal { return &Goal{Limit: 0} }},
+	}}
+}
+
 // loadScenario is instances at 10 ms for minutes with every CPU busy, in one of the
 // variants of scheduling.
 func loadScenario(instances int, minutes float64, variant string) scenario {

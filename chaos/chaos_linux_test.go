@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -23,6 +24,8 @@ var (
 	quietFlag    = flag.Duration("quiet", 2*time.Second, "quiet period after each cycle, before the checks")
 	ipv6Flag     = flag.Bool("ipv6", true, "an IPv6 VIP (a second instance) beside the IPv4 one")
 	reportFlag   = flag.String("report", "", "also write the report to this file")
+	summaryFlag  = flag.String("summary", "", "write the run's totals to this file, as JSON (see Summary)")
+	plainFlag    = flag.Bool("plain", false, "run vrrpd as shipped, without the race detector, as a benchmark does")
 	timelineFlag = flag.String("timeline", "", "write the whole timeline to this file")
 )
 
@@ -57,6 +60,7 @@ func runChaos(t *testing.T, daemons []string, cycles int, seed uint64) {
 	if len(daemons) < 2 || len(daemons) > len(priorities) {
 		t.Fatalf("%d nodes: want 2 to %d", len(daemons), len(priorities))
 	}
+	vrrpdBinary.Plain = *plainFlag
 	plan := NewPlan(seed, cycles, len(daemons))
 	c := newCluster(t, daemons, *ipv6Flag)
 	c.quiet(*quietFlag)
@@ -75,6 +79,15 @@ func runChaos(t *testing.T, daemons []string, cycles int, seed uint64) {
 	fmt.Print(out)
 	if *reportFlag != "" {
 		if err := os.WriteFile(*reportFlag, []byte(out), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	if *summaryFlag != "" {
+		b, err := json.Marshal(r.Summary())
+		if err == nil {
+			err = os.WriteFile(*summaryFlag, b, 0o644)
+		}
+		if err != nil {
 			t.Error(err)
 		}
 	}

@@ -84,6 +84,26 @@ func (r Report) Write(w io.Writer) {
 	}
 }
 
+// Summary is what a benchmark reads of a run: its size and its totals.
+type Summary struct {
+	Seed         uint64  `json:"seed"`
+	Cycles       int     `json:"cycles"`
+	Faults       int     `json:"faults"`
+	Violations   int     `json:"violations"` // not excused
+	Excused      int     `json:"excused"`
+	Outage       float64 `json:"outage_seconds"`      // summed over the VIPs probed
+	LongestGap   float64 `json:"longest_gap_seconds"` // the longest the client went unanswered
+	Stalls       int     `json:"stalls"`
+	LongestStall float64 `json:"longest_stall_seconds"`
+}
+
+// Summary sums the report up.
+func (r Report) Summary() Summary {
+	return Summary{Seed: r.Plan.Seed, Cycles: r.Cycles, Faults: r.Total.Faults, Violations: r.Failed(),
+		Excused: len(r.Violations) - r.Failed(), Outage: r.Total.Outage.Seconds(), LongestGap: r.Total.Longest.Seconds(),
+		Stalls: r.Stalls, LongestStall: r.LongestStall.Seconds()}
+}
+
 // String is the report as Write prints it.
 func (r Report) String() string {
 	var b strings.Builder
