@@ -82,9 +82,10 @@ type Config struct {
 	pos map[string]position
 }
 
-// DefaultStartupGrace is startup_grace unless set: a priority-150 router's first
-// Master_Down_Interval grows by 124 ms, a priority-100 one's by 183 ms.
-const DefaultStartupGrace = 300 * time.Millisecond
+// DefaultStartupGrace is startup_grace unless set: at 100 ms adverts a priority-150
+// router's first Master_Down_Interval grows by 124 ms, a priority-100 one's by 183 ms;
+// at 400 ms adverts and more, by nothing.
+const DefaultStartupGrace = 400 * time.Millisecond
 
 // ForgetPositions drops what says where each setting is in the file, which only Check
 // needs: a thousand instances' worth is megabytes a running daemon has no use for.
@@ -213,9 +214,9 @@ type Instance struct {
 	// HealSplitBrain: a master that yields sends one advert at priority 1, so that the
 	// winner announces its VIPs at once; default true.
 	HealSplitBrain bool
-	// StartupGrace lengthens the first Master_Down_Interval after a start by
-	// (256 - priority) / 256 of it, so that nodes started together elect the highest
-	// priority; default DefaultStartupGrace, 0 for none.
+	// StartupGrace counts the first Skew_Time after a start over at least this long,
+	// so that nodes started together elect the highest priority; default
+	// DefaultStartupGrace, 0 for none.
 	StartupGrace time.Duration
 	// Checksum is the VRRPv3 IPv4 checksum form sent; default pseudo-header.
 	Checksum vrrp.ChecksumForm

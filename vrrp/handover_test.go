@@ -209,7 +209,7 @@ func TestSplitBrainHeals(t *testing.T) {
 // process starts later than the other's by more than their skews differ.
 func TestStartupGrace(t *testing.T) {
 	const interval = 100 * time.Millisecond
-	for _, grace := range []time.Duration{0, 300 * time.Millisecond} {
+	for _, grace := range []time.Duration{0, 400 * time.Millisecond} {
 		t.Run(fmt.Sprint("grace=", grace), func(t *testing.T) {
 			s := newSim(t, 1)
 			hi := s.add("hi", with(handoverCfg("192.0.2.1", 150, interval), func(c *Config) { c.StartupGrace = grace }))
@@ -224,12 +224,44 @@ func TestStartupGrace(t *testing.T) {
 				t.Fatalf("lo was master: %v", loWasMaster)
 			}
 			if grace > 0 {
-				// Alone, hi would take over at its first Master_Down_Interval plus its share
-				// of the grace.
-				want := MasterDownInterval(Version3, 150, interval, 3) + (256-150)*grace/256
+				// Alone, hi would take over at its first Master_Down_Interval with its skew
+				// counted over the grace instead of the interval.
+				want := MasterDownInterval(Version3, 150, interval, 3) + (256-150)*(grace-interval)/256
 				if got := mustTransition(t, hi, Master).Sub(epoch.Add(50 * time.Millisecond)); got != want {
 					t.Fatalf("hi took over %v after its start, want %v", got, want)
 				}
+			}
+		})
+	}
+}
+
+// TestStartupGraceWait: a router alone takes over after its first Master_Down_Interval
+// with its Skew_Time counted over the grace when that is longer than the interval, and
+// as the RFC says otherwise.
+func TestStartupGraceWait(t *testing.T) {
+	const grace = 400 * time.Millisecond
+	tests := []struct {
+		version  Version
+		interval time.Duration
+		extra    time.Duration
+	}{
+		{Version3, 10 * time.Millisecond, 150 * (grace - 10*time.Millisecond) / 256},
+		{Version3, 100 * time.Millisecond, 150 * (grace - 100*time.Millisecond) / 256},
+		{Version3, 400 * time.Millisecond, 0},
+		{Version3, time.Second, 0},
+		{Version2, time.Second, 0}, // VRRPv2 counts its skew over a second
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("v%d/%v", tt.version, tt.interval), func(t *testing.T) {
+			s := newSim(t, 1)
+			n := s.add("n", with(handoverCfg("192.0.2.1", 106, tt.interval), func(c *Config) {
+				c.Version, c.StartupGrace = tt.version, grace
+			}))
+			s.start(n)
+			s.run(5 * time.Second)
+			want := MasterDownInterval(tt.version, 106, tt.interval, 3) + tt.extra
+			if got := mustTransition(t, n, Master).Sub(epoch); got != want {
+				t.Errorf("took over %v after its start, want %v", got, want)
 			}
 		})
 	}

@@ -60,10 +60,11 @@ type Config struct {
 	// below its own take over after Skew_Time, as after priority 0, instead of
 	// Master_Down_Interval (RFC 5798 discards such adverts). Not with PreemptDelay.
 	FastHandover bool
-	// StartupGrace lengthens a router's first Master_Down_Interval after Startup by its
-	// share of it, (256 - priority) / 256 x StartupGrace, as if the skew were counted
-	// over a longer interval: nodes started together then elect the highest priority
-	// even when the other node's process starts a little later. 0 for none.
+	// StartupGrace counts a router's first Skew_Time after Startup over StartupGrace
+	// rather than the advert interval, when it is longer: (256 - priority) / 256 x
+	// StartupGrace. Nodes started together then elect the highest priority even when
+	// its process starts a little later, at intervals short enough that their skews
+	// differ by less. 0 for none.
 	StartupGrace time.Duration
 	// StepDownAdvert makes a master that yields to a higher priority send one advert at
 	// priority 1 first, so that the winner of a healed split brain hears a lower master
@@ -196,7 +197,7 @@ type Router struct {
 	// kept (MakeBeforeBreak) if no other master appeared; zero when it holds none.
 	holdUntil time.Time
 	// graced is set from Startup until the router first hears a master or becomes one:
-	// its Master_Down_Timer runs StartupGrace's share longer.
+	// its first Skew_Time is counted over StartupGrace.
 	graced bool
 	// fastFrom is the master whose priority below ours armed a FastHandover, and
 	// fastLowered says it was our master at a priority not below ours before.
@@ -469,7 +470,10 @@ func (r *Router) downDeadline() time.Time {
 	}
 	d := r.downFrom.Add(r.MasterDownInterval())
 	if r.graced {
-		d = d.Add(time.Duration(256-int64(r.priority)) * r.cfg.StartupGrace / 256)
+		// The first Skew_Time is counted over StartupGrace when that is longer than
+		// the interval the skew is counted over.
+		graced := time.Duration(256-int64(r.priority)) * r.cfg.StartupGrace / 256
+		d = d.Add(max(0, graced-r.SkewTime()))
 	}
 	return d
 }
