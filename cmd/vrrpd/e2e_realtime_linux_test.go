@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,10 @@ func TestE2ERealtime(t *testing.T) {
 	if kb := lockedKB(t, pid); kb == 0 {
 		t.Error("lock_memory: true, but VmLck is 0")
 	}
+	// One processor for the Go runtime at a real-time priority (see tuning.processors).
+	if os.Getenv("GOMAXPROCS") == "" && !strings.Contains(nd.out.String(), "realtime_priority=7 gomaxprocs=1") {
+		t.Errorf("at a real-time priority, no log of gomaxprocs=1:\n%s", nd.out)
+	}
 	var script []byte
 	netnstest.Eventually(t, 5*time.Second, func() bool {
 		var err error
@@ -98,6 +103,9 @@ func TestE2ERealtime(t *testing.T) {
 	netnstest.Eventually(t, 5*time.Second, func() bool { return len(threadPolicies(t, pid, "0/0")) == 0 && lockedKB(t, pid) == 0 },
 		"after a reload without them: threads %v, VmLck %d kB", lazyString(func() string { return fmt.Sprint(threadPolicies(t, pid, "0/0")) }),
 		lazyInt(func() int { return lockedKB(t, pid) }))
+	if want := fmt.Sprintf("realtime_priority=0 gomaxprocs=%d", runtime.GOMAXPROCS(0)); os.Getenv("GOMAXPROCS") == "" && !strings.Contains(nd.out.String(), want) {
+		t.Errorf("after a reload without a real-time priority, no log of %q:\n%s", want, nd.out)
+	}
 }
 
 type lazyString func() string
