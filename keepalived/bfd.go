@@ -1,7 +1,6 @@
 package keepalived
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -149,7 +148,7 @@ func (c *outConfig) bfdNode(cv *converter) *yaml.Node {
 			set(bm, "passive", boolean(true), "")
 		}
 		key := str(b.name)
-		key.HeadComment = commentText(fmt.Sprintf("from %v bfd_instance %s", b.pos, b.name))
+		key.HeadComment = origin(b.pos, "bfd_instance", b.name)
 		m.Content = append(m.Content, key, bm)
 	}
 	return m

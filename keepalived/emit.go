@@ -244,7 +244,7 @@ func (c *outConfig) marshal(cv *converter) ([]byte, error) {
 				set(gm, "notify", nm, "")
 			}
 			key := str(g.name)
-			key.HeadComment = commentText(fmt.Sprintf("from %v vrrp_sync_group %s", g.pos, g.name))
+			key.HeadComment = origin(g.pos, "vrrp_sync_group", g.name)
 			groups.Content = append(groups.Content, key, gm)
 		}
 		set(top, "sync_groups", groups, "")
@@ -284,7 +284,7 @@ func (c *outConfig) scriptsNode(cv *converter) *yaml.Node {
 			set(sm, "init_fail", boolean(true), "")
 		}
 		key := str(s.name)
-		key.HeadComment = commentText(fmt.Sprintf("from %v vrrp_script %s", s.pos, s.name))
+		key.HeadComment = origin(s.pos, "vrrp_script", s.name)
 		m.Content = append(m.Content, key, sm)
 	}
 	return m
@@ -310,7 +310,7 @@ func (c *outConfig) processesNode(cv *converter) *yaml.Node {
 			set(pm, "delay", duration(p.delay), "")
 		}
 		key := str(p.name)
-		key.HeadComment = commentText(fmt.Sprintf("from %v vrrp_track_process %s", p.pos, p.name))
+		key.HeadComment = origin(p.pos, "vrrp_track_process", p.name)
 		m.Content = append(m.Content, key, pm)
 	}
 	return m
@@ -326,7 +326,7 @@ func (c *outConfig) filesNode(cv *converter) *yaml.Node {
 		fm := mapping(false)
 		set(fm, "path", str(f.path), "")
 		key := str(f.name)
-		key.HeadComment = commentText(fmt.Sprintf("from %v track_file %s", f.pos, f.name))
+		key.HeadComment = origin(f.pos, "track_file", f.name)
 		m.Content = append(m.Content, key, fm)
 	}
 	return m
@@ -335,7 +335,7 @@ func (c *outConfig) filesNode(cv *converter) *yaml.Node {
 // yaml returns the instance as a mapping, keys in the order of docs/configuration.md.
 func (in *outInstance) yaml(c *outConfig) *yaml.Node {
 	m := mapping(false)
-	m.HeadComment = commentText(in.comment)
+	m.HeadComment = in.comment
 	set(m, "name", str(in.name), "")
 	set(m, "interface", str(in.iface), "")
 	set(m, "vrid", integer(in.vrid), "")
@@ -494,6 +494,11 @@ func (in *outInstance) trackNode() *yaml.Node {
 		}
 	}
 	return t
+}
+
+// origin is the comment that heads what block name of keepalived.conf became.
+func origin(pos Pos, block, name string) string {
+	return commentText(fmt.Sprintf("from %v %s %s", pos, block, name))
 }
 
 // commentText makes s fit on one comment line: a name read from keepalived.conf may hold

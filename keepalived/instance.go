@@ -1,7 +1,6 @@
 package keepalived
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -333,7 +332,7 @@ func (r *instanceReader) finish(block *node) *outInstance {
 		cv.rep.refuse(block.pos, "vrrp_instance %s has no virtual_ipaddress (keepalived: \"No VIP specified; at least one is "+
 			"required\", and does not start)", out.name)
 	}
-	out.comment = fmt.Sprintf("from %v vrrp_instance %s", block.pos, block.words[1])
+	out.comment = origin(block.pos, "vrrp_instance", block.words[1])
 	if r.family == 0 {
 		r.family = 4
 	}
