@@ -227,8 +227,8 @@ func (d *Daemon) askOnce() (forget func()) {
 	}
 }
 
-// ask returns ask(ifname), kept in the map pick chooses while askOnce lasts.
-func ask[T any](d *Daemon, pick func(*interfaceFacts) map[string]fact[T], ifname string, ask func(string) (T, error)) (T, error) {
+// ask returns query(ifname), kept in the map pick chooses while askOnce lasts.
+func ask[T any](d *Daemon, pick func(*interfaceFacts) map[string]fact[T], ifname string, query func(string) (T, error)) (T, error) {
 	d.mu.Lock()
 	var known map[string]fact[T]
 	if d.facts != nil {
@@ -239,7 +239,7 @@ func ask[T any](d *Daemon, pick func(*interfaceFacts) map[string]fact[T], ifname
 	if ok {
 		return f.v, f.err
 	}
-	v, err := ask(ifname)
+	v, err := query(ifname)
 	if known != nil {
 		d.mu.Lock()
 		known[ifname] = fact[T]{v, err}
