@@ -131,7 +131,6 @@ func TestFailover(t *testing.T) {
 
 	chaosPlan := chaosScenario(*chaosCyclesFlag, *chaosSeedFlag)
 	if all || wanted["chaos"] {
-		netnstest.RequireCommand(t, "nft")
 		b.table.addRows(chaosPlan, []time.Duration{chaosInterval})
 	}
 
@@ -164,7 +163,7 @@ func TestFailover(t *testing.T) {
 	}
 
 	if all || wanted["chaos"] {
-		b.chaos(*chaosCyclesFlag, *chaosSeedFlag)
+		b.chaos(chaosPlan, *chaosCyclesFlag, *chaosSeedFlag)
 	}
 
 	fmt.Printf("\n%s\n", b.table.Markdown())

@@ -14,9 +14,8 @@ import (
 )
 
 // chaos runs the chaos suite's plan on a cluster of each daemon, one after the other,
-// with vrrpd as shipped, and records its totals.
-func (b *benchRun) chaos(cycles int, seed uint64) {
-	s := chaosScenario(cycles, seed)
+// with vrrpd as shipped, and records its totals in the rows of s.
+func (b *benchRun) chaos(s scenario, cycles int, seed uint64) {
 	for _, kind := range b.kinds {
 		sum, err := runChaos(kind, cycles, seed)
 		values := map[string]float64{
