@@ -10,6 +10,7 @@ import (
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/control"
 	"github.com/vrrpd/vrrpd/rhi"
+	"github.com/vrrpd/vrrpd/rhi/process"
 )
 
 // bgp announces the configuration's routes (package rhi) from the trackers' states and
@@ -28,14 +29,14 @@ type bgp struct {
 }
 
 // newBGP prepares the routes of cfg; nil when cfg has no bgp section. A test's
-// Options.Speaker stands for GoBGP.
+// Options.Speaker stands for vrrpd-bgp.
 func newBGP(d *Daemon, cfg *config.BGP, speaker rhi.Speaker) *bgp {
 	if cfg == nil {
 		return nil
 	}
 	b := &bgp{d: d, vrrp: map[string]string{}}
 	if speaker == nil {
-		speaker = rhi.NewGoBGP(d.log.With("bgp", "gobgp"), b.peerChanged)
+		speaker = process.New("", d.log.With("bgp", "gobgp"), b.peerChanged)
 	}
 	b.speaker = speaker
 	b.m = rhi.NewManager(cfg, speaker, d.sys.Addresses, rhi.Env{Now: d.clock.Now, After: clockAfter(d.clock)}, d.log.With("bgp", "routes"), b.routeChanged)

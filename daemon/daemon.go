@@ -31,7 +31,7 @@ type Options struct {
 	// TrackerEnv is what health trackers need of the system; the zero value is the
 	// real system. The daemon fills in the link events.
 	TrackerEnv tracker.Env
-	// Speaker stands for GoBGP in tests.
+	// Speaker stands for vrrpd-bgp in tests.
 	Speaker rhi.Speaker
 }
 

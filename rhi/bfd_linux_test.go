@@ -7,7 +7,8 @@ import (
 )
 
 // TestRouteHealthInjectionBFD: with BFD (200 ms x 5: down after a second of silence) a
-// hung vrrpd (SIGSTOP) and a cut link lose their routes within 2.5 s, well under the
+// hung vrrpd (SIGSTOP: its vrrpd-bgp exits after a second without its heartbeat) and a
+// cut link lose their routes within 2.5 s, well under the
 // hold time of 9 s, against BIRD and FRR. (100 ms x 3 works as well on a quiet machine;
 // one whose load is ten times its cores misses 300 ms, and even 500 ms, now and then.)
 func TestRouteHealthInjectionBFD(t *testing.T) {

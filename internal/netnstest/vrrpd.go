@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 )
@@ -17,10 +16,10 @@ import (
 // method of every type (about 6 MB of binary and 3 MB of resident memory).
 const BuildTags = "grpcnotrace"
 
-// Vrrpd builds the vrrpd binary, with the race detector unless Plain, once per test
-// binary. A test package that uses it calls Remove from its TestMain after m.Run.
+// Vrrpd builds the vrrpd and vrrpd-bgp binaries, with the race detector unless Plain,
+// once per test binary. A test package that uses it calls Remove from its TestMain after m.Run.
 type Vrrpd struct {
-	// Plain builds the binary as shipped, for tests that measure time or memory.
+	// Plain builds the binaries as shipped, for tests that measure time or memory.
 	Plain bool
 
 	once sync.Once
@@ -38,13 +37,21 @@ func (v *Vrrpd) Path(t testing.TB) string {
 			return
 		}
 		v.path = filepath.Join(v.dir, "vrrpd")
-		args := []string{"build", "-race", "-tags", BuildTags, "-o", v.path, "github.com/vrrpd/vrrpd/cmd/vrrpd"}
-		if v.Plain {
-			args = slices.Delete(args, 1, 2)
-		}
-		out, err := exec.Command("go", args...).CombinedOutput()
-		if err != nil {
-			v.err = fmt.Errorf("go build: %v\n%s", err, out)
+		// vrrpd-bgp beside it, where vrrpd looks first.
+		for _, cmd := range []string{"vrrpd", "vrrpd-bgp"} {
+			args := []string{"build", "-race"}
+			if v.Plain {
+				args = []string{"build", "-trimpath", "-ldflags=-s -w"} // as the packages ship it
+			}
+			args = append(args, "-tags", BuildTags, "-o", filepath.Join(v.dir, cmd), "github.com/vrrpd/vrrpd/cmd/"+cmd)
+			build := exec.Command("go", args...)
+			if v.Plain {
+				build.Env = append(os.Environ(), "CGO_ENABLED=0")
+			}
+			if out, err := build.CombinedOutput(); err != nil {
+				v.err = fmt.Errorf("go build %s: %v\n%s", cmd, err, out)
+				return
+			}
 		}
 	})
 	if v.err != nil {

@@ -1,4 +1,4 @@
-package rhi
+package gobgp
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/server"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/rhi"
 )
 
 // router is a plain GoBGP server standing for the upstream router: passive, on a port
@@ -114,15 +115,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // and its last error, and the session's end at Stop.
 func TestGoBGPLoopback(t *testing.T) {
 	r := startRouter(t, "127.0.0.1", "::1")
-	changes := make(chan PeerStatus, 64)
-	g := NewGoBGP(nil, func(p PeerStatus) {
+	changes := make(chan rhi.PeerStatus, 64)
+	g := New(nil, func(p rhi.PeerStatus) {
 		select {
 		case changes <- p:
 		default:
 		}
 	})
 	ctx := context.Background()
-	if err := g.Start(ctx, Global{ASN: 65010, RouterID: netip.MustParseAddr("192.0.2.11"), HoldTime: 9 * time.Second}); err != nil {
+	if err := g.Start(ctx, rhi.Global{ASN: 65010, RouterID: netip.MustParseAddr("192.0.2.11"), HoldTime: 9 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	defer g.Stop(ctx)
@@ -144,7 +145,7 @@ func TestGoBGPLoopback(t *testing.T) {
 	}
 
 	const v4, v6 = "198.51.100.10/32", "2001:db8:100::10/128"
-	healthy := Attributes{Communities: []uint32{65010<<16 | 100}}
+	healthy := rhi.Attributes{Communities: []uint32{65010<<16 | 100}}
 	for _, p := range []string{v4, v6} {
 		if err := g.Announce(ctx, netip.MustParsePrefix(p), healthy); err != nil {
 			t.Fatal(err)
@@ -154,7 +155,7 @@ func TestGoBGPLoopback(t *testing.T) {
 	waitFor(t, "the IPv4 announce received", func() bool { return r.received(t, v4) == want })
 	waitFor(t, "the IPv6 announce received", func() bool { return r.received(t, v6) == want })
 
-	lastResort := Attributes{MED: 1000, HasMED: true, Prepend: 2, Communities: healthy.Communities}
+	lastResort := rhi.Attributes{MED: 1000, HasMED: true, Prepend: 2, Communities: healthy.Communities}
 	if err := g.Announce(ctx, netip.MustParsePrefix(v4), lastResort); err != nil {
 		t.Fatal(err)
 	}
@@ -236,9 +237,9 @@ func (r *records) WithGroup(string) slog.Handler      { return r }
 // error: a graceful stop is not a failure.
 func TestGoBGPStopQuiet(t *testing.T) {
 	rec := &records{}
-	g := NewGoBGP(slog.New(rec), nil)
+	g := New(slog.New(rec), nil)
 	ctx := context.Background()
-	gl := Global{ASN: 65010, RouterID: netip.MustParseAddr("192.0.2.11"), HoldTime: 9 * time.Second}
+	gl := rhi.Global{ASN: 65010, RouterID: netip.MustParseAddr("192.0.2.11"), HoldTime: 9 * time.Second}
 	for range 2 {
 		if err := g.Start(ctx, gl); err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package rhi
+package gobgp
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/server"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/rhi"
 )
 
 // Timers of the sessions besides the hold time: a router that restarts finds vrrpd
@@ -27,46 +28,46 @@ const (
 	idleHoldTimeAfterReset = 1 // seconds
 )
 
-// GoBGP is the Speaker: GoBGP's server embedded, without its gRPC listener and
+// Speaker is rhi.Speaker: GoBGP's server embedded, without its gRPC listener and
 // without a listening socket (ListenPort -1): vrrpd opens every session.
-type GoBGP struct {
+type Speaker struct {
 	log *slog.Logger
 	// onPeer is told of every change of a session's state.
-	onPeer func(PeerStatus)
+	onPeer func(rhi.PeerStatus)
 	// listenPort is -1 (no listening socket) unless a test listens.
 	listenPort int32
 
 	mu     sync.Mutex
 	srv    *server.BgpServer
-	global Global
+	global rhi.Global
 	cancel context.CancelFunc // the peer watch
 	peers  []config.BGPPeer   // as configured, in order
 	errs   map[string]string  // last error by neighbor address, from GoBGP's log
 }
 
-var _ Speaker = (*GoBGP)(nil)
+var _ rhi.Speaker = (*Speaker)(nil)
 
-// NewGoBGP returns a speaker that logs GoBGP's warnings to log and tells onPeer (when
+// New returns a speaker that logs GoBGP's warnings to log and tells onPeer (when
 // not nil) of every change of a session's state.
-func NewGoBGP(log *slog.Logger, onPeer func(PeerStatus)) *GoBGP {
+func New(log *slog.Logger, onPeer func(rhi.PeerStatus)) *Speaker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if onPeer == nil {
-		onPeer = func(PeerStatus) {}
+		onPeer = func(rhi.PeerStatus) {}
 	}
-	return &GoBGP{log: log, onPeer: onPeer, listenPort: -1, errs: map[string]string{}}
+	return &Speaker{log: log, onPeer: onPeer, listenPort: -1, errs: map[string]string{}}
 }
 
 // ErrNotStarted is returned by the methods of a GoBGP that is not started.
-var ErrNotStarted = errors.New("rhi: BGP speaker not started")
+var ErrNotStarted = errors.New("gobgp: BGP speaker not started")
 
-// Start implements Speaker.
-func (g *GoBGP) Start(ctx context.Context, gl Global) error {
+// Start implements rhi.Speaker.
+func (g *Speaker) Start(ctx context.Context, gl rhi.Global) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.srv != nil {
-		return errors.New("rhi: BGP speaker already started")
+		return errors.New("gobgp: BGP speaker already started")
 	}
 	level := &slog.LevelVar{}
 	level.Set(slog.LevelDebug) // the tap keeps what it needs; the rest is dropped
@@ -78,7 +79,7 @@ func (g *GoBGP) Start(ctx context.Context, gl Global) error {
 	}})
 	if err != nil {
 		srv.Stop()
-		return fmt.Errorf("rhi: start BGP: %w", err)
+		return fmt.Errorf("gobgp: start BGP: %w", err)
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	err = srv.WatchEvent(wctx, server.WatchEventMessageCallbacks{
@@ -91,13 +92,13 @@ func (g *GoBGP) Start(ctx context.Context, gl Global) error {
 	if err != nil {
 		cancel()
 		srv.Stop()
-		return fmt.Errorf("rhi: watch BGP peers: %w", err)
+		return fmt.Errorf("gobgp: watch BGP peers: %w", err)
 	}
 	g.srv, g.global, g.cancel, g.peers = srv, gl, cancel, nil
 	return nil
 }
 
-func (g *GoBGP) peerChanged(addr netip.Addr) {
+func (g *Speaker) peerChanged(addr netip.Addr) {
 	for _, p := range g.Peers() {
 		if p.Address == addr {
 			g.onPeer(p)
@@ -105,8 +106,8 @@ func (g *GoBGP) peerChanged(addr netip.Addr) {
 	}
 }
 
-// SetPeers implements Speaker.
-func (g *GoBGP) SetPeers(ctx context.Context, peers []config.BGPPeer) error {
+// SetPeers implements rhi.Speaker.
+func (g *Speaker) SetPeers(ctx context.Context, peers []config.BGPPeer) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.srv == nil {
@@ -119,7 +120,7 @@ func (g *GoBGP) SetPeers(ctx context.Context, peers []config.BGPPeer) error {
 			continue
 		}
 		if err := g.srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: old.Address.String()}); err != nil {
-			errs = append(errs, fmt.Errorf("rhi: remove peer %v: %w", old.Address, err))
+			errs = append(errs, fmt.Errorf("gobgp: remove peer %v: %w", old.Address, err))
 		}
 	}
 	var kept []config.BGPPeer
@@ -128,7 +129,7 @@ func (g *GoBGP) SetPeers(ctx context.Context, peers []config.BGPPeer) error {
 		if i < 0 || !samePeer(g.peers[i], p) {
 			delete(g.errs, p.Address.String())
 			if err := g.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: g.apiPeer(p)}); err != nil {
-				errs = append(errs, fmt.Errorf("rhi: add peer %v: %w", p.Address, err))
+				errs = append(errs, fmt.Errorf("gobgp: add peer %v: %w", p.Address, err))
 				continue
 			}
 		}
@@ -143,7 +144,7 @@ func samePeer(a, b config.BGPPeer) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-func (g *GoBGP) apiPeer(p config.BGPPeer) *api.Peer {
+func (g *Speaker) apiPeer(p config.BGPPeer) *api.Peer {
 	afi := api.Family_AFI_IP
 	if p.Address.Is6() {
 		afi = api.Family_AFI_IP6
@@ -169,10 +170,10 @@ func (g *GoBGP) apiPeer(p config.BGPPeer) *api.Peer {
 }
 
 // path builds the path of prefix with attributes a; withdraw builds its withdrawal.
-func (g *GoBGP) path(prefix netip.Prefix, a Attributes, withdraw bool) (*apiutil.Path, error) {
+func (g *Speaker) path(prefix netip.Prefix, a rhi.Attributes, withdraw bool) (*apiutil.Path, error) {
 	nlri, err := bgp.NewIPAddrPrefix(prefix)
 	if err != nil {
-		return nil, fmt.Errorf("rhi: %v: %w", prefix, err)
+		return nil, fmt.Errorf("gobgp: %v: %w", prefix, err)
 	}
 	p := &apiutil.Path{Family: bgp.RF_IPv4_UC, Nlri: nlri, Withdrawal: withdraw}
 	if prefix.Addr().Is6() {
@@ -186,13 +187,13 @@ func (g *GoBGP) path(prefix netip.Prefix, a Attributes, withdraw bool) (*apiutil
 	if prefix.Addr().Is4() {
 		nh, err := bgp.NewPathAttributeNextHop(netip.IPv4Unspecified())
 		if err != nil {
-			return nil, fmt.Errorf("rhi: next hop: %w", err)
+			return nil, fmt.Errorf("gobgp: next hop: %w", err)
 		}
 		attrs = append(attrs, nh)
 	} else {
 		mp, err := bgp.NewPathAttributeMpReachNLRI(bgp.RF_IPv6_UC, []bgp.PathNLRI{{NLRI: nlri}}, netip.IPv6Unspecified())
 		if err != nil {
-			return nil, fmt.Errorf("rhi: next hop: %w", err)
+			return nil, fmt.Errorf("gobgp: next hop: %w", err)
 		}
 		attrs = append(attrs, mp)
 	}
@@ -215,8 +216,8 @@ func (g *GoBGP) path(prefix netip.Prefix, a Attributes, withdraw bool) (*apiutil
 	return p, nil
 }
 
-// Announce implements Speaker.
-func (g *GoBGP) Announce(_ context.Context, prefix netip.Prefix, a Attributes) error {
+// Announce implements rhi.Speaker.
+func (g *Speaker) Announce(_ context.Context, prefix netip.Prefix, a rhi.Attributes) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.srv == nil {
@@ -227,30 +228,30 @@ func (g *GoBGP) Announce(_ context.Context, prefix netip.Prefix, a Attributes) e
 		return err
 	}
 	if _, err := g.srv.AddPath(apiutil.AddPathRequest{Paths: []*apiutil.Path{p}}); err != nil {
-		return fmt.Errorf("rhi: announce %v: %w", prefix, err)
+		return fmt.Errorf("gobgp: announce %v: %w", prefix, err)
 	}
 	return nil
 }
 
-// Withdraw implements Speaker.
-func (g *GoBGP) Withdraw(_ context.Context, prefix netip.Prefix) error {
+// Withdraw implements rhi.Speaker.
+func (g *Speaker) Withdraw(_ context.Context, prefix netip.Prefix) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.srv == nil {
 		return ErrNotStarted
 	}
-	p, err := g.path(prefix, Attributes{}, true)
+	p, err := g.path(prefix, rhi.Attributes{}, true)
 	if err != nil {
 		return err
 	}
 	if err := g.srv.DeletePath(apiutil.DeletePathRequest{Paths: []*apiutil.Path{p}}); err != nil {
-		return fmt.Errorf("rhi: withdraw %v: %w", prefix, err)
+		return fmt.Errorf("gobgp: withdraw %v: %w", prefix, err)
 	}
 	return nil
 }
 
-// Peers implements Speaker.
-func (g *GoBGP) Peers() []PeerStatus {
+// Peers implements rhi.Speaker.
+func (g *Speaker) Peers() []rhi.PeerStatus {
 	g.mu.Lock()
 	srv, peers := g.srv, slices.Clone(g.peers)
 	errs := make(map[string]string, len(g.errs))
@@ -267,9 +268,9 @@ func (g *GoBGP) Peers() []PeerStatus {
 			byAddr[a] = p
 		}
 	})
-	out := make([]PeerStatus, 0, len(peers))
+	out := make([]rhi.PeerStatus, 0, len(peers))
 	for _, conf := range peers {
-		st := PeerStatus{Address: conf.Address, ASN: conf.ASN, State: "idle", LastError: errs[conf.Address.String()]}
+		st := rhi.PeerStatus{Address: conf.Address, ASN: conf.ASN, State: "idle", LastError: errs[conf.Address.String()]}
 		if p := byAddr[conf.Address]; p != nil {
 			s := p.GetState()
 			st.State = strings.ToLower(strings.TrimPrefix(s.GetSessionState().String(), "SESSION_STATE_"))
@@ -297,8 +298,8 @@ func (g *GoBGP) Peers() []PeerStatus {
 	return out
 }
 
-// Stop implements Speaker.
-func (g *GoBGP) Stop(context.Context) error {
+// Stop implements rhi.Speaker.
+func (g *Speaker) Stop(context.Context) error {
 	g.mu.Lock()
 	srv, cancel := g.srv, g.cancel
 	g.srv, g.cancel, g.peers = nil, nil, nil
@@ -314,7 +315,7 @@ func (g *GoBGP) Stop(context.Context) error {
 	return nil
 }
 
-func (g *GoBGP) recordError(neighbor, msg string) {
+func (g *Speaker) recordError(neighbor, msg string) {
 	g.mu.Lock()
 	g.errs[neighbor] = msg
 	g.mu.Unlock()
