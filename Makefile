@@ -49,7 +49,7 @@ endef
 all: lint test build
 
 build:
-	$(GO) build -tags "$(TAGS)" -ldflags "-X main.version=$(VERSION)" -o bin/vrrpd ./cmd/vrrpd
+	$(GO) build -tags "$(TAGS)" -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/vrrpd ./cmd/vrrpd-bgp
 
 # The man pages, from docs/man/*.md, in $(DIST)/man: as they are (man -l) and gzipped.
 man:
@@ -61,12 +61,12 @@ man:
 	done
 	@echo "man pages in $(DIST)/man: man -l $(DIST)/man/vrrpd.8"
 
-# What nfpm packs that the build makes: a static binary (the same on every
+# What nfpm packs that the build makes: static binaries (the same on every
 # distribution), the man pages, the copyright file, the changelog and the scripts.
 stage: man
 	rm -rf $(STAGE)
 	mkdir -p $(STAGE)/man
-	CGO_ENABLED=0 $(GO) build -trimpath -tags "$(TAGS)" -ldflags "-s -w -X main.version=$(VERSION)" -o $(STAGE)/vrrpd ./cmd/vrrpd
+	CGO_ENABLED=0 $(GO) build -trimpath -tags "$(TAGS)" -ldflags "-s -w -X main.version=$(VERSION)" -o $(STAGE)/ ./cmd/vrrpd ./cmd/vrrpd-bgp
 	cp $(DIST)/man/*.gz $(STAGE)/man/
 	cp deploy/package/nfpm.yaml deploy/package/postinst.sh deploy/package/prerm.sh deploy/package/postrm.sh $(STAGE)/
 	GO=$(GO) deploy/package/copyright.sh > $(STAGE)/copyright

@@ -97,6 +97,7 @@ func packages(t *testing.T) (deb, rpm, oldDeb string) {
 // their own below.
 var wantFiles = map[string]string{
 	"/usr/sbin/vrrpd":                                     "-rwxr-xr-x",
+	"/usr/libexec/vrrpd/vrrpd-bgp":                        "-rwxr-xr-x",
 	"/usr/lib/systemd/system/vrrpd.service":               "-rw-r--r--",
 	"/usr/lib/sysusers.d/vrrpd.conf":                      "-rw-r--r--",
 	"/etc/vrrpd":                                          "drwxr-xr-x",

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prints the copyright file of the package: vrrpd's notice, then the license of every Go
-# module the binary links, the standard library included, as the module ships it (the
+# module the binaries link, the standard library included, as the module ships it (the
 # Apache License 2.0 by reference, as Debian's policy asks).
 # Run from the repository with the module cache filled (after a build).
 set -eu
@@ -16,10 +16,10 @@ if [ -f LICENSE ]; then
 else
 	printf 'No license has been published for vrrpd itself yet.\n'
 fi
-printf '\nThe program /usr/sbin/vrrpd is statically linked with the Go modules below, each\nunder its own license, reproduced here.\n'
+printf '\nThe programs /usr/sbin/vrrpd and /usr/libexec/vrrpd/vrrpd-bgp are statically linked\nwith the Go modules below, each under its own license, reproduced here.\n'
 {
 	echo "go $($GO env GOVERSION) $($GO env GOROOT)"
-	$GO list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}} {{.Dir}}{{end}}{{end}}' ./cmd/vrrpd
+	$GO list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}} {{.Dir}}{{end}}{{end}}' ./cmd/vrrpd ./cmd/vrrpd-bgp
 } | sort -u | while read -r path version dir; do
 	[ -n "$path" ] || continue
 	license=
