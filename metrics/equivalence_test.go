@@ -78,13 +78,23 @@ func oddInstances() control.Status {
 	return st
 }
 
+// referenceBuildInfo is vrrpd_build_info as vrrpd made it with client_golang, of
+// version 1.2.3.
+func referenceBuildInfo() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "vrrpd_build_info",
+		Help:        "Always 1, with the version of vrrpd and the Go version it was built with.",
+		ConstLabels: prometheus.Labels{"version": "1.2.3", "goversion": runtime.Version()},
+	}, func() float64 { return 1 })
+}
+
 // referenceText is what client_golang made of st: the families gathered from the
-// collector vrrpd used before, encoded by expfmt, with the error of the gathering.
-func referenceText(t *testing.T, st control.Status, more ...prometheus.Collector) (string, error) {
+// collector vrrpd used before and vrrpd_build_info, encoded by expfmt, with the error
+// of the gathering.
+func referenceText(t *testing.T, st control.Status) (string, error) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newReferenceCollector(func() control.Status { return st }))
-	reg.MustRegister(more...)
+	reg.MustRegister(newReferenceCollector(func() control.Status { return st }), referenceBuildInfo())
 	mfs, gatherErr := reg.Gather()
 	var b bytes.Buffer
 	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
@@ -96,14 +106,14 @@ func referenceText(t *testing.T, st control.Status, more ...prometheus.Collector
 	return b.String(), gatherErr
 }
 
-// writtenText is what the exporter writes of st, without the registry's families, with
-// the series it left out.
+// writtenText is what the exporter writes of st, without the runtime's and the
+// process's families, with the series it left out.
 func writtenText(t *testing.T, st control.Status) (string, []error) {
 	t.Helper()
 	e := exporterOf(t, func() control.Status { return st })
 	v := newView(&st)
 	var b bytes.Buffer
-	if err := e.write(&b, v, nil); err != nil {
+	if err := e.write(&b, v); err != nil {
 		t.Fatal(err)
 	}
 	return b.String(), v.errs
@@ -142,12 +152,7 @@ func TestSameAsClientGolang(t *testing.T) {
 // client_golang, vrrpd_build_info in its place among the families.
 func TestWriteTextSameAsClientGolang(t *testing.T) {
 	st := oddInstances()
-	build := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "vrrpd_build_info",
-		Help:        "Always 1, with the version of vrrpd and the Go version it was built with.",
-		ConstLabels: prometheus.Labels{"version": "1.2.3", "goversion": runtime.Version()},
-	}, func() float64 { return 1 })
-	want, err := referenceText(t, st, build)
+	want, err := referenceText(t, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,17 +219,27 @@ func firstDifference(got, want string) string {
 	return "the same lines"
 }
 
-// TestPromtool: promtool, Prometheus's own linter, finds nothing wrong with a scrape.
+// TestPromtool: promtool, Prometheus's own linter, finds nothing wrong with what vrrpd
+// metrics prints, nor with a scrape and its go_* and process_* families.
 func TestPromtool(t *testing.T) {
 	promtool := netnstest.RequireCommand(t, "promtool")
-	for name, st := range map[string]control.Status{"odd": oddInstances(), "thousand": manyInstances(1000)} {
-		t.Run(name, func(t *testing.T) {
+	printed := func(st control.Status) func(t *testing.T) []byte {
+		return func(t *testing.T) []byte {
 			var b bytes.Buffer
 			if err := exporterOf(t, func() control.Status { return st }).WriteText(&b); err != nil {
 				t.Fatal(err)
 			}
+			return b.Bytes()
+		}
+	}
+	for name, text := range map[string]func(t *testing.T) []byte{
+		"odd":      printed(oddInstances()),
+		"thousand": printed(manyInstances(1000)),
+		"scrape":   func(t *testing.T) []byte { return []byte(scrapeText(t, exporterOf(t, oddInstances))) },
+	} {
+		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "scrape.prom")
-			if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+			if err := os.WriteFile(file, text(t), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			in, err := os.Open(file)

@@ -28,6 +28,7 @@ const (
 	gauge     = "gauge"
 	counter   = "counter"
 	histogram = "histogram"
+	summary   = "summary"
 )
 
 // perInstance is a family with one sample of each instance, where value reports one.

@@ -394,9 +394,9 @@ func TestLint(t *testing.T) {
 			t.Errorf("%s: %s", p.Metric, p.Text)
 		}
 	}
-	n, err := testutil.GatherAndCount(e.reg, "go_goroutines", "process_start_time_seconds")
+	n, err := testutil.GatherAndCount(scraperOf(t, e), "go_goroutines", "process_start_time_seconds")
 	if err != nil || n != 2 {
-		t.Errorf("Go and process collectors: %d series, %v", n, err)
+		t.Errorf("Go and process families: %d series, %v", n, err)
 	}
 	mfs, err := gathererOf(e).Gather()
 	if err != nil {

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/vrrpd/vrrpd/control"
 )
 
@@ -64,6 +62,8 @@ func (s *Server) Close() error {
 }
 
 const (
+	// contentType is the text format 0.0.4's, which every Prometheus reads.
+	contentType = "text/plain; version=0.0.4; charset=utf-8"
 	// maxScrapes is how many scrapes may be served at once: more is not Prometheus.
 	maxScrapes = 4
 	// scrapeTimeout bounds a scrape, from the request to the last byte sent.
@@ -102,15 +102,19 @@ func (e *Exporter) handler(log *slog.Logger, timeout time.Duration) http.Handler
 		if len(v.errs) > 0 {
 			log.Error("metrics: series left out", "error", errors.Join(v.errs...))
 		}
-		mfs, err := e.reg.Gather()
-		if err != nil {
-			log.Error("metrics: error gathering metrics", "error", err)
+		v.rt, v.proc = readRuntime(), readProcess()
+		if v.proc != nil {
+			if errs := v.proc.errs(); len(errs) > 0 {
+				// As client_golang's process collector: the families of what could not
+				// be read are left out, the scrape goes on.
+				log.Debug("metrics: process metrics left out", "error", errors.Join(errs...))
+			}
 		}
 
 		// A scraper that reads too slowly is cut off at the deadline.
 		_ = http.NewResponseController(w).SetWriteDeadline(deadline)
 		h := w.Header()
-		h.Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+		h.Set("Content-Type", contentType)
 		h.Add("Vary", "Accept-Encoding")
 		var body io.Writer = w
 		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
@@ -125,7 +129,7 @@ func (e *Exporter) handler(log *slog.Logger, timeout time.Duration) http.Handler
 			}()
 			body = gz
 		}
-		if err := e.write(body, v, mfs); err != nil {
+		if err := e.write(body, v); err != nil {
 			// Most likely the scraper went away: not worth more than a debug line.
 			log.Debug("metrics: scrape not sent", "error", err)
 		}

@@ -27,13 +27,6 @@ func newTextWriter(w io.Writer) *textWriter {
 	return &textWriter{w: w, buf: make([]byte, 0, flushAt+4<<10)}
 }
 
-// Write appends p, for expfmt's encoder of the registry's families.
-func (t *textWriter) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	t.flushIfFull()
-	return len(p), t.err
-}
-
 func (t *textWriter) flushIfFull() {
 	if len(t.buf) >= flushAt {
 		t.flush()

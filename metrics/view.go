@@ -31,6 +31,10 @@ type view struct {
 	// by name.
 	nodeTrackers []*control.Tracker
 	scripts      []*control.Tracker
+	// rt and proc are the Go runtime and the process as a scrape read them; nil for
+	// vrrpd metrics, which leaves their families out.
+	rt   *runtimeSample
+	proc *processSample
 	// errs are the series left out: a duplicate, or a label value that is not UTF-8,
 	// which client_golang refuses too.
 	errs []error
