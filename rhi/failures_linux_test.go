@@ -89,8 +89,8 @@ func TestRouteHealthInjectionFailures(t *testing.T) {
 			t.Error("a refused reload changed the routes")
 		}
 
-		// n2 hangs: its vrrpd-bgp hears no heartbeat for a second, exits, and the kernel
-		// closes the session. Then n1's link is cut: without BFD the router notices when
+		// n2 hangs: its vrrpd-bgp hears no heartbeat for a second (counted from the last
+		// one, sent every 200 ms), exits, and the kernel closes the session. Then n1's link is cut: without BFD the router notices when
 		// the hold time (3 s) expires, which runs from the last keepalive, sent up to a
 		// third of it before (BIRD starts it up to a quarter short). BIRD keeps a
 		// session's routes until it has closed the connection, which over a cut link
@@ -102,7 +102,7 @@ func TestRouteHealthInjectionFailures(t *testing.T) {
 			do          func()
 			least, most time.Duration
 		}{
-			{"SIGSTOP", n2, func() { n2.signal(syscall.SIGSTOP) }, time.Second, 2500 * time.Millisecond},
+			{"SIGSTOP", n2, func() { n2.signal(syscall.SIGSTOP) }, 750 * time.Millisecond, 2500 * time.Millisecond},
 			{"link cut", n1, func() { l.cut(n1, true) }, time.Second, map[string]time.Duration{"bird": 7 * time.Second, "frr": 4 * time.Second}[kind]},
 		} {
 			start := time.Now()
