@@ -135,7 +135,7 @@ func (d *Daemon) Start() error {
 	// Each instance has its first priority before its router starts.
 	d.trk.start()
 	defer d.trk.refresh()
-	started, err := d.startAll(cfg.Instances)
+	started, err := d.startAll(instancesOf(cfg))
 	err = errors.Join(err, berr)
 	d.mu.Lock()
 	d.instances = append(d.instances, started...)
@@ -150,11 +150,21 @@ func (d *Daemon) Start() error {
 	return err
 }
 
+// instancesOf points into cfg's instances: the daemon keeps the running configuration,
+// and each instance reads its own entry there rather than a copy of it.
+func instancesOf(cfg *config.Config) []*config.Instance {
+	out := make([]*config.Instance, len(cfg.Instances))
+	for i := range cfg.Instances {
+		out[i] = &cfg.Instances[i]
+	}
+	return out
+}
+
 // startAll opens instances of cfgs, then starts them together: each instance's first
 // Master_Down_Interval starts when every socket listens, so that nodes started together
 // elect their masters right, however many instances they have. The interfaces' addresses
 // are read once for all.
-func (d *Daemon) startAll(cfgs []config.Instance) ([]*instance, error) {
+func (d *Daemon) startAll(cfgs []*config.Instance) ([]*instance, error) {
 	var errs []error
 	var opened []*instance
 	for _, ic := range cfgs {
@@ -519,21 +529,22 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 	d.mu.Lock()
 	old := map[identity]*instance{}
 	for _, in := range d.instances {
-		old[identityOf(in.cfg)] = in
+		old[identityOf(*in.cfg)] = in
 	}
 	d.cfg, d.vipSet = cfg, nil
 	d.mu.Unlock()
 
 	var kept []*instance
-	var fresh []config.Instance
+	var fresh []*config.Instance
 	var gone [][]netops.VIP
-	for _, ic := range cfg.Instances {
-		in, ok := old[identityOf(ic)]
+	for i := range cfg.Instances {
+		ic := &cfg.Instances[i]
+		in, ok := old[identityOf(*ic)]
 		if !ok {
 			fresh = append(fresh, ic)
 			continue
 		}
-		delete(old, identityOf(ic))
+		delete(old, identityOf(*ic))
 		in.do(func() {
 			in.log = d.log.With("instance", ic.Name)
 			gone = append(gone, in.reconfigure(ic))
@@ -556,7 +567,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 	}
 	d.retire(removed)
 	for _, ic := range fresh {
-		d.finishLeaving(ic)
+		d.finishLeaving(*ic)
 	}
 	started, err := d.startAll(fresh)
 	errs := []error{err, berr}

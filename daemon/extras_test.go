@@ -130,7 +130,8 @@ func TestPromoteSecondaries(t *testing.T) {
 }
 
 func TestRefreshOtherInterfaces(t *testing.T) {
-	in := &instance{cfg: instanceCfg("web", 150, "192.0.2.100/24")}
+	cfg := instanceCfg("web", 150, "192.0.2.100/24")
+	in := &instance{cfg: &cfg}
 	in.cfg.GARP.RefreshOtherInterfaces = 100 * time.Second
 	base := netops.AnnounceConfig{Repeat: 5}
 	if got := in.otherInterfacesRefresh("eth0", base); got.Refresh != 0 {

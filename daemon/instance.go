@@ -22,8 +22,9 @@ import (
 // packets, timers and requests, and carries out its actions. Nothing else touches the
 // router.
 type instance struct {
-	d   *Daemon
-	cfg config.Instance
+	d *Daemon
+	// cfg is the instance's entry in the running configuration, shared with it.
+	cfg *config.Instance
 	log *slog.Logger
 
 	sub    *netops.Subscription
@@ -86,7 +87,7 @@ type instance struct {
 	routeErrors uint64
 }
 
-func newInstance(d *Daemon, cfg config.Instance) *instance {
+func newInstance(d *Daemon, cfg *config.Instance) *instance {
 	in := &instance{
 		d:         d,
 		cfg:       cfg,
@@ -110,8 +111,8 @@ func (in *instance) open() error {
 	if err := in.createVMAC(); err != nil {
 		return err
 	}
-	in.port = in.d.portFor(advertInterface(in.cfg), in.cfg.Family())
-	sub, err := in.d.mux.SubscribeInbox(advertInterface(in.cfg), in.cfg.Family(), in.cfg.VRID, in.port.inbox)
+	in.port = in.d.portFor(advertInterface(*in.cfg), in.cfg.Family())
+	sub, err := in.d.mux.SubscribeInbox(advertInterface(*in.cfg), in.cfg.Family(), in.cfg.VRID, in.port.inbox)
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
 	}
@@ -164,7 +165,7 @@ func (in *instance) createRouter() bool {
 		in.waiting = err.Error()
 		return false
 	}
-	r, err := vrrp.NewRouter(routerConfig(in.cfg, src), in.d.clock)
+	r, err := vrrp.NewRouter(routerConfig(*in.cfg, src), in.d.clock)
 	if err != nil {
 		in.waiting = err.Error()
 		in.log.Error("instance cannot start", "error", err)
@@ -407,7 +408,7 @@ func (in *instance) finish(ctx context.Context) {
 // advertises first (the router does), then adds and announces its new VIPs; it returns
 // those it no longer has, for the daemon to remove once every instance has added its
 // own, so that a VIP that moves between instances never leaves the kernel.
-func (in *instance) reconfigure(next config.Instance) []netops.VIP {
+func (in *instance) reconfigure(next *config.Instance) []netops.VIP {
 	prev := in.cfg
 	prevVIPs := in.vips()
 	// Other goroutines read the configuration under the daemon's lock (instancesOn,
@@ -433,7 +434,7 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 		src = in.src
 	}
 	in.src = src
-	in.execute(in.router.Handle(vrrp.Reconfigure{Config: routerConfig(next, src)}))
+	in.execute(in.router.Handle(vrrp.Reconfigure{Config: routerConfig(*next, src)}))
 	in.notePriority()
 	if in.router.State() != vrrp.Master {
 		return nil
@@ -451,7 +452,7 @@ func (in *instance) reconfigure(next config.Instance) []netops.VIP {
 		}
 	}
 	in.addVIPs(added)
-	in.reconfigureRoutes(prev, next)
+	in.reconfigureRoutes(*prev, *next)
 	if len(added) > 0 || !garpEqual(prev.GARP, next.GARP) {
 		in.startAnnouncing()
 	}

@@ -17,7 +17,7 @@ func (in *instance) release() {
 	if in.stopping == nil {
 		return
 	}
-	in.removeRoutes(routesOf(in.cfg))
+	in.removeRoutes(routesOf(*in.cfg))
 	in.removeVIPs(in.vips())
 	in.finish(in.stopping)
 }
@@ -121,10 +121,10 @@ func (in *instance) do1(a vrrp.Action) {
 		switch a := a.(type) {
 		case vrrp.AddVIPs:
 			in.addVIPs(in.vips())
-			in.addRoutes(routesOf(in.cfg))
+			in.addRoutes(routesOf(*in.cfg))
 		case vrrp.RemoveVIPs:
 			in.stopAnnouncing()
-			in.removeRoutes(routesOf(in.cfg))
+			in.removeRoutes(routesOf(*in.cfg))
 			in.removeVIPs(in.vips())
 		case vrrp.AnnounceVIPs:
 			in.startAnnouncing()

@@ -149,7 +149,7 @@ func (in *instance) reconfigureRoutes(prev, next config.Instance) {
 
 // routeStatus lists the instance's routes and rules, as ip(8) writes them.
 func (in *instance) routeStatus() []string {
-	s := routesOf(in.cfg)
+	s := routesOf(*in.cfg)
 	var out []string
 	for _, r := range s.routes {
 		out = append(out, r.String())

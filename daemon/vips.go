@@ -16,7 +16,7 @@ import (
 func (in *instance) vips() []netops.VIP {
 	var out []netops.VIP
 	for _, v := range slices.Concat(in.cfg.VIPs, in.cfg.ExcludedVIPs) {
-		out = append(out, toNetopsVIP(in.cfg, v))
+		out = append(out, toNetopsVIP(*in.cfg, v))
 	}
 	return out
 }

@@ -82,7 +82,8 @@ func linkUp(flags uint32, oper uint8) bool {
 // addresses, and addresses deleted before their link.
 type netState struct {
 	links map[int]LinkEvent
-	addrs map[addrKey]AddrEvent
+	// addrs is a set: an address's event is made from its key and its link's name.
+	addrs map[addrKey]struct{}
 }
 
 type addrKey struct {
@@ -91,7 +92,7 @@ type addrKey struct {
 }
 
 func newNetState() netState {
-	return netState{links: map[int]LinkEvent{}, addrs: map[addrKey]AddrEvent{}}
+	return netState{links: map[int]LinkEvent{}, addrs: map[addrKey]struct{}{}}
 }
 
 func (s *netState) clone() netState {
@@ -109,7 +110,7 @@ func (s *netState) link(e LinkEvent) []Event {
 		var evs []Event
 		for _, k := range s.sortedAddrs() {
 			if k.index == e.Index {
-				a := s.addrs[k]
+				a := s.event(k)
 				a.Deleted = true
 				delete(s.addrs, k)
 				evs = append(evs, a)
@@ -122,14 +123,6 @@ func (s *netState) link(e LinkEvent) []Event {
 		return nil
 	}
 	s.links[e.Index] = e
-	if known && old.Name != e.Name {
-		for k, a := range s.addrs {
-			if k.index == e.Index {
-				a.Interface = e.Name
-				s.addrs[k] = a
-			}
-		}
-	}
 	return []Event{e}
 }
 
@@ -148,7 +141,7 @@ func (s *netState) addr(e AddrEvent) []Event {
 	case e.Deleted && have:
 		delete(s.addrs, k)
 	case !e.Deleted && !have:
-		s.addrs[k] = e
+		s.addrs[k] = struct{}{}
 	default:
 		return nil
 	}
@@ -182,7 +175,7 @@ func (s *netState) resync(links []LinkEvent, addrs []AddrEvent) []Event {
 	var evs []Event
 	for _, k := range s.sortedAddrs() {
 		if !newAddrs[k] {
-			a := s.addrs[k]
+			a := s.event(k)
 			a.Deleted = true
 			evs = append(evs, s.addr(a)...)
 		}
@@ -213,9 +206,14 @@ func (s *netState) listing() ([]LinkEvent, []AddrEvent) {
 	}
 	addrs := make([]AddrEvent, 0, len(s.addrs))
 	for _, k := range s.sortedAddrs() {
-		addrs = append(addrs, s.addrs[k])
+		addrs = append(addrs, s.event(k))
 	}
 	return links, addrs
+}
+
+// event is the address of k, as its event, under its link's current name.
+func (s *netState) event(k addrKey) AddrEvent {
+	return AddrEvent{Index: k.index, Interface: s.links[k.index].Name, Prefix: k.prefix}
 }
 
 func (s *netState) sortedAddrs() []addrKey {

@@ -216,8 +216,8 @@ type Router struct {
 	preemptedUntil time.Time
 
 	stats   Stats
-	dropped uint64   // packets discarded, for Dropped
-	last    lastDrop // the most recent discard
+	dropped uint64    // packets discarded, for Dropped
+	last    *lastDrop // the most recent discard, nil before the first
 }
 
 // NewRouter returns a router in Initialize; Startup starts it.

@@ -54,12 +54,15 @@ type lastDrop struct {
 func (r *Router) drop(now time.Time, from netip.Addr, d *discard) {
 	r.stats.Drops[d.reason]++
 	r.dropped++
-	r.last = lastDrop{at: now, from: from, why: *d}
+	if r.last == nil {
+		r.last = new(lastDrop) // once: most routers never discard a packet
+	}
+	*r.last = lastDrop{at: now, from: from, why: *d}
 }
 
 // lastDropped formats the most recent discard, zero when none.
 func (r *Router) lastDropped() Drop {
-	if r.last.at.IsZero() {
+	if r.last == nil {
 		return Drop{}
 	}
 	return Drop{At: r.last.at, From: r.last.from, Reason: r.last.why.reason, Detail: r.last.why.detail()}
@@ -135,7 +138,12 @@ func (r *Router) LastDrop() Drop { return r.lastDropped() }
 func (r *Router) Dropped() uint64 { return r.dropped }
 
 // LastDropReason returns the reason of the most recent discard and its sender.
-func (r *Router) LastDropReason() (Reason, netip.Addr) { return r.last.why.reason, r.last.from }
+func (r *Router) LastDropReason() (Reason, netip.Addr) {
+	if r.last == nil {
+		return 0, netip.Addr{}
+	}
+	return r.last.why.reason, r.last.from
+}
 
 // State returns the router's state.
 func (r *Router) State() State { return r.state }
