@@ -14,11 +14,18 @@ import (
 // misconfigured peer must be visible in seconds, and a flood from the LAN, from any
 // number of sources, must neither flood the log nor grow memory.
 type dropLog struct {
-	last       [vrrp.NumReasons]time.Time
-	suppressed [vrrp.NumReasons]uint64
-	lastSend   time.Time
+	// reasons is allocated at the first drop: most instances never see one, and it
+	// takes half a kilobyte.
+	reasons  *dropReasons
+	lastSend time.Time
 	// sendErrors counts the adverts the kernel refused to send.
 	sendErrors uint64
+}
+
+// dropReasons is when each reason was last logged, and how many drops were not since.
+type dropReasons struct {
+	last       [vrrp.NumReasons]time.Time
+	suppressed [vrrp.NumReasons]uint64
 }
 
 const dropLogInterval = 10 * time.Second
@@ -30,16 +37,20 @@ func (l *dropLog) report(log *slog.Logger, now time.Time, r *vrrp.Router) {
 	if reason >= vrrp.NumReasons {
 		return
 	}
-	if t := l.last[reason]; !t.IsZero() && now.Sub(t) < dropLogInterval {
-		l.suppressed[reason]++
+	if l.reasons == nil {
+		l.reasons = new(dropReasons)
+	}
+	rs := l.reasons
+	if t := rs.last[reason]; !t.IsZero() && now.Sub(t) < dropLogInterval {
+		rs.suppressed[reason]++
 		return
 	}
 	d := r.LastDrop()
 	attrs := []any{"reason", reason.String()}
-	if n := l.suppressed[reason]; n > 0 {
+	if n := rs.suppressed[reason]; n > 0 {
 		attrs = append(attrs, "more_dropped_since_last_report", n)
 	}
-	l.last[reason], l.suppressed[reason] = now, 0
+	rs.last[reason], rs.suppressed[reason] = now, 0
 	log.Warn(fmt.Sprintf("adverts from %v dropped: %s", d.From, d.Detail), attrs...)
 }
 

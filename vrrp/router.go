@@ -163,9 +163,9 @@ type Router struct {
 	cfg   Config
 	clock Clock
 
-	state    State
 	since    time.Time
 	reason   string
+	state    State
 	priority uint8 // effective priority
 	faulted  bool
 
