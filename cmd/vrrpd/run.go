@@ -57,6 +57,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vrrpd:", err)
 		return 2
 	}
+	collectSooner()
 	if missing := missingCapabilities(); len(missing) > 0 {
 		fmt.Fprintf(stderr, "vrrpd: run needs %s (run as root, or grant them: the systemd unit does)\n", strings.Join(missing, " and "))
 		return 1

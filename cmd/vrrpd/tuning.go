@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/realtime"
@@ -62,3 +63,19 @@ func (t *tuning) processors(realtime bool) int {
 }
 
 func (t *tuning) close() { t.keeper.Close() }
+
+// heapGrowth is vrrpd's GOGC: the heap grows by half its live size between
+// collections, not by all of it as Go's default lets it.
+//
+// vrrpd's live heap is small (about 5 MB with a thousand instances) and it allocates
+// little (about a megabyte a second with a thousand instances at 100 ms adverts), so
+// a collection every second instead of every other one costs about 0.3 % of a CPU
+// there, and the heap it keeps resident shrinks by a quarter, about 2.5 MB.
+const heapGrowth = 50
+
+// collectSooner sets heapGrowth, unless GOGC is set.
+func collectSooner() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(heapGrowth)
+	}
+}
