@@ -21,11 +21,11 @@ import (
 // families among the others.
 func scrapeText(t testing.TB, e *Exporter) string {
 	t.Helper()
-	rec := scrape(e.handler(slog.New(slog.DiscardHandler), scrapeTimeout), "")
-	if rec.Code != 200 {
-		t.Fatalf("scrape: %d %s", rec.Code, rec.Body)
+	resp := scrape(e.scraper(slog.New(slog.DiscardHandler), scrapeTimeout), "")
+	if resp.status != 200 {
+		t.Fatalf("scrape: %d %s", resp.status, resp.body)
 	}
-	return rec.Body.String()
+	return string(resp.body)
 }
 
 // scraperOf reads the exporter's scrapes as Prometheus reads them, for client_golang's

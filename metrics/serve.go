@@ -1,170 +1,258 @@
 package metrics
 
 import (
-	"compress/gzip"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"strconv"
-	"strings"
+	"runtime/debug"
 	"sync"
 	"time"
-
-	"github.com/vrrpd/vrrpd/control"
 )
 
-// Server serves the metrics over HTTP.
+// maxConns bounds the connections open at once, a request read or answered on each:
+// beyond it, a connection is closed at once. Prometheus opens one a scrape; a few
+// servers scraping, a person with curl, and the rest is not a scraper.
+const maxConns = 16
+
+// limits bound how long a connection is kept; the tests shorten them.
+type limits struct {
+	header time.Duration // to read the request, from the connection's accept
+	scrape time.Duration // from the request to the response's last byte
+	grace  time.Duration // for the answers under way when the server closes
+	linger time.Duration // to drain what a refused client still sends, see linger
+}
+
+var defaultLimits = limits{header: 5 * time.Second, scrape: scrapeTimeout, grace: time.Second, linger: 500 * time.Millisecond}
+
+// Server serves the metrics over HTTP/1.1: one request a connection, GET or HEAD of
+// the metrics' path, without a body. See the package documentation for why it is not
+// net/http's.
 type Server struct {
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{}
+	ln     net.Listener
+	path   string
+	scr    *scraper
+	log    *slog.Logger
+	limits limits
+	// ctx ends the scrapes still under way at the end of the grace.
+	ctx    context.Context
+	cancel context.CancelFunc
+	stop   chan struct{} // closed by Close, to end the accept loop's back-off
+
+	mu      sync.Mutex
+	conns   map[net.Conn]bool // the open connections: true while answered
+	closing bool
+	wg      sync.WaitGroup // the accept loop and a goroutine a connection
 }
 
 // Listen listens on addr (host:port) and serves the exporter's metrics at path until
 // Close. An address it cannot listen on is an error, at once.
 func Listen(addr, path string, e *Exporter, log *slog.Logger) (*Server, error) {
+	return listen(addr, path, e, log, defaultLimits)
+}
+
+func listen(addr, path string, e *Exporter, log *slog.Logger, l limits) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle(path, e.handler(log, scrapeTimeout))
+	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
-		ln:  ln, done: make(chan struct{}),
+		ln: ln, path: path, scr: e.scraper(log, l.scrape), log: log, limits: l,
+		ctx: ctx, cancel: cancel, stop: make(chan struct{}),
+		conns: make(map[net.Conn]bool),
 	}
-	go func() {
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics endpoint stopped", "error", err)
-		}
-	}()
+	s.wg.Add(1)
+	go s.accept()
 	return s, nil
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops serving, letting a scrape under way finish for a second.
+// Close stops serving: it stops accepting, closes the connections whose request is
+// not read yet, lets the scrapes under way finish for a second, then closes their
+// connections too. It returns when every goroutine of the server has.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = s.srv.Close()
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
 	}
-	<-s.done
-	return err
-}
+	s.closing = true
+	close(s.stop)
+	err := s.ln.Close()
+	for c, answered := range s.conns {
+		if !answered {
+			c.Close()
+		}
+	}
+	s.mu.Unlock()
 
-const (
-	// contentType is the text format 0.0.4's, which every Prometheus reads.
-	contentType = "text/plain; version=0.0.4; charset=utf-8"
-	// maxScrapes is how many scrapes may be served at once: more is not Prometheus.
-	maxScrapes = 4
-	// scrapeTimeout bounds a scrape, from the request to the last byte sent.
-	scrapeTimeout = 10 * time.Second
-)
-
-// handler serves a scrape: the text format 0.0.4 whatever the scraper accepts, gzipped
-// when it accepts gzip, streamed as it is written. A series that cannot be exported is
-// left out and logged; the rest is served, as client_golang's ContinueOnError does.
-func (e *Exporter) handler(log *slog.Logger, timeout time.Duration) http.Handler {
-	inFlight := make(chan struct{}, maxScrapes)
-	// Compressors at the speed level: a scrape compresses about eighteen times, at a
-	// fifth of the default level's cost. Pooled, since each holds over a megabyte.
-	gzips := sync.Pool{New: func() any {
-		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
-		return w
-	}}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case inFlight <- struct{}{}:
-			defer func() { <-inFlight }()
-		default:
-			http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", maxScrapes),
-				http.StatusServiceUnavailable)
-			return
-		}
-		deadline := time.Now().Add(timeout)
-		ctx, cancel := context.WithDeadline(r.Context(), deadline)
-		defer cancel()
-		st, err := statusWithin(ctx, e.status)
-		if err != nil {
-			http.Error(w, fmt.Sprintf("Exceeded configured timeout of %v.", timeout), http.StatusServiceUnavailable)
-			return
-		}
-		v := newView(&st)
-		if len(v.errs) > 0 {
-			log.Error("metrics: series left out", "error", errors.Join(v.errs...))
-		}
-		v.rt, v.proc = readRuntime(), readProcess()
-		if v.proc != nil {
-			if errs := v.proc.errs(); len(errs) > 0 {
-				// As client_golang's process collector: the families of what could not
-				// be read are left out, the scrape goes on.
-				log.Debug("metrics: process metrics left out", "error", errors.Join(errs...))
-			}
-		}
-
-		// A scraper that reads too slowly is cut off at the deadline.
-		_ = http.NewResponseController(w).SetWriteDeadline(deadline)
-		h := w.Header()
-		h.Set("Content-Type", contentType)
-		h.Add("Vary", "Accept-Encoding")
-		var body io.Writer = w
-		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-			h.Set("Content-Encoding", "gzip")
-			gz := gzips.Get().(*gzip.Writer)
-			gz.Reset(w)
-			defer func() {
-				if err := gz.Close(); err != nil {
-					log.Debug("metrics: scrape not sent", "error", err)
-				}
-				gzips.Put(gz)
-			}()
-			body = gz
-		}
-		if err := e.write(body, v); err != nil {
-			// Most likely the scraper went away: not worth more than a debug line.
-			log.Debug("metrics: scrape not sent", "error", err)
-		}
-	})
-}
-
-// statusWithin returns status() unless ctx ends first.
-func statusWithin(ctx context.Context, status func() control.Status) (control.Status, error) {
-	done := make(chan control.Status, 1)
-	go func() { done <- status() }()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	grace := time.NewTimer(s.limits.grace)
+	defer grace.Stop()
 	select {
-	case st := <-done:
-		return st, nil
-	case <-ctx.Done():
-		return control.Status{}, ctx.Err()
+	case <-done:
+	case <-grace.C:
+		s.cancel()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	s.cancel()
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
+
+// accept serves each connection in a goroutine of its own, up to maxConns.
+func (s *Server) accept() {
+	defer s.wg.Done()
+	var backoff time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			// Out of file descriptors, most likely: some may be freed in a while, as
+			// net/http waits for them.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("metrics: cannot accept a connection", "error", err, "retry_in", backoff)
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		s.mu.Lock()
+		if s.closing || len(s.conns) >= maxConns {
+			s.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s.conns[c] = false
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serve(c)
 	}
 }
 
-// acceptsGzip reports whether the Accept-Encoding values name gzip with a weight
-// above 0.
-func acceptsGzip(values []string) bool {
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-				continue
-			}
-			name, q, ok := strings.Cut(params, "=")
-			if !ok || !strings.EqualFold(strings.TrimSpace(name), "q") {
-				return true
-			}
-			if w, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err != nil || w > 0 {
-				return true
-			}
+// bodies are the buffers of the scrapes' bodies, which a scrape writes whole before
+// sending it. A scrape of a thousand instances is 320 kB gzipped, as Prometheus asks
+// for it, and 5.7 MB plain: a buffer over maxPooledBody goes back to the garbage
+// collector rather than stay in the pool, held by the daemon between scrapes.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBody = 1 << 20
+
+// serve reads a request on c and answers it.
+func (s *Server) serve(c net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
+	// A bug in the exporter is worth a log line, not the daemon, as with net/http.
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("metrics: panic serving a scrape", "panic", v, "stack", string(debug.Stack()))
 		}
+	}()
+
+	_ = c.SetReadDeadline(time.Now().Add(s.limits.header))
+	req, err := readRequest(c)
+	refused, isRefusal := errors.AsType[*refusal](err)
+	if err != nil && !isRefusal {
+		// Gone, or silent until the deadline: no one to answer.
+		return
 	}
-	return false
+	if !s.answering(c, true) {
+		return
+	}
+	deadline := time.Now().Add(s.limits.scrape)
+	// A scraper that reads too slowly is cut off at the deadline.
+	_ = c.SetWriteDeadline(deadline)
+	var resp response
+	head := false
+	if isRefusal {
+		resp = textResponse(refused.status, statusText(refused.status)+": "+refused.reason)
+	} else {
+		ctx, cancel := context.WithDeadline(s.ctx, deadline)
+		defer cancel()
+		body := bodies.Get().(*bytes.Buffer)
+		defer func() {
+			if body.Cap() <= maxPooledBody {
+				body.Reset()
+				bodies.Put(body)
+			}
+		}()
+		resp = s.answer(ctx, req, body)
+		head = req.method == "HEAD"
+	}
+	if err := resp.write(c, !head); err != nil {
+		// Most likely the scraper went away: not worth more than a debug line.
+		s.log.Debug("metrics: scrape not sent", "error", err)
+		return
+	}
+	if s.answering(c, false) && isRefusal {
+		s.linger(c)
+	}
+}
+
+// answer answers a request read whole.
+func (s *Server) answer(ctx context.Context, req *request, body *bytes.Buffer) response {
+	if req.path != s.path {
+		return textResponse(statusNotFound, "404 page not found")
+	}
+	if req.method != "GET" && req.method != "HEAD" {
+		resp := textResponse(statusMethodNotAllowed, statusText(statusMethodNotAllowed))
+		resp.allow = "GET, HEAD"
+		return resp
+	}
+	return s.scr.scrape(ctx, acceptsGzip(req.header.Values("Accept-Encoding")), body)
+}
+
+// answering marks c answered or not, for Close, which closes the connections not
+// answered at once. It reports whether to go on: not once the server is closing,
+// unless the answer has begun.
+func (s *Server) answering(c net.Conn, answered bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = answered
+	return true
+}
+
+// linger reads and drops what the client still sends after a refusal (a body, the
+// rest of too long a header) for a while before the connection closes: closed with
+// data unread, it would be reset, and the client could lose the answer before
+// reading it.
+func (s *Server) linger(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(s.limits.linger))
+	_, _ = io.CopyN(io.Discard, c, 256<<10)
 }

@@ -1,13 +1,16 @@
 package metrics
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +57,10 @@ func TestServe(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %s", resp.Status)
+	}
+	// Go's client asks for gzip, and unzips.
+	if !resp.Uncompressed || !resp.Close || resp.Header.Get("Vary") != "Accept-Encoding" {
+		t.Errorf("gzipped %v, closed %v, Vary %q", resp.Uncompressed, resp.Close, resp.Header.Get("Vary"))
 	}
 	scraped := parse(t, resp.Body)
 	state := scraped["vrrpd_instance_state"]
@@ -109,38 +116,32 @@ func TestListenRefused(t *testing.T) {
 	}
 }
 
-// scrape gets the handler's answer to a request with the Accept-Encoding enc.
-func scrape(h http.Handler, enc string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest("GET", "/metrics", nil)
-	if enc != "" {
-		r.Header.Set("Accept-Encoding", enc)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
+// scrape gets the scraper's answer to a request with the Accept-Encoding enc.
+func scrape(s *scraper, enc string) response {
+	return s.scrape(context.Background(), acceptsGzip([]string{enc}), new(bytes.Buffer))
 }
 
-// TestHandlerEncoding: the same text plain and gzipped, as the scraper asks, in the
+// TestScrapeEncoding: the same text plain and gzipped, as the scraper asks, in the
 // text format 0.0.4.
-func TestHandlerEncoding(t *testing.T) {
+func TestScrapeEncoding(t *testing.T) {
 	e := exporterOf(t, oddInstances)
-	h := e.handler(slog.New(slog.DiscardHandler), time.Second)
-	plain := scrape(h, "")
-	if plain.Code != http.StatusOK || plain.Header().Get("Content-Encoding") != "" {
-		t.Fatalf("plain: %d, Content-Encoding %q", plain.Code, plain.Header().Get("Content-Encoding"))
+	s := e.scraper(slog.New(slog.DiscardHandler), time.Second)
+	plain := scrape(s, "")
+	if plain.status != 200 || plain.encoding != "" || !plain.vary {
+		t.Fatalf("plain: %d, Content-Encoding %q, Vary %v", plain.status, plain.encoding, plain.vary)
 	}
-	if ct := plain.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
-		t.Errorf("Content-Type %q", ct)
+	if plain.contentType != "text/plain; version=0.0.4; charset=utf-8" {
+		t.Errorf("Content-Type %q", plain.contentType)
 	}
-	scraped := parse(t, bytes.NewReader(plain.Body.Bytes()))
+	scraped := parse(t, bytes.NewReader(plain.body))
 	if scraped["go_goroutines"] == nil || scraped["vrrpd_build_info"] == nil || len(scraped["vrrpd_instance_state"].GetMetric()) != 6*4 {
 		t.Errorf("a scrape lacks families: %d of them", len(scraped))
 	}
-	gz := scrape(h, "br;q=1.0, gzip;q=0.8")
-	if gz.Code != http.StatusOK || gz.Header().Get("Content-Encoding") != "gzip" {
-		t.Fatalf("gzip: %d, Content-Encoding %q", gz.Code, gz.Header().Get("Content-Encoding"))
+	gz := scrape(s, "br;q=1.0, gzip;q=0.8")
+	if gz.status != 200 || gz.encoding != "gzip" {
+		t.Fatalf("gzip: %d, Content-Encoding %q", gz.status, gz.encoding)
 	}
-	r, err := gzip.NewReader(gz.Body)
+	r, err := gzip.NewReader(bytes.NewReader(gz.body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestHandlerEncoding(t *testing.T) {
 		}
 		return strings.Join(keep, "")
 	}
-	if got, want := vrrpd(unzipped), vrrpd(plain.Body.Bytes()); got != want || len(want) < 1000 {
+	if got, want := vrrpd(unzipped), vrrpd(plain.body); got != want || len(want) < 1000 {
 		t.Errorf("gzipped and plain differ:\n%s", firstDifference(got, want))
 	}
 }
@@ -187,9 +188,9 @@ func TestAcceptsGzip(t *testing.T) {
 	}
 }
 
-// TestHandlerBounds: a status that does not come within the timeout is a 503, and so
+// TestScrapeBounds: a status that does not come within the timeout is a 503, and so
 // is a scrape beyond the four served at once.
-func TestHandlerBounds(t *testing.T) {
+func TestScrapeBounds(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	entered := make(chan struct{}, maxScrapes)
@@ -199,29 +200,299 @@ func TestHandlerBounds(t *testing.T) {
 		return twoInstances()
 	}
 	e := exporterOf(t, stuck)
-	h := e.handler(slog.New(slog.DiscardHandler), time.Hour)
+	s := e.scraper(slog.New(slog.DiscardHandler), time.Hour)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range maxScrapes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := httptest.NewRequestWithContext(ctx, "GET", "/metrics", nil)
-			h.ServeHTTP(httptest.NewRecorder(), r)
-		}()
+		wg.Go(func() { s.scrape(ctx, false, new(bytes.Buffer)) })
 		<-entered
 	}
-	if w := scrape(h, ""); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "Limit of concurrent requests reached (4)") {
-		t.Errorf("a fifth scrape: %d %s", w.Code, w.Body)
+	if r := scrape(s, ""); r.status != 503 || !strings.Contains(string(r.body), "Limit of concurrent requests reached (4)") {
+		t.Errorf("a fifth scrape: %d %s", r.status, r.body)
 	}
 	cancel()
 	wg.Wait()
 
-	short := exporterOf(t, stuck).handler(slog.New(slog.DiscardHandler), 50*time.Millisecond)
-	w := scrape(short, "")
-	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "Exceeded configured timeout of 50ms") {
-		t.Errorf("a status that does not come: %d %s", w.Code, w.Body)
+	short := exporterOf(t, stuck).scraper(slog.New(slog.DiscardHandler), 50*time.Millisecond)
+	r := scrape(short, "")
+	if r.status != 503 || !strings.Contains(string(r.body), "Exceeded configured timeout of 50ms") {
+		t.Errorf("a status that does not come: %d %s", r.status, r.body)
+	}
+}
+
+// exchange sends req as it is on a connection of its own to srv, and returns the
+// response and the bytes after its header, read to the end of the connection.
+func exchange(t *testing.T, srv *Server, req string) (*http.Response, []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	if len(req) > 100 {
+		req = req[:100] + "..."
+	}
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%q: %v after %q", req, err, raw)
+	}
+	head, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
+	if !ok {
+		t.Fatalf("%q: no header in %q", req, raw)
+	}
+	// The header alone, as to a HEAD request: the test looks at the body itself.
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(append(head, "\r\n\r\n"...))), &http.Request{Method: "HEAD"})
+	if err != nil {
+		t.Fatalf("%q: %v in %q", req, err, raw)
+	}
+	return resp, body
+}
+
+// TestServeRequests: the answers to requests right and wrong, sent as they are.
+func TestServeRequests(t *testing.T) {
+	srv, err := Listen("127.0.0.1:0", "/metrics", exporterOf(t, twoInstances), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	const host = "Host: node\r\n"
+	tests := []struct {
+		name, req string
+		status    int
+	}{
+		{"get", "GET /metrics HTTP/1.1\r\n" + host + "\r\n", 200},
+		{"query ignored", "GET /metrics?x=1&y HTTP/1.1\r\n" + host + "\r\n", 200},
+		{"escaped", "GET /%6Detrics HTTP/1.1\r\n" + host + "\r\n", 200},
+		{"HTTP/1.0 without Host", "GET /metrics HTTP/1.0\r\n\r\n", 200},
+		{"no body", "GET /metrics HTTP/1.1\r\n" + host + "Content-Length: 0\r\n\r\n", 200},
+		{"head", "HEAD /metrics HTTP/1.1\r\n" + host + "\r\n", 200},
+		{"another path", "GET /metrics/ HTTP/1.1\r\n" + host + "\r\n", 404},
+		{"root", "GET / HTTP/1.1\r\n" + host + "\r\n", 404},
+		{"post", "POST /metrics HTTP/1.1\r\n" + host + "\r\n", 405},
+		{"options", "OPTIONS * HTTP/1.1\r\n" + host + "\r\n", 400},
+		{"body", "POST /metrics HTTP/1.1\r\n" + host + "Content-Length: 5\r\n\r\nhello", 400},
+		{"chunked body", "GET /metrics HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+		{"bad length", "GET /metrics HTTP/1.1\r\n" + host + "Content-Length: -1\r\n\r\n", 400},
+		{"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400},
+		{"HTTP/0.9", "GET /metrics\r\n\r\n", 400},
+		{"garbage", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400},
+		{"version case", "GET /metrics http/1.1\r\n" + host + "\r\n", 400},
+		{"method", "G(T /metrics HTTP/1.1\r\n" + host + "\r\n", 400},
+		{"two spaces", "GET  /metrics HTTP/1.1\r\n" + host + "\r\n", 400},
+		{"bad escape", "GET /metrics%zz HTTP/1.1\r\n" + host + "\r\n", 400},
+		{"no Host", "GET /metrics HTTP/1.1\r\n\r\n", 400},
+		{"two Hosts", "GET /metrics HTTP/1.1\r\n" + host + host + "\r\n", 400},
+		{"bad field", "GET /metrics HTTP/1.1\r\n" + host + "No colon\r\n\r\n", 400},
+		{"control in value", "GET /metrics HTTP/1.1\r\n" + host + "A: b\x01c\r\n\r\n", 400},
+		{"bad field name", "GET /metrics HTTP/1.1\r\n" + host + "A b: c\r\n\r\n", 400},
+		{"large header", "GET /metrics HTTP/1.1\r\n" + host + "X-Big: " + strings.Repeat("x", 9<<10) + "\r\n\r\n", 431},
+		{"many fields", "GET /metrics HTTP/1.1\r\n" + host + strings.Repeat("X-A: b\r\n", 9<<10/8) + "\r\n", 431},
+		{"long line", "GET /" + strings.Repeat("x", 9<<10) + " HTTP/1.1\r\n" + host + "\r\n", 431},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := exchange(t, srv, tt.req)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %s, want %d: %s", resp.Status, tt.status, body)
+			}
+			n, err := strconv.Atoi(resp.Header.Get("Content-Length"))
+			// Connection: close reads as Close.
+			if err != nil || !resp.Close || resp.Header.Get("Date") == "" {
+				t.Errorf("Content-Length %v, Connection: close %v, Date %q", err, resp.Close, resp.Header.Get("Date"))
+			}
+			if strings.HasPrefix(tt.req, "HEAD ") {
+				if len(body) != 0 || n < 1000 {
+					t.Errorf("HEAD: %d bytes, Content-Length %d", len(body), n)
+				}
+				return
+			}
+			if n != len(body) {
+				t.Errorf("Content-Length %d, %d bytes", n, len(body))
+			}
+			switch tt.status {
+			case 200:
+				if resp.Header.Get("Content-Type") != contentType || resp.Header.Get("Content-Encoding") != "" {
+					t.Errorf("Content-Type %q, Content-Encoding %q", resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"))
+				}
+				if mfs := parse(t, bytes.NewReader(body)); mfs["vrrpd_instance_state"] == nil {
+					t.Errorf("no vrrpd_instance_state in %d families", len(mfs))
+				}
+			case 405:
+				if a := resp.Header.Get("Allow"); a != "GET, HEAD" {
+					t.Errorf("Allow %q", a)
+				}
+			}
+		})
+	}
+}
+
+// TestServeGzip: gzip when asked for, and the same Content-Length as the body sent.
+func TestServeGzip(t *testing.T) {
+	srv, err := Listen("127.0.0.1:0", "/metrics", exporterOf(t, twoInstances), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	resp, body := exchange(t, srv, "GET /metrics HTTP/1.1\r\nHost: node\r\nAccept-Encoding: identity;q=0.5, gzip\r\n\r\n")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+		t.Fatalf("%s, Content-Encoding %q, Content-Length %q for %d bytes", resp.Status, resp.Header.Get("Content-Encoding"), resp.Header.Get("Content-Length"), len(body))
+	}
+	r, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mfs := parse(t, r); mfs["vrrpd_instance_state"] == nil {
+		t.Errorf("no vrrpd_instance_state in %d families", len(mfs))
+	}
+}
+
+// closedWithin reports whether the server closes c, without a byte, within d.
+func closedWithin(t *testing.T, c net.Conn, d time.Duration) bool {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	n, err := c.Read(make([]byte, 1))
+	return n == 0 && errors.Is(err, io.EOF)
+}
+
+// TestServeSilentClient: a client that sends no request, or half of one, is dropped
+// at the header deadline; the connections beyond maxConns at once.
+func TestServeSilentClient(t *testing.T) {
+	l := defaultLimits
+	l.header = 100 * time.Millisecond
+	srv, err := listen("127.0.0.1:0", "/metrics", exporterOf(t, twoInstances), slog.New(slog.DiscardHandler), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, sent := range []string{"", "GET /metrics HTTP/1.1\r\nHost: node\r\n"} {
+		c, err := net.Dial("tcp", srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := io.WriteString(c, sent); err != nil {
+			t.Fatal(err)
+		}
+		if !closedWithin(t, c, 10*time.Second) {
+			t.Errorf("after %q: not closed", sent)
+		} else if d := time.Since(start); d < l.header {
+			t.Errorf("after %q: closed after %v, before the deadline", sent, d)
+		}
+		c.Close()
+	}
+}
+
+// TestServeConnectionBound: the connections beyond maxConns are closed at once, and
+// the others served.
+func TestServeConnectionBound(t *testing.T) {
+	l := defaultLimits
+	l.header = time.Hour
+	srv, err := listen("127.0.0.1:0", "/metrics", exporterOf(t, twoInstances), slog.New(slog.DiscardHandler), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range maxConns {
+		c, err := net.Dial("tcp", srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	extra, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	if !closedWithin(t, extra, 10*time.Second) {
+		t.Fatal("a connection beyond the bound is kept")
+	}
+	// The first ones are still there.
+	if _, err := io.WriteString(idle[0], "GET /metrics HTTP/1.1\r\nHost: node\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(idle[0]), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a connection within the bound: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// TestServeClose: Close closes a connection without a request at once, lets a scrape
+// under way finish within the grace, and cuts off one that does not.
+func TestServeClose(t *testing.T) {
+	for _, finishes := range []bool{true, false} {
+		release := make(chan struct{})
+		entered := make(chan struct{}, 1)
+		e := exporterOf(t, func() control.Status {
+			entered <- struct{}{}
+			<-release
+			return twoInstances()
+		})
+		l := defaultLimits
+		l.grace = 200 * time.Millisecond
+		srv, err := listen("127.0.0.1:0", "/metrics", e, slog.New(slog.DiscardHandler), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		silent, err := net.Dial("tcp", srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			status int
+			err    error
+		}
+		got := make(chan result, 1)
+		go func() {
+			resp, err := http.Get("http://" + srv.Addr().String() + "/metrics")
+			if err != nil {
+				got <- result{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			_, err = io.ReadAll(resp.Body)
+			got <- result{resp.StatusCode, err}
+		}()
+		<-entered
+		closed := make(chan error, 1)
+		start := time.Now()
+		go func() { closed <- srv.Close() }()
+		if !closedWithin(t, silent, 5*time.Second) {
+			t.Error("a connection without a request is not closed")
+		}
+		silent.Close()
+		if finishes {
+			close(release)
+			if r := <-got; r.err != nil || r.status != 200 {
+				t.Errorf("a scrape under way: %d %v", r.status, r.err)
+			}
+			if err := <-closed; err != nil {
+				t.Error(err)
+			}
+			continue
+		}
+		if err := <-closed; err != nil {
+			t.Error(err)
+		}
+		if d := time.Since(start); d < l.grace || d > 5*time.Second {
+			t.Errorf("closed after %v, with a grace of %v", d, l.grace)
+		}
+		if r := <-got; r.err == nil && r.status == 200 {
+			t.Error("a scrape stuck beyond the grace is served")
+		}
+		close(release)
 	}
 }
