@@ -45,8 +45,10 @@ func statusText(status int) string {
 	return "Status " + strconv.Itoa(status)
 }
 
-// response is an answer of the endpoint, whole: its body is known before its header
-// is sent, so that it has a Content-Length, and the connection closes after it.
+// response is an answer of the endpoint: a refusal's text, known before its header is
+// sent, so that it has a Content-Length, or a scrape's header, its body streamed after
+// it and ended by the connection's close (RFC 9112, 6.3). The connection closes after
+// either.
 type response struct {
 	status      int
 	contentType string
@@ -54,6 +56,9 @@ type response struct {
 	vary        bool   // the body depends on Accept-Encoding
 	allow       string // Allow, for a method refused
 	body        []byte
+	// streamed says that the body follows the header as it is written: no
+	// Content-Length.
+	streamed bool
 }
 
 // textResponse is an error with its text as the body, as net/http's http.Error sends
@@ -84,7 +89,9 @@ func (r *response) write(w io.Writer, withBody bool) error {
 	if r.allow != "" {
 		h = field(h, "Allow", r.allow)
 	}
-	h = field(h, "Content-Length", strconv.Itoa(len(r.body)))
+	if !r.streamed {
+		h = field(h, "Content-Length", strconv.Itoa(len(r.body)))
+	}
 	// One request a connection: Prometheus scrapes a target every few seconds at the
 	// most, and a connection kept open between scrapes would hold memory for nothing.
 	h = field(h, "Connection", "close")

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,14 +154,6 @@ func (s *Server) accept() {
 	}
 }
 
-// bodies are the buffers of the scrapes' bodies, which a scrape writes whole before
-// sending it. A scrape of a thousand instances is 320 kB gzipped, as Prometheus asks
-// for it, and 5.7 MB plain: a buffer over maxPooledBody goes back to the garbage
-// collector rather than stay in the pool, held by the daemon between scrapes.
-var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-const maxPooledBody = 1 << 20
-
 // serve reads a request on c and answers it.
 func (s *Server) serve(c net.Conn) {
 	defer s.wg.Done()
@@ -192,24 +183,15 @@ func (s *Server) serve(c net.Conn) {
 	deadline := time.Now().Add(s.limits.scrape)
 	// A scraper that reads too slowly is cut off at the deadline.
 	_ = c.SetWriteDeadline(deadline)
-	var resp response
-	head := false
 	if isRefusal {
-		resp = textResponse(refused.status, statusText(refused.status)+": "+refused.reason)
+		resp := textResponse(refused.status, statusText(refused.status)+": "+refused.reason)
+		err = resp.write(c, true)
 	} else {
 		ctx, cancel := context.WithDeadline(s.ctx, deadline)
 		defer cancel()
-		body := bodies.Get().(*bytes.Buffer)
-		defer func() {
-			if body.Cap() <= maxPooledBody {
-				body.Reset()
-				bodies.Put(body)
-			}
-		}()
-		resp = s.answer(ctx, req, body)
-		head = req.method == "HEAD"
+		err = s.answer(ctx, req, c)
 	}
-	if err := resp.write(c, !head); err != nil {
+	if err != nil {
 		// Most likely the scraper went away: not worth more than a debug line.
 		s.log.Debug("metrics: scrape not sent", "error", err)
 		return
@@ -219,17 +201,19 @@ func (s *Server) serve(c net.Conn) {
 	}
 }
 
-// answer answers a request read whole.
-func (s *Server) answer(ctx context.Context, req *request, body *bytes.Buffer) response {
+// answer answers a request read whole, on w.
+func (s *Server) answer(ctx context.Context, req *request, w io.Writer) error {
+	head := req.method == "HEAD"
 	if req.path != s.path {
-		return textResponse(statusNotFound, "404 page not found")
+		resp := textResponse(statusNotFound, "404 page not found")
+		return resp.write(w, !head)
 	}
-	if req.method != "GET" && req.method != "HEAD" {
+	if req.method != "GET" && !head {
 		resp := textResponse(statusMethodNotAllowed, statusText(statusMethodNotAllowed))
 		resp.allow = "GET, HEAD"
-		return resp
+		return resp.write(w, true)
 	}
-	return s.scr.scrape(ctx, acceptsGzip(req.header.Values("Accept-Encoding")), body)
+	return s.scr.scrape(ctx, acceptsGzip(req.header.Values("Accept-Encoding")), head, w)
 }
 
 // answering marks c answered or not, for Close, which closes the connections not
