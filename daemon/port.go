@@ -28,8 +28,11 @@ type port struct {
 	owners   []*instance
 	// later are the instances' other actions, carried out once the batch has gone.
 	later []func()
-	quit  chan struct{} // closed to end the loop
-	done  chan struct{} // closed when it has ended
+	// fire is fireDue's list of the instances due, kept for the next call: at 100 ms
+	// adverts a thousand instances fire ten thousand times a second.
+	fire []*instance
+	quit chan struct{} // closed to end the loop
+	done chan struct{} // closed when it has ended
 }
 
 // request is a function to run in a port's goroutine, for an instance or none.
@@ -118,7 +121,7 @@ func (p *port) drain() {
 // fireDue runs the instances whose deadline has come, each once.
 func (p *port) fireDue() {
 	now := p.d.clock.Now()
-	var fire []*instance
+	fire := p.fire[:0]
 	for len(p.due) > 0 && !p.due[0].deadline.After(now) {
 		in := heap.Pop(&p.due).(*instance)
 		fire = append(fire, in)
@@ -137,6 +140,8 @@ func (p *port) fireDue() {
 	for _, in := range fire {
 		p.settle(in)
 	}
+	clear(fire) // no instance kept alive by the list
+	p.fire = fire[:0]
 }
 
 // queue adds an advert of in to the batch.

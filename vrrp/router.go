@@ -479,12 +479,11 @@ func (r *Router) downDeadline() time.Time {
 }
 
 func (r *Router) expire(now time.Time) []Action {
-	var acts []Action
-	if !r.holdUntil.IsZero() && !now.Before(r.holdUntil) {
-		// Nobody took over: the VIPs go anyway, as they would have without the hold.
-		acts = r.release()
+	if r.holdUntil.IsZero() || now.Before(r.holdUntil) {
+		return r.expireState(now) // the master's every advert: no copy
 	}
-	return append(acts, r.expireState(now)...)
+	// Nobody took over: the VIPs go anyway, as they would have without the hold.
+	return append(r.release(), r.expireState(now)...)
 }
 
 func (r *Router) expireState(now time.Time) []Action {
