@@ -25,9 +25,6 @@ import (
 // stopTimeout bounds a shutdown: priority 0, VIP removal and stop hooks.
 const stopTimeout = 20 * time.Second
 
-// gcPercent is the garbage collector's target unless GOGC says otherwise.
-const gcPercent = 50
-
 // runSignals, when main made it, has received runSignalSet since the process started.
 var runSignals chan os.Signal
 
@@ -57,7 +54,6 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vrrpd:", err)
 		return 2
 	}
-	collectSooner()
 	if missing := missingCapabilities(); len(missing) > 0 {
 		fmt.Fprintf(stderr, "vrrpd: run needs %s (run as root, or grant them: the systemd unit does)\n", strings.Join(missing, " and "))
 		return 1
@@ -68,11 +64,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log = log.With("node", cfg.Node)
-	if os.Getenv("GOGC") == "" {
-		// A daemon whose live heap is a few MB: half the usual headroom costs a few
-		// more collections a minute and keeps a thousand instances 4 MB smaller.
-		debug.SetGCPercent(gcPercent)
-	}
+	setHeapGrowth(startingGrowth)
 
 	// One vrrpd per state directory, decided before anything touches the kernel: a
 	// second copy started by mistake must change nothing.
@@ -141,6 +133,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	if err := d.Start(); err != nil {
 		log.Error("some instances did not start", "error", err)
 	}
+	setHeapGrowth(runningGrowth)
 	// Starting a thousand instances leaves garbage behind: give it back to the system
 	// now rather than over minutes.
 	debug.FreeOSMemory()
