@@ -661,13 +661,17 @@ type Host interface {
 	// LookupGroup returns nil when the group exists; an error wrapping ErrNoGroup if it
 	// does not.
 	LookupGroup(name string) error
+	// BGPSpeaker returns nil when the BGP speaker a bgp section needs (vrrpd-bgp) is
+	// installed, and what is wrong otherwise.
+	BGPSpeaker() error
 }
 
 // Check runs the checks that need the machine, for `vrrpd check` and reloads: every
 // interface exists (a BGP route's address interface too), no VIP or route address is
 // an address of the node, no unicast peer is one either,
 // an advert source is one, a BFD session's interface exists and holds its source but
-// not its neighbour, and a socket_group the file names exists. It returns the
+// not its neighbour, a socket_group the file names exists, and a bgp section's speaker
+// is installed. It returns the
 // problems found, sorted; the file's own problems are Load's. Tracked interfaces that
 // do not exist are warnings, since they may appear later.
 func Check(cfg *Config, host Host) Problems {
@@ -750,6 +754,9 @@ func Check(cfg *Config, host Host) Problems {
 		}
 	}
 	if cfg.BGP != nil {
+		if err := host.BGPSpeaker(); err != nil {
+			r.errorf("bgp", "vrrpd's package installs it; without the package, put vrrpd-bgp beside vrrpd", "%v", err)
+		}
 		for i, rt := range cfg.BGP.Routes {
 			if rt.AddressInterface == "" {
 				continue

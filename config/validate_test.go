@@ -35,6 +35,14 @@ func (h fakeHost) LookupGroup(name string) error {
 	return fmt.Errorf("group %s: %w", name, ErrNoGroup)
 }
 
+// BGPSpeaker is installed unless the host has an interface named "no-vrrpd-bgp".
+func (h fakeHost) BGPSpeaker() error {
+	if _, ok := h["no-vrrpd-bgp"]; ok {
+		return errors.New("the BGP speaker vrrpd-bgp is in none of [/usr/sbin /usr/libexec/vrrpd]")
+	}
+	return nil
+}
+
 // bgpRoute is a bgp section whose route puts its address on ifname.
 func bgpRoute(ifname string) string {
 	return `bgp:
@@ -116,6 +124,28 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCheckBGPSpeaker: a bgp section on a node without vrrpd-bgp is refused at the
+// section, since vrrpd could not announce its routes.
+func TestCheckBGPSpeaker(t *testing.T) {
+	cfg, err := Parse("x.yaml", []byte(minimal+bgpRoute("eth1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := fakeHost{"eth0": {addr("192.0.2.1")}, "eth1": {addr("198.51.100.1")}, "no-vrrpd-bgp": nil}
+	got := Check(cfg, host)
+	want := "x.yaml:7:3: bgp: the BGP speaker vrrpd-bgp is in none of [/usr/sbin /usr/libexec/vrrpd] (hint: vrrpd's package installs it"
+	if len(got) != 1 || !strings.HasPrefix(got[0].String(), want) {
+		t.Fatalf("got %v, want %s...", got, want)
+	}
+	cfg, err = Parse("x.yaml", []byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Check(cfg, host); len(got) != 0 {
+		t.Errorf("without a bgp section: %v", got)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/netops"
+	"github.com/vrrpd/vrrpd/rhi/process"
 )
 
 func check(args []string, stdout, stderr io.Writer) int {
@@ -92,6 +93,12 @@ func (hostAddrs) LookupGroup(name string) error {
 	if errors.As(err, new(user.UnknownGroupError)) {
 		return fmt.Errorf("%w: %s", config.ErrNoGroup, name)
 	}
+	return err
+}
+
+// BGPSpeaker finds vrrpd-bgp where vrrpd would start it from.
+func (hostAddrs) BGPSpeaker() error {
+	_, err := process.Path()
 	return err
 }
 
