@@ -47,7 +47,6 @@ type Daemon struct {
 	bfd      *bfdRunner
 	events   broadcaster
 	started  time.Time
-	announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 
 	holders      holders
 	routeHolders routeHolders
@@ -87,7 +86,6 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 		hookTime: opts.HookTimeout,
 		cfg:      cfg,
 		links:    map[string]int{},
-		announce: sys.Announce,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -97,9 +95,6 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 	}
 	if d.hookTime == 0 {
 		d.hookTime = 30 * time.Second
-	}
-	if d.announce == nil {
-		d.announce = netops.Announce
 	}
 	if err := checkHooks(cfg); err != nil {
 		return nil, err

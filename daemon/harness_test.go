@@ -306,7 +306,7 @@ func newNodeWith(t *testing.T, l *lan, name, addr string, setup func(*config.Con
 func addNode(t *testing.T, l *lan, name, addr string, cfg *config.Config) *node {
 	t.Helper()
 	a := netip.MustParseAddr(addr)
-	n := &node{name: name, lan: l, host: fake.NewHost(name), addrs: fake.NewAddresses(), routes: fake.NewRoutes(), vmacs: fake.NewLinks("eth0"), ann: fake.NewAnnouncer(time.Now),
+	n := &node{name: name, lan: l, host: fake.NewHost(name), addrs: fake.NewAddresses(), routes: fake.NewRoutes(), vmacs: fake.NewLinks("eth0"), ann: fake.NewAnnouncer(l.clock.Now),
 		ifs: &fakeInterfaces{addrs: []netip.Addr{a}, down: map[string]bool{}}, cfg: cfg,
 		links: make(chan netops.Event, 16), received: map[*instance]uint64{}}
 	n.host.Attach("eth0", l.Segment, a)

@@ -60,12 +60,13 @@ type instance struct {
 	left      bool
 	done      chan struct{}
 
-	announce context.CancelFunc // the running announcement schedule, if any
-	hooks    *hookRunner
-	drops    dropLog
-	received uint64 // packets handed to the router
-	sendBuf  []byte // the last advert sent, its buffer reused for the next
-	batched  bool   // sendBuf waits in the port's batch
+	// announcing is the announcement of the VIPs while master; nil otherwise.
+	announcing *announcing
+	hooks      *hookRunner
+	drops      dropLog
+	received   uint64 // packets handed to the router
+	sendBuf    []byte // the last advert sent, its buffer reused for the next
+	batched    bool   // sendBuf waits in the port's batch
 	// stopping is the context of a shutdown that waits for the router to release the
 	// VIPs it holds for the next master; nil otherwise.
 	stopping context.Context

@@ -31,19 +31,24 @@ func (in *instance) next() time.Time {
 	} else if d, ok := in.router.NextDeadline(); ok {
 		next = d
 	}
-	times := []time.Time{in.vipRetryAt, in.vipDeadline, in.vipRecoverAt}
+	earliest := func(t time.Time) {
+		if !t.IsZero() && t.Before(next) {
+			next = t
+		}
+	}
+	earliest(in.vipRetryAt)
+	earliest(in.vipDeadline)
+	earliest(in.vipRecoverAt)
+	if due, ok := in.announceDue(); ok {
+		earliest(due)
+	}
 	if in.stopping != nil {
 		// A stop that waits for the next master ends at its context's deadline.
 		dl, ok := in.stopping.Deadline()
 		if !ok {
 			dl = now.Add(time.Second) // look again: no deadline says when it ends
 		}
-		times = append(times, dl)
-	}
-	for _, t := range times {
-		if !t.IsZero() && t.Before(next) {
-			next = t
-		}
+		earliest(dl)
 	}
 	return next
 }
@@ -60,8 +65,17 @@ func (in *instance) tick() {
 		in.tryCreateRouter()
 		return
 	}
-	in.vipsDue(in.d.clock.Now())
+	now := in.d.clock.Now()
+	in.vipsDue(now)
 	in.handle(vrrp.TimerFired{})
+	if due, ok := in.announceDue(); ok && !now.Before(due) {
+		if in.port.batching {
+			// After the batch's adverts, as the router's other actions.
+			in.port.later = append(in.port.later, func() { in.announce(now) })
+		} else {
+			in.announce(now)
+		}
+	}
 }
 
 // receive hands a packet to the router. A dropped packet costs no allocation: its

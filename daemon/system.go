@@ -1,8 +1,6 @@
 package daemon
 
 import (
-	"context"
-	"log/slog"
 	"net/netip"
 
 	"github.com/vrrpd/vrrpd/netops"
@@ -30,8 +28,6 @@ type System struct {
 	Sysctl func(path, value string) error
 	// BFD opens the sockets of BFD sessions; nil where there are none.
 	BFD netops.BFDSockets
-	// Announce runs an announcement schedule; netops.Announce when nil.
-	Announce func(ctx context.Context, a netops.Announcer, ifname string, vips []netip.Addr, cfg netops.AnnounceConfig, log *slog.Logger)
 }
 
 // Interfaces reports on the node's interfaces.

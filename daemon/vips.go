@@ -1,10 +1,8 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -114,33 +112,6 @@ func (in *instance) removeVIPs(vips []netops.VIP) {
 	}
 	if len(in.missing) == 0 {
 		in.vipRetryAt, in.vipDeadline, in.vipBackoff = time.Time{}, time.Time{}, 0
-	}
-}
-
-// startAnnouncing (re)starts the announcement schedule of every VIP, per interface.
-func (in *instance) startAnnouncing() {
-	in.stopAnnouncing()
-	ctx, cancel := context.WithCancel(context.Background())
-	in.announce = cancel
-	byIf := map[string][]netip.Addr{}
-	var order []string
-	for _, v := range in.vips() {
-		if _, ok := byIf[v.Interface]; !ok {
-			order = append(order, v.Interface)
-		}
-		byIf[v.Interface] = append(byIf[v.Interface], v.Prefix.Addr())
-	}
-	g := in.cfg.GARP
-	cfg := netops.AnnounceConfig{Repeat: g.Repeat, Delay: g.Delay, Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat, Reply: g.Reply}
-	for _, ifname := range order {
-		go in.d.announce(ctx, countingAnnouncer{in.d.sys.Announcer, &in.announced}, ifname, byIf[ifname], in.otherInterfacesRefresh(ifname, cfg), in.log)
-	}
-}
-
-func (in *instance) stopAnnouncing() {
-	if in.announce != nil {
-		in.announce()
-		in.announce = nil
 	}
 }
 

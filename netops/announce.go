@@ -1,9 +1,7 @@
 package netops
 
 import (
-	"context"
 	"encoding/binary"
-	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -38,51 +36,38 @@ type Announcer interface {
 	Announce(ifname string, vips []netip.Addr, count int, reply bool) error
 }
 
-// Announce runs the announcement schedule of one master period: a burst now, a second
-// burst after cfg.Delay, then a refresh every cfg.Refresh, until ctx is cancelled (the
-// instance left Master). Like keepalived, the refreshes are counted from the first burst,
-// not from the second. Announce returns when ctx is cancelled, or after the second burst
-// when there is no refresh.
-//
-// Errors are logged through log, at most one per burst, and do not stop the schedule.
-// A nil log discards them.
-func Announce(ctx context.Context, a Announcer, ifname string, vips []netip.Addr, cfg AnnounceConfig, log *slog.Logger) {
-	announce(ctx, a, ifname, vips, cfg, log, time.After)
+// AnnounceSchedule is the announcement schedule of one master period, as keepalived
+// runs it: a burst at once, a second burst after Delay, then a refresh every Refresh;
+// the refreshes are counted from the first burst, not from the second. Its owner runs
+// it, from a loop of its own: Due says when the next burst is, Take takes it when it is
+// due. Not safe for concurrent use.
+type AnnounceSchedule struct {
+	s    *schedule
+	due  time.Time
+	next burst
+	ok   bool // a burst is left
 }
 
-// announce is Announce with the clock injected: after(d) fires once, d from now.
-func announce(ctx context.Context, a Announcer, ifname string, vips []netip.Addr, cfg AnnounceConfig,
-	log *slog.Logger, after func(time.Duration) <-chan time.Time) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// NewAnnounceSchedule returns the schedule of cfg for a master period that began at
+// now: its first burst is due at once.
+func NewAnnounceSchedule(cfg AnnounceConfig, now time.Time) *AnnounceSchedule {
+	return &AnnounceSchedule{s: newSchedule(cfg), due: now, next: burst{count: cfg.Repeat, kind: "first"}, ok: true}
+}
+
+// Due returns when the next burst is due; false when none is left.
+func (a *AnnounceSchedule) Due() (time.Time, bool) { return a.due, a.ok }
+
+// Take returns the burst due at now, if any: how many announcements of each VIP, and
+// its kind for the log (first, delayed or refresh). A burst taken late does not move
+// the ones after it.
+func (a *AnnounceSchedule) Take(now time.Time) (count int, kind string, ok bool) {
+	if !a.ok || now.Before(a.due) {
+		return 0, "", false
 	}
-	send := func(b burst) {
-		// When a timer and the cancellation are both ready, select picks either: check
-		// again, because a burst after leaving Master would pull the VIPs back from the
-		// router that owns them now.
-		if ctx.Err() != nil {
-			return
-		}
-		if err := a.Announce(ifname, vips, b.count, cfg.Reply); err != nil {
-			log.Warn("announce failed", "interface", ifname, "burst", b.kind, "count", b.count, "err", err)
-			return
-		}
-		log.Debug("announced", "interface", ifname, "burst", b.kind, "count", b.count, "vips", len(vips))
-	}
-	send(burst{kind: "first", count: cfg.Repeat})
-	s := newSchedule(cfg)
-	for {
-		b, ok := s.next()
-		if !ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-after(b.wait):
-		}
-		send(b)
-	}
+	b := a.next
+	a.next, a.ok = a.s.next()
+	a.due = a.due.Add(a.next.wait)
+	return b.count, b.kind, true
 }
 
 // burst is one round of announcements of every VIP.

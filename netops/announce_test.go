@@ -2,14 +2,11 @@ package netops
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,95 +15,35 @@ import (
 	"github.com/vrrpd/vrrpd/internal/pcapfile"
 )
 
-// annCall is one Announce call as the schedule runner made it.
-type annCall struct {
-	ifname string
-	vips   []netip.Addr
-	count  int
-	reply  bool
-}
-
-// annTimer is one wait of the runner: fire it to end the wait.
-type annTimer struct {
-	d    time.Duration
-	fire chan<- time.Time
-}
-
-// lockstep is an Announcer and a clock for announce that hand every call to the test
-// over unbuffered channels. The runner thus moves only as fast as the test reads, the
-// test sees its calls in order, and time passes only when the test fires a timer.
-type lockstep struct {
-	calls  chan annCall
-	timers chan annTimer
-	err    error // what Announce returns
-}
-
-func newLockstep(err error) *lockstep {
-	return &lockstep{calls: make(chan annCall), timers: make(chan annTimer), err: err}
-}
-
-func (l *lockstep) Announce(ifname string, vips []netip.Addr, count int, reply bool) error {
-	l.calls <- annCall{ifname, vips, count, reply}
-	return l.err
-}
-
-func (l *lockstep) after(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	l.timers <- annTimer{d, ch}
-	return ch
-}
-
-// annBurst is a burst as the test saw it: when, in virtual time, and how many per VIP.
+// annBurst is a burst as the test saw it: when, since the schedule began, and how many
+// per VIP.
 type annBurst struct {
 	at    time.Duration
 	count int
 }
 
-var annVIPs = []netip.Addr{netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("2001:db8::100")}
-
-// runSchedule runs announce with cfg on a virtual clock until it has made n bursts,
-// then cancels it; it returns the bursts once announce has returned, and every call.
-func runSchedule(t *testing.T, l *lockstep, cfg AnnounceConfig, log *slog.Logger, n int) ([]annBurst, []annCall) {
+// runSchedule takes the bursts of a schedule of cfg, on a virtual clock that jumps to
+// each burst's time plus late, until n were taken or none is left.
+func runSchedule(t *testing.T, cfg AnnounceConfig, n int, late time.Duration) []annBurst {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if n == 0 {
-		cancel()
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		announce(ctx, l, "eth0", annVIPs, cfg, log, l.after)
-	}()
-	var now time.Duration
-	var bursts []annBurst
-	var calls []annCall
-	// Bounds a broken runner only: a working one never makes the test wait on real time.
-	stuck := time.After(10 * time.Second)
-	for {
-		select {
-		case c := <-l.calls:
-			calls = append(calls, c)
-			bursts = append(bursts, annBurst{now, c.count})
-			if len(bursts) == n {
-				cancel()
-			}
-		case tm := <-l.timers:
-			if tm.d < 0 {
-				t.Errorf("wait of %v", tm.d)
-			}
-			// After the cancellation the runner may still start a wait; it must end
-			// without the timer.
-			if ctx.Err() == nil {
-				now += tm.d
-				tm.fire <- time.Time{}
-			}
-		case <-done:
-			return bursts, calls
-		case <-stuck:
-			t.Fatalf("announce is stuck after bursts %v", bursts)
+	start := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	s := NewAnnounceSchedule(cfg, start)
+	var got []annBurst
+	for len(got) < n {
+		due, ok := s.Due()
+		if !ok {
+			break
 		}
+		if _, _, ok := s.Take(due.Add(-time.Nanosecond)); ok {
+			t.Fatalf("a burst taken before it was due (%v)", due.Sub(start))
+		}
+		count, kind, ok := s.Take(due.Add(late))
+		if !ok || kind == "" {
+			t.Fatalf("the burst due at %v not taken", due.Sub(start))
+		}
+		got = append(got, annBurst{due.Sub(start), count})
 	}
+	return got
 }
 
 func TestAnnounceSchedule(t *testing.T) {
@@ -114,7 +51,7 @@ func TestAnnounceSchedule(t *testing.T) {
 	cases := []struct {
 		name string
 		cfg  AnnounceConfig
-		n    int // bursts after which the test cancels
+		n    int // bursts the test takes at most
 		want []annBurst
 	}{
 		{name: "keepalived defaults", cfg: DefaultAnnounceConfig(), n: 10,
@@ -130,72 +67,16 @@ func TestAnnounceSchedule(t *testing.T) {
 			want: []annBurst{{0, 3}, {4 * s, 1}, {8 * s, 1}, {10 * s, 3}, {12 * s, 1}}},
 		{name: "delay on a refresh: both", cfg: AnnounceConfig{Repeat: 5, Delay: 10 * s, Refresh: 5 * s, RefreshRepeat: 1}, n: 5,
 			want: []annBurst{{0, 5}, {5 * s, 1}, {10 * s, 5}, {10 * s, 1}, {15 * s, 1}}},
-		{name: "cancelled before it starts", cfg: DefaultAnnounceConfig(), n: 0, want: nil},
-		{name: "cancelled while waiting for the delayed burst", cfg: DefaultAnnounceConfig(), n: 1,
-			want: []annBurst{{0, 5}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			c.cfg.Reply = true
-			got, calls := runSchedule(t, newLockstep(nil), c.cfg, nil, c.n)
-			if !slices.Equal(got, c.want) {
-				t.Fatalf("bursts %v, want %v", got, c.want)
-			}
-			for _, call := range calls {
-				if call.ifname != "eth0" || !slices.Equal(call.vips, annVIPs) || !call.reply {
-					t.Fatalf("call %+v, want eth0 %v with reply", call, annVIPs)
+			for _, late := range []time.Duration{0, 300 * time.Millisecond} {
+				// A burst taken late does not move the ones after it.
+				if got := runSchedule(t, c.cfg, c.n, late); !slices.Equal(got, c.want) {
+					t.Fatalf("taken %v late: bursts %v, want %v", late, got, c.want)
 				}
 			}
 		})
-	}
-}
-
-// annCounter is an Announcer that counts its calls; announce calls it from one goroutine.
-type annCounter struct{ calls int }
-
-func (c *annCounter) Announce(string, []netip.Addr, int, bool) error {
-	c.calls++
-	return nil
-}
-
-// TestAnnounceNoBurstAfterCancel cancels the context and fires the timer before the
-// runner reaches its select, so that the select finds both ready and picks either at
-// random; whichever it picks, no burst may follow the cancellation.
-func TestAnnounceNoBurstAfterCancel(t *testing.T) {
-	for range 100 {
-		var a annCounter
-		ctx, cancel := context.WithCancel(context.Background())
-		after := func(time.Duration) <-chan time.Time {
-			cancel()
-			ch := make(chan time.Time, 1)
-			ch <- time.Time{}
-			return ch
-		}
-		announce(ctx, &a, "eth0", annVIPs, DefaultAnnounceConfig(), nil, after)
-		if a.calls != 1 {
-			t.Fatalf("%d bursts, want the first one only", a.calls)
-		}
-	}
-}
-
-func TestAnnounceErrorsAreLoggedAndTheScheduleGoesOn(t *testing.T) {
-	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&buf, nil))
-	boom := errors.New("no carrier")
-	cfg := AnnounceConfig{Repeat: 2, Delay: 5 * time.Second, Refresh: 10 * time.Second, RefreshRepeat: 1}
-	got, _ := runSchedule(t, newLockstep(boom), cfg, log, 3)
-	want := []annBurst{{0, 2}, {5 * time.Second, 2}, {10 * time.Second, 1}}
-	if !slices.Equal(got, want) {
-		t.Fatalf("bursts %v, want %v", got, want)
-	}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("%d log lines, want one per burst:\n%s", len(lines), buf.String())
-	}
-	for i, kind := range []string{"first", "delayed", "refresh"} {
-		if !strings.Contains(lines[i], "burst="+kind) || !strings.Contains(lines[i], `err="no carrier"`) {
-			t.Errorf("log line %d: %s", i, lines[i])
-		}
 	}
 }
 

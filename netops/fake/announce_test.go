@@ -1,7 +1,6 @@
 package fake_test
 
 import (
-	"context"
 	"errors"
 	"net/netip"
 	"slices"
@@ -145,8 +144,8 @@ func TestAnnouncerUseAddresses(t *testing.T) {
 	}
 }
 
-// TestAnnouncerUnderTheSchedule runs the real schedule against the fake, from several
-// goroutines at once, as the daemon does with one schedule per instance.
+// TestAnnouncerUnderTheSchedule runs the real schedule's first bursts against the fake,
+// from several goroutines at once, as the daemon's ports do.
 func TestAnnouncerUnderTheSchedule(t *testing.T) {
 	a := fake.NewAnnouncer(nil)
 	cfg := netops.AnnounceConfig{Repeat: 3}
@@ -154,7 +153,15 @@ func TestAnnouncerUnderTheSchedule(t *testing.T) {
 	for i := range 8 {
 		vip := netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + i)})
 		wg.Go(func() {
-			netops.Announce(context.Background(), a, "eth0", []netip.Addr{vip}, cfg, nil)
+			now := time.Now()
+			count, _, ok := netops.NewAnnounceSchedule(cfg, now).Take(now)
+			if !ok {
+				t.Error("no first burst")
+				return
+			}
+			if err := a.Announce("eth0", []netip.Addr{vip}, count, cfg.Reply); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 	wg.Wait()
