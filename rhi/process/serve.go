@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/vrrpd/vrrpd/rhi"
@@ -32,7 +31,8 @@ var ErrSilent = errors.New("vrrpd said nothing for " + silence.String() + ": hun
 // too long, at once and without closing the sessions: the caller exits, and the kernel
 // closes them, as if the speaker had died with vrrpd.
 func Serve(r io.Reader, w io.Writer, level slog.Level, newSpeaker NewSpeaker) error {
-	out := &writer{enc: json.NewEncoder(w)}
+	out := newWriter(w)
+	defer out.close()
 	log := slog.New(&logHandler{out: out, level: level})
 	speaker := newSpeaker(log, func(p rhi.PeerStatus) { out.send(message{Peer: &p}) })
 	lines := make(chan []byte)
@@ -100,18 +100,73 @@ func answer(s rhi.Speaker, req request) message {
 	return m
 }
 
-// writer writes whole lines: answers, peers' changes and log records come from
-// different goroutines.
+// writer writes whole lines, from a goroutine of its own: answers, peers' changes and
+// log records come from different goroutines, and none of them may wait on a vrrpd
+// that does not read. Past queueLen lines waiting, vrrpd is taken for hung.
 type writer struct {
-	mu  sync.Mutex
-	enc *json.Encoder
+	lines chan []byte
+	stop  chan struct{}
+	done  chan struct{}
+	err   error // the write that failed, once done is closed
+}
+
+// queueLen bounds the lines waiting for vrrpd to read them.
+const queueLen = 1024
+
+// errBehind is send's error when vrrpd has not read what was sent.
+var errBehind = errors.New("vrrpd does not read what vrrpd-bgp sends")
+
+func newWriter(w io.Writer) *writer {
+	wr := &writer{lines: make(chan []byte, queueLen), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(wr.done)
+		for {
+			select {
+			case b := <-wr.lines:
+				if _, err := w.Write(b); err != nil {
+					wr.err = err
+					return
+				}
+			case <-wr.stop:
+				// What is queued still goes, while it can: the answer to vrrpd's
+				// last request among it.
+				for {
+					select {
+					case b := <-wr.lines:
+						if _, err := w.Write(b); err != nil {
+							return
+						}
+					default:
+						return
+					}
+				}
+			}
+		}
+	}()
+	return wr
 }
 
 func (w *writer) send(m message) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.enc.Encode(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-w.done:
+		return w.err
+	default:
+	}
+	select {
+	case w.lines <- append(b, '\n'):
+		return nil
+	default:
+		return errBehind
+	}
 }
+
+// close ends the writing goroutine once it has written what is queued; it does not
+// wait for it: Serve is returning, and the process exits.
+func (w *writer) close() { close(w.stop) }
 
 // logHandler sends the records to vrrpd, which logs them again.
 type logHandler struct {

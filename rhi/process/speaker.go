@@ -1,17 +1,12 @@
 package process
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/netip"
-	"os"
-	"os/exec"
 	"slices"
 	"sync"
 	"time"
@@ -29,15 +24,23 @@ const (
 	livedLong    = time.Minute
 	// peersTimeout bounds the question behind `vrrpd show`.
 	peersTimeout = 2 * time.Second
-	// exitTimeout is how long Stop waits for vrrpd-bgp to exit before it kills it.
-	exitTimeout = 5 * time.Second
+	// replayTimeout bounds giving a restarted vrrpd-bgp its state.
+	replayTimeout = 10 * time.Second
 )
 
 // Speaker is the rhi.Speaker that runs in vrrpd-bgp. Safe for concurrent use.
+//
+// It keeps what it was told (identity, peers, announced routes) and gives it to every
+// vrrpd-bgp it starts. A request made while no vrrpd-bgp runs is kept for the next one
+// and is not an error: the peers show as down meanwhile.
 type Speaker struct {
 	path   string
 	log    *slog.Logger
 	onPeer func(rhi.PeerStatus)
+
+	// order keeps the requests that change the speaker's state in the order they were
+	// made, without holding mu while vrrpd-bgp answers.
+	order sync.Mutex
 
 	mu      sync.Mutex
 	child   *child // nil when vrrpd-bgp is not running
@@ -47,22 +50,27 @@ type Speaker struct {
 	routes  map[netip.Prefix]rhi.Attributes // announced
 	wait    time.Duration                   // before the next restart
 	restart *time.Timer
+	// callTimeout is how long vrrpd-bgp may take to answer: defaultCallTimeout but in
+	// tests.
+	callTimeout time.Duration
 }
 
 var _ rhi.Speaker = (*Speaker)(nil)
 
 // New returns a speaker that runs the vrrpd-bgp at path (found by Path at Start when
-// empty), logs its records and its failures to log, and tells onPeer (when not nil) of every change of a session's
-// state.
+// empty), logs its records and its failures to log, and tells onPeer (when not nil) of
+// every change of a session's state.
 func New(path string, log *slog.Logger, onPeer func(rhi.PeerStatus)) *Speaker {
 	if onPeer == nil {
 		onPeer = func(rhi.PeerStatus) {}
 	}
-	return &Speaker{path: path, log: log, onPeer: onPeer, wait: firstRestart}
+	return &Speaker{path: path, log: log, onPeer: onPeer, wait: firstRestart, callTimeout: defaultCallTimeout}
 }
 
 // Start implements rhi.Speaker: it starts vrrpd-bgp and its speaker.
 func (s *Speaker) Start(ctx context.Context, g rhi.Global) error {
+	s.order.Lock()
+	defer s.order.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
@@ -84,55 +92,78 @@ func (s *Speaker) Start(ctx context.Context, g rhi.Global) error {
 		return fmt.Errorf("process: start BGP: %w", err)
 	}
 	s.child, s.started, s.global, s.peers, s.routes = c, true, g, nil, map[netip.Prefix]rhi.Attributes{}
+	s.wait = firstRestart
 	return nil
 }
 
 // SetPeers implements rhi.Speaker.
 func (s *Speaker) SetPeers(ctx context.Context, peers []config.BGPPeer) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.started {
-		return errNotStarted
-	}
-	s.peers = slices.Clone(peers)
-	return s.ask(ctx, request{Op: opSetPeers, Peers: peers})
+	return s.change(ctx, request{Op: opSetPeers, Peers: peers}, func() func() {
+		old := s.peers
+		s.peers = slices.Clone(peers)
+		return func() { s.peers = old }
+	})
 }
 
 // Announce implements rhi.Speaker.
 func (s *Speaker) Announce(ctx context.Context, prefix netip.Prefix, a rhi.Attributes) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.started {
-		return errNotStarted
-	}
-	err := s.ask(ctx, request{Op: opAnnounce, Prefix: prefix, Attrs: &a})
-	if !errors.As(err, new(refused)) { // a speaker that refuses it now would refuse it at a restart
+	return s.change(ctx, request{Op: opAnnounce, Prefix: prefix, Attrs: &a}, func() func() {
+		old, had := s.routes[prefix]
 		s.routes[prefix] = a
-	}
-	return err
+		return func() {
+			if had {
+				s.routes[prefix] = old
+			} else {
+				delete(s.routes, prefix)
+			}
+		}
+	})
 }
 
 // Withdraw implements rhi.Speaker.
 func (s *Speaker) Withdraw(ctx context.Context, prefix netip.Prefix) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.started {
-		return errNotStarted
-	}
-	delete(s.routes, prefix)
-	return s.ask(ctx, request{Op: opWithdraw, Prefix: prefix})
+	return s.change(ctx, request{Op: opWithdraw, Prefix: prefix}, func() func() {
+		old, had := s.routes[prefix]
+		delete(s.routes, prefix)
+		return func() {
+			if had {
+				s.routes[prefix] = old
+			}
+		}
+	})
 }
 
-// ask sends req to the running child. Without a child the request is kept in the
-// speaker's state only, for the restart to replay, and the error says so.
-func (s *Speaker) ask(ctx context.Context, req request) error {
-	if s.child == nil {
-		return fmt.Errorf("process: %s: %w", req.Op, errClosed)
+// change records what req changes (record returns how to undo it), then sends req to
+// the running vrrpd-bgp. The record comes first, so that a restart under way gives the
+// next vrrpd-bgp the change too. A request the speaker refuses is undone: the next
+// vrrpd-bgp would refuse it as well. One made while none runs, or that the one running
+// could not answer, waits in the record for the next.
+func (s *Speaker) change(ctx context.Context, req request, record func() (undo func())) error {
+	s.order.Lock()
+	defer s.order.Unlock()
+	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return errNotStarted
 	}
-	_, err := s.child.call(ctx, req)
-	if err != nil {
+	undo := record()
+	c := s.child
+	s.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	_, err := c.call(ctx, req)
+	if errors.As(err, new(refused)) {
+		s.mu.Lock()
+		undo()
+		s.mu.Unlock()
 		return fmt.Errorf("process: %s: %w", req.Op, err)
 	}
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("process: %s: %w", req.Op, err)
+	}
+	// Any other failure ended this vrrpd-bgp (call kills one that does not answer):
+	// the next one gets the change.
 	return nil
 }
 
@@ -140,26 +171,28 @@ func (s *Speaker) ask(ctx context.Context, req request) error {
 // idle, with the reason.
 func (s *Speaker) Peers() []rhi.PeerStatus {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.started {
+		s.mu.Unlock()
 		return nil
 	}
+	c, peers := s.child, s.peers
+	s.mu.Unlock()
 	err := errClosed
-	if s.child != nil {
+	if c != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), peersTimeout)
 		defer cancel()
 		var m message
-		if m, err = s.child.call(ctx, request{Op: opPeers}); err == nil {
+		if m, err = c.call(ctx, request{Op: opPeers}); err == nil {
 			return m.Peers
 		}
 	}
-	return s.down(err)
+	return down(peers, err)
 }
 
 // down is every peer as idle, for err.
-func (s *Speaker) down(err error) []rhi.PeerStatus {
-	out := make([]rhi.PeerStatus, 0, len(s.peers))
-	for _, p := range s.peers {
+func down(peers []config.BGPPeer, err error) []rhi.PeerStatus {
+	out := make([]rhi.PeerStatus, 0, len(peers))
+	for _, p := range peers {
 		out = append(out, rhi.PeerStatus{Address: p.Address, ASN: p.ASN, State: "idle", LastError: err.Error()})
 	}
 	return out
@@ -167,6 +200,8 @@ func (s *Speaker) down(err error) []rhi.PeerStatus {
 
 // Stop implements rhi.Speaker: the speaker closes its sessions, then vrrpd-bgp exits.
 func (s *Speaker) Stop(ctx context.Context) error {
+	s.order.Lock()
+	defer s.order.Unlock()
 	s.mu.Lock()
 	c := s.child
 	s.child, s.started = nil, false
@@ -186,9 +221,9 @@ func (s *Speaker) Stop(ctx context.Context) error {
 	return nil
 }
 
-// spawn starts vrrpd-bgp.
+// spawn starts vrrpd-bgp and watches it.
 func (s *Speaker) spawn() (*child, error) {
-	c, err := startChild(s.path, logLevel(s.log), s.received)
+	c, err := startChild(s.path, logLevel(s.log), s.received, s.log, s.callTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -201,8 +236,8 @@ func (s *Speaker) spawn() (*child, error) {
 func (s *Speaker) watch(c *child) {
 	err := c.wait()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.child != c {
+		s.mu.Unlock()
 		return // stopped, or a failed start
 	}
 	s.child = nil
@@ -210,19 +245,24 @@ func (s *Speaker) watch(c *child) {
 		s.wait = firstRestart
 	}
 	s.log.Error("BGP speaker vrrpd-bgp ended: starting it again", "error", err, "in", s.wait.String())
-	for _, p := range s.down(fmt.Errorf("vrrpd-bgp ended: %w", err)) {
-		s.onPeer(p)
-	}
+	statuses := down(s.peers, fmt.Errorf("vrrpd-bgp ended: %w", err))
 	s.restart = time.AfterFunc(s.wait, s.respawn)
 	s.wait = min(2*s.wait, maxRestart)
+	s.mu.Unlock()
+	for _, p := range statuses {
+		s.onPeer(p)
+	}
 }
 
 // respawn starts vrrpd-bgp again and gives it the speaker's identity, peers and
-// routes.
+// routes. The requests made meanwhile wait (order): they would reach it before its
+// identity.
 func (s *Speaker) respawn() {
+	s.order.Lock()
+	defer s.order.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.started || s.child != nil {
+		s.mu.Unlock()
 		return
 	}
 	s.restart = nil
@@ -231,30 +271,39 @@ func (s *Speaker) respawn() {
 		s.log.Error("BGP speaker vrrpd-bgp not started again", "error", err, "next_in", s.wait.String())
 		s.restart = time.AfterFunc(s.wait, s.respawn)
 		s.wait = min(2*s.wait, maxRestart)
+		s.mu.Unlock()
 		return
 	}
 	s.child = c
-	if err := s.replay(c); err != nil {
+	// Only the holders of order change the state: it stays as read while mu is free
+	// for Peers and watch.
+	g, peers, routes := s.global, s.peers, maps.Clone(s.routes)
+	s.mu.Unlock()
+	if err := replay(c, g, peers, routes, s.log); err != nil {
 		s.log.Error("BGP speaker vrrpd-bgp did not take its state again", "error", err)
 		c.kill() // watch starts it again
 		return
 	}
-	s.log.Info("BGP speaker vrrpd-bgp started again", "peers", len(s.peers), "routes", len(s.routes))
+	s.log.Info("BGP speaker vrrpd-bgp started again", "peers", len(peers), "routes", len(routes))
 }
 
-func (s *Speaker) replay(c *child) error {
-	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
+// replay gives c the speaker's state. A route or a peer the speaker refuses is logged
+// and skipped, as when it was first asked; a refused identity is a failure.
+func replay(c *child, g rhi.Global, peers []config.BGPPeer, routes map[netip.Prefix]rhi.Attributes, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), replayTimeout)
 	defer cancel()
-	reqs := []request{{Op: opStart, Global: &s.global}, {Op: opSetPeers, Peers: s.peers}}
-	for _, p := range slices.SortedFunc(maps.Keys(s.routes), netip.Prefix.Compare) {
-		a := s.routes[p]
+	if _, err := c.call(ctx, request{Op: opStart, Global: &g}); err != nil {
+		return fmt.Errorf("%s: %w", opStart, err)
+	}
+	reqs := []request{{Op: opSetPeers, Peers: peers}}
+	for _, p := range slices.SortedFunc(maps.Keys(routes), netip.Prefix.Compare) {
+		a := routes[p]
 		reqs = append(reqs, request{Op: opAnnounce, Prefix: p, Attrs: &a})
 	}
 	for _, req := range reqs {
 		_, err := c.call(ctx, req)
 		if errors.As(err, new(refused)) {
-			// As when it was first asked: the rest goes on.
-			s.log.Warn("BGP speaker vrrpd-bgp, started again, refused", "request", req.Op, "prefix", req.Prefix, "error", err)
+			log.Warn("BGP speaker vrrpd-bgp, started again, refused", "request", req.Op, "error", err)
 			continue
 		}
 		if err != nil {
@@ -302,161 +351,3 @@ var (
 type refused string
 
 func (r refused) Error() string { return string(r) }
-
-// child is one run of vrrpd-bgp.
-type child struct {
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	since time.Time
-
-	wmu sync.Mutex // one request line at a time
-	enc *json.Encoder
-
-	mu      sync.Mutex
-	nextID  uint64
-	pending map[uint64]chan message
-	done    chan struct{} // closed when vrrpd-bgp's output ends
-	err     error         // why it ended
-}
-
-// startChild starts vrrpd-bgp at path; received gets its messages that answer no
-// request.
-func startChild(path string, level slog.Level, received func(message)) (*child, error) {
-	cmd := exec.Command(path, "--log-level", level.String())
-	cmd.Stderr = os.Stderr // a panic's trace goes where vrrpd's own would
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, fmt.Errorf("process: %w", err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("process: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("process: start the BGP speaker: %w", err)
-	}
-	c := &child{cmd: cmd, in: in, since: time.Now(), enc: json.NewEncoder(in),
-		pending: map[uint64]chan message{}, done: make(chan struct{})}
-	go c.read(out, received)
-	go c.beat()
-	return c, nil
-}
-
-// read routes vrrpd-bgp's messages until its output ends.
-func (c *child) read(out io.Reader, received func(message)) {
-	sc := bufio.NewScanner(out)
-	sc.Buffer(nil, maxLine)
-	err := errors.New("vrrpd-bgp closed its output")
-	for sc.Scan() {
-		var m message
-		if e := json.Unmarshal(sc.Bytes(), &m); e != nil {
-			err = fmt.Errorf("vrrpd-bgp: %w", e)
-			break
-		}
-		if m.ID == 0 {
-			received(m)
-			continue
-		}
-		c.mu.Lock()
-		ch := c.pending[m.ID]
-		delete(c.pending, m.ID)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- m
-		}
-	}
-	if e := sc.Err(); e != nil {
-		err = fmt.Errorf("vrrpd-bgp: %w", e)
-	}
-	c.mu.Lock()
-	c.err = err
-	close(c.done)
-	c.mu.Unlock()
-}
-
-// beat tells vrrpd-bgp that vrrpd is alive until it ends.
-func (c *child) beat() {
-	t := time.NewTicker(heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-			c.wmu.Lock()
-			err := c.enc.Encode(request{Op: opAlive})
-			c.wmu.Unlock()
-			if err != nil {
-				return // it is ending: read tells why
-			}
-		}
-	}
-}
-
-// call sends req and waits for its answer.
-func (c *child) call(ctx context.Context, req request) (message, error) {
-	ch := make(chan message, 1)
-	c.mu.Lock()
-	select {
-	case <-c.done:
-		c.mu.Unlock()
-		return message{}, errClosed
-	default:
-	}
-	c.nextID++
-	req.ID = c.nextID
-	c.pending[req.ID] = ch
-	c.mu.Unlock()
-	c.wmu.Lock()
-	err := c.enc.Encode(req)
-	c.wmu.Unlock()
-	if err != nil {
-		return message{}, fmt.Errorf("write to vrrpd-bgp: %w", err)
-	}
-	select {
-	case m := <-ch:
-		if m.Error != "" {
-			return m, refused(m.Error)
-		}
-		return m, nil
-	case <-c.done:
-		return message{}, errClosed
-	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.pending, req.ID)
-		c.mu.Unlock()
-		return message{}, ctx.Err()
-	}
-}
-
-// wait waits for vrrpd-bgp to exit, returning why.
-func (c *child) wait() error {
-	<-c.done
-	err := c.cmd.Wait()
-	if err == nil {
-		c.mu.Lock()
-		err = c.err
-		c.mu.Unlock()
-	}
-	return err
-}
-
-// close closes vrrpd-bgp's input, which ends it, and kills it if it has not ended
-// when ctx ends or after exitTimeout.
-func (c *child) close(ctx context.Context) {
-	c.in.Close()
-	t := time.NewTimer(exitTimeout)
-	defer t.Stop()
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		c.kill()
-	case <-t.C:
-		c.kill()
-	}
-}
-
-func (c *child) kill() {
-	_ = c.cmd.Process.Kill() // it may have exited: nothing to do then
-	c.in.Close()
-}

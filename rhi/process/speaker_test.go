@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -20,8 +21,14 @@ import (
 // helperEnv makes the test binary vrrpd-bgp with a fake speaker.
 const helperEnv = "VRRPD_PROCESS_TEST_HELPER"
 
-// crash is a prefix whose announce ends the fake vrrpd-bgp, as a crash would.
-var crash = netip.MustParsePrefix("203.0.113.66/32")
+// crash is a prefix whose announce ends the fake vrrpd-bgp, as a crash would; hang one
+// it never answers, as a stuck speaker would; garbage one it answers with a line that
+// is not a message.
+var (
+	crash   = netip.MustParsePrefix("203.0.113.66/32")
+	hang    = netip.MustParsePrefix("203.0.113.67/32")
+	garbage = netip.MustParsePrefix("203.0.113.68/32")
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
@@ -78,8 +85,14 @@ func (f *fake) SetPeers(_ context.Context, peers []config.BGPPeer) error {
 }
 
 func (f *fake) Announce(_ context.Context, prefix netip.Prefix, a rhi.Attributes) error {
-	if prefix == crash {
+	switch prefix {
+	case crash:
 		os.Exit(3)
+	case hang:
+		select {}
+	case garbage:
+		fmt.Println("this is not a message")
+		return nil
 	}
 	if !prefix.Addr().Is4() {
 		return errors.New("no IPv6 here")
@@ -254,13 +267,15 @@ func TestSpeakerStartedAgain(t *testing.T) {
 	if err := s.Announce(ctx, netip.MustParsePrefix("2001:db8::10/128"), rhi.Attributes{}); err == nil {
 		t.Fatal("an IPv6 announce accepted")
 	}
-	if err := s.Announce(ctx, crash, rhi.Attributes{}); err == nil {
-		t.Fatal("the crash answered")
+	// The announce that ends vrrpd-bgp is kept for the next one, as any request made
+	// while none runs: no error.
+	if err := s.Announce(ctx, crash, rhi.Attributes{}); err != nil {
+		t.Fatalf("the announce that ended vrrpd-bgp: %v", err)
 	}
-	// Withdrawn while vrrpd-bgp is down: the next one is not given it (it would crash
+	// Withdrawn while vrrpd-bgp is down: the next one is not given it (it would end
 	// again).
-	if err := s.Withdraw(ctx, crash); err == nil {
-		t.Error("a withdraw with no vrrpd-bgp running: no error")
+	if err := s.Withdraw(ctx, crash); err != nil {
+		t.Errorf("a withdraw with no vrrpd-bgp running: %v", err)
 	}
 	down := map[netip.Addr]bool{}
 	deadline := time.After(10 * time.Second)
@@ -343,6 +358,120 @@ func TestServeEndsWhenVrrpdIsSilent(t *testing.T) {
 		}
 		if d := time.Since(start); d < 2*silence+silence {
 			t.Errorf("ended after %v, before the silence", d)
+		}
+	case <-time.After(5 * silence):
+		t.Fatal("Serve did not end")
+	}
+}
+
+// TestSpeakerHungChild: a vrrpd-bgp that stops answering does not hold up the status,
+// and is killed and started again after the call timeout, with its state.
+func TestSpeakerHungChild(t *testing.T) {
+	s, logs, _ := startFake(t, slog.LevelInfo)
+	s.callTimeout = 500 * time.Millisecond
+	ctx := context.Background()
+	if err := s.Start(ctx, global); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPeers(ctx, peers); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Announce(ctx, netip.MustParsePrefix("192.0.2.10/32"), rhi.Attributes{}); err != nil {
+		t.Fatal(err)
+	}
+	announced := make(chan error, 1)
+	go func() { announced <- s.Announce(ctx, hang, rhi.Attributes{}) }()
+	time.Sleep(50 * time.Millisecond) // the hang under way
+	start := time.Now()
+	got := s.Peers()
+	if d := time.Since(start); d > peersTimeout+time.Second || len(got) != 2 {
+		t.Fatalf("Peers took %v behind a hung request: %+v", d, got)
+	}
+	select {
+	case err := <-announced:
+		if err != nil {
+			t.Errorf("the hung announce: %v, want it kept for the next vrrpd-bgp", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hung announce never returned")
+	}
+	// Withdrawn before the restart gives it again.
+	if err := s.Withdraw(ctx, hang); err != nil {
+		t.Fatal(err)
+	}
+	var ps []rhi.PeerStatus
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if ps = s.Peers(); len(ps) == 2 && ps[0].State == "established" && ps[0].Advertised == 1 {
+			break
+		}
+	}
+	if len(ps) != 2 || ps[0].State != "established" || ps[0].Advertised != 1 {
+		t.Fatalf("peers after the restart: %+v\n%s", ps, logs)
+	}
+	if !strings.Contains(logs.String(), "does not answer: killing it") {
+		t.Errorf("log:\n%s", logs)
+	}
+}
+
+// TestSpeakerGarbledChild: output that is not a message ends that vrrpd-bgp, which is
+// started again; Stop then leaves no process behind.
+func TestSpeakerGarbledChild(t *testing.T) {
+	s, logs, _ := startFake(t, slog.LevelInfo)
+	ctx := context.Background()
+	if err := s.Start(ctx, global); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Announce(ctx, garbage, rhi.Attributes{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Withdraw(ctx, garbage); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "vrrpd-bgp started again"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("not started again:\n%s", logs)
+		}
+	}
+	if !strings.Contains(logs.String(), "invalid character") {
+		t.Errorf("the garbled line not named:\n%s", logs)
+	}
+	s.mu.Lock()
+	c := s.child
+	s.mu.Unlock()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.exited:
+	default:
+		t.Fatal("Stop returned before vrrpd-bgp was reaped")
+	}
+}
+
+// blockedWriter is a vrrpd that reads nothing of what vrrpd-bgp sends.
+type blockedWriter struct{ stop chan struct{} }
+
+func (w blockedWriter) Write(p []byte) (int, error) {
+	<-w.stop
+	return 0, io.ErrClosedPipe
+}
+
+// TestServeSilentWhileItsWritesBlock: a vrrpd that neither reads nor writes ends
+// vrrpd-bgp after the silence, even with an answer stuck on its way.
+func TestServeSilentWhileItsWritesBlock(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	out := blockedWriter{stop: make(chan struct{})}
+	defer close(out.stop)
+	done := make(chan error, 1)
+	go func() { done <- Serve(r, out, slog.LevelInfo, newFake) }()
+	if _, err := io.WriteString(w, `{"id":1,"op":"peers"}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrSilent) {
+			t.Fatalf("Serve: %v", err)
 		}
 	case <-time.After(5 * silence):
 		t.Fatal("Serve did not end")
