@@ -63,7 +63,7 @@ func BenchmarkScrape1000(b *testing.B) {
 	for _, enc := range []string{"identity", "gzip"} {
 		b.Run("http-"+enc, func(b *testing.B) {
 			loop(b, func() {
-				if err := s.scrape(context.Background(), enc == "gzip", false, io.Discard); err != nil {
+				if err := s.scrape(context.Background(), enc == "gzip", false, true, io.Discard); err != nil {
 					b.Fatal(err)
 				}
 			})

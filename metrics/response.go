@@ -57,8 +57,8 @@ type response struct {
 	allow       string // Allow, for a method refused
 	body        []byte
 	// streamed says that the body follows the header as it is written: no
-	// Content-Length.
-	streamed bool
+	// Content-Length; chunked, that it is sent in chunks.
+	streamed, chunked bool
 }
 
 // textResponse is an error with its text as the body, as net/http's http.Error sends
@@ -89,7 +89,10 @@ func (r *response) write(w io.Writer, withBody bool) error {
 	if r.allow != "" {
 		h = field(h, "Allow", r.allow)
 	}
-	if !r.streamed {
+	switch {
+	case r.chunked:
+		h = field(h, "Transfer-Encoding", "chunked")
+	case !r.streamed:
 		h = field(h, "Content-Length", strconv.Itoa(len(r.body)))
 	}
 	// One request a connection: Prometheus scrapes a target every few seconds at the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,20 +51,23 @@ func (e *Exporter) scraper(log *slog.Logger, timeout time.Duration) *scraper {
 }
 
 // scrape answers a scrape on w: the header, then, unless head, the body as it is
-// written, which the connection's close ends. Nothing holds the whole of it: a scrape
+// written: in chunks when chunked (HTTP/1.1), so that a body cut short (a deadline, a
+// closing server) reads as an error rather than as fewer series; else ended by the
+// connection's close. Nothing holds the whole of it: a scrape
 // of a thousand instances is 320 kB gzipped, as Prometheus asks for it, but 5.7 MB
 // plain.
-func (s *scraper) scrape(ctx context.Context, gzipped, head bool, w io.Writer) error {
+func (s *scraper) scrape(ctx context.Context, gzipped, head, chunked bool, w io.Writer) error {
 	select {
 	case s.inFlight <- struct{}{}:
-		defer func() { <-s.inFlight }()
 	default:
 		r := textResponse(statusUnavailable, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", maxScrapes))
 		return r.write(w, !head)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	st, err := statusWithin(ctx, s.e.status)
+	// The slot is given back when the status comes, not when the scrape gives up on
+	// it: a daemon that does not answer holds at most maxScrapes of them.
+	st, err := statusWithin(ctx, s.e.status, func() { <-s.inFlight })
 	if err != nil {
 		r := textResponse(statusUnavailable, fmt.Sprintf("Exceeded configured timeout of %v.", s.timeout))
 		return r.write(w, !head)
@@ -81,12 +85,17 @@ func (s *scraper) scrape(ctx context.Context, gzipped, head bool, w io.Writer) e
 		}
 	}
 
-	resp := response{status: statusOK, contentType: contentType, vary: true, streamed: true}
+	resp := response{status: statusOK, contentType: contentType, vary: true, streamed: true, chunked: chunked}
 	if gzipped {
 		resp.encoding = "gzip"
 	}
 	if err := resp.write(w, false); err != nil || head {
 		return err
+	}
+	var cw *chunkWriter
+	if chunked {
+		cw = &chunkWriter{w: w}
+		w = cw
 	}
 	bw := bufio.NewWriterSize(w, streamBuffer)
 	out := io.Writer(bw)
@@ -104,16 +113,48 @@ func (s *scraper) scrape(ctx context.Context, gzipped, head bool, w io.Writer) e
 	if err == nil {
 		err = bw.Flush()
 	}
+	if err == nil && cw != nil {
+		err = cw.end()
+	}
+	return err
+}
+
+// chunkWriter writes HTTP/1.1's chunked transfer coding (RFC 9112, 7.1): each Write a
+// chunk, end the last one.
+type chunkWriter struct {
+	w    io.Writer
+	size []byte
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.size = append(strconv.AppendInt(c.size[:0], int64(len(p)), 16), "\r\n"...)
+	bufs := net.Buffers{c.size, p, []byte("\r\n")}
+	if _, err := bufs.WriteTo(c.w); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// end writes the last chunk, of size zero, and the empty trailer.
+func (c *chunkWriter) end() error {
+	_, err := io.WriteString(c.w, "0\r\n\r\n")
 	return err
 }
 
 // streamBuffer is what a scrape gathers before each write to the connection.
 const streamBuffer = 32 << 10
 
-// statusWithin returns status() unless ctx ends first.
-func statusWithin(ctx context.Context, status func() control.Status) (control.Status, error) {
+// statusWithin returns status() unless ctx ends first; then is called once status()
+// has returned, whichever came first.
+func statusWithin(ctx context.Context, status func() control.Status, then func()) (control.Status, error) {
 	done := make(chan control.Status, 1)
-	go func() { done <- status() }()
+	go func() {
+		defer then()
+		done <- status()
+	}()
 	select {
 	case st := <-done:
 		return st, nil

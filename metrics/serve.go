@@ -121,6 +121,7 @@ func (s *Server) Close() error {
 func (s *Server) accept() {
 	defer s.wg.Done()
 	var backoff time.Duration
+	var refusedLogged time.Time
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -143,8 +144,14 @@ func (s *Server) accept() {
 		backoff = 0
 		s.mu.Lock()
 		if s.closing || len(s.conns) >= maxConns {
+			full := !s.closing
 			s.mu.Unlock()
 			c.Close()
+			if full && time.Since(refusedLogged) >= time.Minute {
+				// Someone holds every connection: the scrapers are refused too.
+				s.log.Warn("metrics: connections refused: all in use", "limit", maxConns, "from", c.RemoteAddr().String())
+				refusedLogged = time.Now()
+			}
 			continue
 		}
 		s.conns[c] = false
@@ -213,7 +220,7 @@ func (s *Server) answer(ctx context.Context, req *request, w io.Writer) error {
 		resp.allow = "GET, HEAD"
 		return resp.write(w, true)
 	}
-	return s.scr.scrape(ctx, acceptsGzip(req.header.Values("Accept-Encoding")), head, w)
+	return s.scr.scrape(ctx, acceptsGzip(req.header.Values("Accept-Encoding")), head, req.version == "HTTP/1.1", w)
 }
 
 // answering marks c answered or not, for Close, which closes the connections not

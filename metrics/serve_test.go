@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,7 +128,7 @@ type scraped struct {
 // scrape gets the scraper's answer to a request with the Accept-Encoding enc.
 func scrape(s *scraper, enc string) scraped {
 	var out bytes.Buffer
-	if err := s.scrape(context.Background(), acceptsGzip([]string{enc}), false, &out); err != nil {
+	if err := s.scrape(context.Background(), acceptsGzip([]string{enc}), false, true, &out); err != nil {
 		return scraped{status: -1, body: []byte(err.Error())}
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(&out), nil)
@@ -226,7 +228,7 @@ func TestScrapeBounds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range maxScrapes {
-		wg.Go(func() { s.scrape(ctx, false, false, io.Discard) })
+		wg.Go(func() { s.scrape(ctx, false, false, true, io.Discard) })
 		<-entered
 	}
 	if r := scrape(s, ""); r.status != 503 || !strings.Contains(string(r.body), "Limit of concurrent requests reached (4)") {
@@ -270,6 +272,12 @@ func exchange(t *testing.T, srv *Server, req string) (*http.Response, []byte) {
 	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(append(head, "\r\n\r\n"...))), &http.Request{Method: "HEAD"})
 	if err != nil {
 		t.Fatalf("%q: %v in %q", req, err, raw)
+	}
+	if slices.Contains(resp.TransferEncoding, "chunked") && len(body) > 0 {
+		// Whole chunks, the last one included: a body cut short is an error.
+		if body, err = io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(body))); err != nil {
+			t.Fatalf("%q: chunks: %v", req, err)
+		}
 	}
 	return resp, body
 }
@@ -329,6 +337,11 @@ func TestServeRequests(t *testing.T) {
 			length := resp.Header.Get("Content-Length")
 			if tt.status == 200 && length != "" {
 				t.Errorf("a scrape with a Content-Length %s", length)
+			}
+			// Chunks to HTTP/1.1, so that a body cut short is seen; HTTP/1.0 has none.
+			chunked := slices.Contains(resp.TransferEncoding, "chunked")
+			if want := tt.status == 200 && strings.Contains(tt.req, "HTTP/1.1\r\n"); chunked != want {
+				t.Errorf("chunked %v, want %v", chunked, want)
 			}
 			if strings.HasPrefix(tt.req, "HEAD ") {
 				if len(body) != 0 {
