@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -92,12 +93,21 @@ func exporterOf(t testing.TB, status func() control.Status) *Exporter {
 // gathererOf reads what the exporter writes as Prometheus reads a scrape, for
 // client_golang's test helpers.
 func gathererOf(e *Exporter) prometheus.Gatherer {
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+	return textGatherer(func() (io.Reader, error) {
 		var b bytes.Buffer
-		if err := e.WriteText(&b); err != nil {
+		err := e.WriteText(&b)
+		return &b, err
+	})
+}
+
+// textGatherer gathers the families of the text that read returns, sorted by name.
+func textGatherer(read func() (io.Reader, error)) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		r, err := read()
+		if err != nil {
 			return nil, err
 		}
-		mfs, err := parseText(&b)
+		mfs, err := parseText(r)
 		if err != nil {
 			return nil, err
 		}

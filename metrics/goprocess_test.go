@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"maps"
 	"math"
@@ -31,17 +32,7 @@ func scrapeText(t testing.TB, e *Exporter) string {
 // scraperOf reads the exporter's scrapes as Prometheus reads them, for client_golang's
 // test helpers.
 func scraperOf(t testing.TB, e *Exporter) prometheus.Gatherer {
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		mfs, err := parseText(strings.NewReader(scrapeText(t, e)))
-		if err != nil {
-			return nil, err
-		}
-		var out []*dto.MetricFamily
-		for _, name := range slices.Sorted(maps.Keys(mfs)) {
-			out = append(out, mfs[name])
-		}
-		return out, nil
-	})
+	return textGatherer(func() (io.Reader, error) { return strings.NewReader(scrapeText(t, e)), nil })
 }
 
 // clientGolangSelf gathers what client_golang's default Go and process collectors

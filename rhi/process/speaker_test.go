@@ -1,7 +1,6 @@
 package process
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vrrpd/vrrpd/config"
+	"github.com/vrrpd/vrrpd/internal/netnstest"
 	"github.com/vrrpd/vrrpd/rhi"
 )
 
@@ -127,32 +127,14 @@ func (f *fake) Peers() []rhi.PeerStatus {
 
 func (f *fake) Stop(context.Context) error { return nil }
 
-// syncBuffer is a log destination the speaker's goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func startFake(t *testing.T, level slog.Level) (*Speaker, *syncBuffer, chan rhi.PeerStatus) {
+func startFake(t *testing.T, level slog.Level) (*Speaker, *netnstest.Buffer, chan rhi.PeerStatus) {
 	t.Helper()
 	t.Setenv(helperEnv, "1")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &netnstest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	changes := make(chan rhi.PeerStatus, 64)
 	s := New(exe, log, func(p rhi.PeerStatus) { changes <- p })
