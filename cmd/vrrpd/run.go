@@ -133,7 +133,10 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	if err := d.Start(); err != nil {
 		log.Error("some instances did not start", "error", err)
 	}
-	setHeapGrowth(runningGrowth)
+	// Tighter only once the first elections are over: collections during a thousand
+	// takeovers at once slowed them enough for a peer started with them to take some.
+	tighten := time.AfterFunc(firstElections(cfg), func() { setHeapGrowth(runningGrowth) })
+	defer tighten.Stop()
 	// Starting a thousand instances leaves garbage behind: give it back to the system
 	// now rather than over minutes.
 	debug.FreeOSMemory()

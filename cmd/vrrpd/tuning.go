@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"github.com/vrrpd/vrrpd/config"
 	"github.com/vrrpd/vrrpd/realtime"
@@ -69,16 +70,27 @@ func (t *tuning) close() { t.keeper.Close() }
 // thousand instances) and, once its instances have started, it allocates little (under
 // a megabyte a second with a thousand instances at 100 ms adverts).
 const (
-	// startingGrowth holds while the configuration is read and the instances start.
-	// Tighter, the collections slowed the start of a thousand instances enough for a
-	// peer started with them to take some over.
+	// startingGrowth holds while the configuration is read, the instances start and
+	// hold their first elections. Tighter, the collections slowed a thousand instances'
+	// start and takeovers enough for a peer started with them to take some over.
 	startingGrowth = 50
-	// runningGrowth holds once they have started: four times as many collections as
-	// Go's default cost no CPU one can measure there (5.5-6.5 % either way), and the
-	// memory vrrpd keeps resident drops from 22.5 to 20.5 MB (make bench-failover, the
-	// scale scenario).
+	// runningGrowth holds once the first elections are over: four times as many
+	// collections as Go's default cost no CPU one can measure there (5.5-6.5 % either
+	// way), and the memory vrrpd keeps resident drops from 22.5 to 20.5 MB (make
+	// bench-failover, the scale scenario).
 	runningGrowth = 25
 )
+
+// firstElections bounds the first elections after a start: the longest first
+// Master_Down_Interval (its Skew_Time counted over the startup grace), and a second for
+// the takeovers.
+func firstElections(cfg *config.Config) time.Duration {
+	var longest time.Duration
+	for _, in := range cfg.Instances {
+		longest = max(longest, 3*in.AdvertInterval+max(in.AdvertInterval, in.StartupGrace))
+	}
+	return longest + time.Second
+}
 
 // setHeapGrowth sets GOGC to percent, unless GOGC is set in the environment.
 func setHeapGrowth(percent int) {
