@@ -363,7 +363,21 @@ func TestSpeakerHungChild(t *testing.T) {
 	}
 	announced := make(chan error, 1)
 	go func() { announced <- s.Announce(ctx, hang, rhi.Attributes{}) }()
-	time.Sleep(50 * time.Millisecond) // the hang under way
+	// The hang under way: its request is waiting for an answer.
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		c := s.child
+		s.mu.Unlock()
+		c.mu.Lock()
+		waiting := len(c.pending) > 0
+		c.mu.Unlock()
+		if waiting {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the hung announce was never sent")
+		}
+	}
 	start := time.Now()
 	got := s.Peers()
 	if d := time.Since(start); d > peersTimeout+time.Second || len(got) != 2 {
