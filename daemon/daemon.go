@@ -55,9 +55,13 @@ type Daemon struct {
 	bgp          *bgp // nil without a bgp section
 	groups       []*syncGroup
 
-	mu        sync.Mutex // guards cfg, instances, leaving and links
+	mu        sync.Mutex // guards cfg, instances, onInterface, leaving and links
 	cfg       *config.Config
 	instances []*instance
+	// onInterface indexes instances by interface, which an instance never changes:
+	// each address event (a thousand at a takeover of a thousand VIPs) looks at the
+	// instances of its interface only.
+	onInterface map[string][]*instance
 	// leaving are instances a reload removed that still hold their VIPs for the next
 	// master (make-before-break); Stop waits for them too.
 	leaving []*instance
@@ -133,7 +137,7 @@ func (d *Daemon) Start() error {
 	started, err := d.startAll(instancesOf(cfg))
 	err = errors.Join(err, berr)
 	d.mu.Lock()
-	d.instances = append(d.instances, started...)
+	d.setInstances(append(d.instances, started...))
 	d.mu.Unlock()
 	d.regroup(context.Background(), cfg)
 	if d.sys.Events != nil {
@@ -296,10 +300,8 @@ func (d *Daemon) follow(events <-chan netops.Event) {
 		case netops.AddrEvent:
 			// Only instances still without an advert source care: with a thousand
 			// instances, the VIPs they add must not make a thousand requests each.
-			for _, in := range d.instancesOn(ev.Interface) {
-				if in.needsSource.Load() {
-					in.do(in.tryCreateRouter)
-				}
+			for _, in := range d.waitingForSource(ev.Interface) {
+				in.do(in.tryCreateRouter)
 			}
 			d.sourceEvent(ev)
 		}
@@ -339,12 +341,28 @@ func (d *Daemon) instancesNamed(name string) []*instance {
 	return out
 }
 
+// setInstances makes instances the running ones. Under d.mu.
+func (d *Daemon) setInstances(instances []*instance) {
+	d.instances = instances
+	d.onInterface = map[string][]*instance{}
+	for _, in := range instances {
+		d.onInterface[in.cfg.Interface] = append(d.onInterface[in.cfg.Interface], in)
+	}
+}
+
 func (d *Daemon) instancesOn(ifname string) []*instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return slices.Clone(d.onInterface[ifname])
+}
+
+// waitingForSource returns the instances of ifname still without an advert source.
+func (d *Daemon) waitingForSource(ifname string) []*instance {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	var out []*instance
-	for _, in := range d.instances {
-		if in.cfg.Interface == ifname {
+	for _, in := range d.onInterface[ifname] {
+		if in.needsSource.Load() {
 			out = append(out, in)
 		}
 	}
@@ -408,7 +426,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 	d.stopped = true
 	instances := d.instances
 	leaving := slices.Clone(d.leaving)
-	d.instances = nil
+	d.setInstances(nil)
 	d.mu.Unlock()
 	// Routes drain while the instances stop.
 	bgpDone := make(chan struct{})
@@ -567,7 +585,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 	started, err := d.startAll(fresh)
 	errs := []error{err, berr}
 	d.mu.Lock()
-	d.instances = slices.Concat(kept, started)
+	d.setInstances(slices.Concat(kept, started))
 	b := d.bgp
 	d.mu.Unlock()
 	d.regroup(ctx, cfg)

@@ -42,8 +42,8 @@ func (in *instance) checkSource() {
 func (d *Daemon) sourceEvent(ev netops.AddrEvent) {
 	d.mu.Lock() // instances' configurations change under it
 	var tracking []*instance
-	for _, in := range d.instances {
-		if in.cfg.Interface == ev.Interface && in.cfg.TrackSource {
+	for _, in := range d.onInterface[ev.Interface] {
+		if in.cfg.TrackSource {
 			tracking = append(tracking, in)
 		}
 	}
