@@ -33,6 +33,9 @@ type Options struct {
 	TrackerEnv tracker.Env
 	// Speaker stands for vrrpd-bgp in tests.
 	Speaker rhi.Speaker
+	// Launched is when the process started, zero if unknown: the instances' startup
+	// grace counts from there (vrrp.Startup).
+	Launched time.Time
 }
 
 // Daemon runs the instances of one configuration.
@@ -42,6 +45,7 @@ type Daemon struct {
 	clock    Clock
 	version  string
 	hookTime time.Duration
+	launched time.Time
 	mux      *netops.Mux
 	trk      *trackers
 	bfd      *bfdRunner
@@ -88,6 +92,7 @@ func New(cfg *config.Config, sys System, opts Options) (*Daemon, error) {
 		clock:    opts.Clock,
 		version:  opts.Version,
 		hookTime: opts.HookTimeout,
+		launched: opts.Launched,
 		cfg:      cfg,
 		links:    map[string]int{},
 	}
@@ -134,7 +139,7 @@ func (d *Daemon) Start() error {
 	// Each instance has its first priority before its router starts.
 	d.trk.start()
 	defer d.trk.refresh()
-	started, err := d.startAll(instancesOf(cfg))
+	started, err := d.startAll(instancesOf(cfg), d.launched)
 	err = errors.Join(err, berr)
 	d.mu.Lock()
 	d.setInstances(append(d.instances, started...))
@@ -160,10 +165,10 @@ func instancesOf(cfg *config.Config) []*config.Instance {
 }
 
 // startAll opens instances of cfgs, then starts them together: each instance's first
-// Master_Down_Interval starts when every socket listens, so that nodes started together
-// elect their masters right, however many instances they have. The interfaces' addresses
-// are read once for all.
-func (d *Daemon) startAll(cfgs []*config.Instance) ([]*instance, error) {
+// Master_Down_Interval starts when every socket listens, its grace as early as launched
+// (zero after a reload), so that nodes started together elect their masters right,
+// however many instances they have. The interfaces' addresses are read once for all.
+func (d *Daemon) startAll(cfgs []*config.Instance, launched time.Time) ([]*instance, error) {
 	var errs []error
 	var opened []*instance
 	for _, ic := range cfgs {
@@ -174,7 +179,10 @@ func (d *Daemon) startAll(cfgs []*config.Instance) ([]*instance, error) {
 		}
 		opened = append(opened, in)
 	}
-	// Started together: one request per port starts all of its instances.
+	// Started together: one request per port starts all of its instances, each from
+	// the instant every socket listened. All of them then time out together, and a
+	// takeover's adverts leave in one batch per port, ahead of the VIPs' work.
+	listening := d.clock.Now()
 	byPort := map[*port][]*instance{}
 	var order []*port
 	for _, in := range opened {
@@ -186,7 +194,7 @@ func (d *Daemon) startAll(cfgs []*config.Instance) ([]*instance, error) {
 	for _, p := range order {
 		p.run(nil, func() {
 			for _, in := range byPort[p] {
-				in.begin()
+				in.begin(vrrp.Startup{Listening: listening, Launched: launched})
 				p.settle(in)
 			}
 		})
@@ -582,7 +590,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) (err error) {
 	for _, ic := range fresh {
 		d.finishLeaving(*ic)
 	}
-	started, err := d.startAll(fresh)
+	started, err := d.startAll(fresh, time.Time{})
 	errs := []error{err, berr}
 	d.mu.Lock()
 	d.setInstances(slices.Concat(kept, started))

@@ -135,10 +135,10 @@ func (in *instance) open() error {
 
 // begin makes the instance one of its port's and starts its router. In the port's
 // goroutine.
-func (in *instance) begin() {
+func (in *instance) begin(start vrrp.Startup) {
 	in.port.attach(in)
 	if in.router != nil {
-		in.execute(in.router.Handle(vrrp.Startup{}))
+		in.execute(in.router.Handle(start))
 	}
 }
 

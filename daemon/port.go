@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"container/heap"
+	"runtime"
 	"time"
 
 	"github.com/vrrpd/vrrpd/netops"
@@ -132,6 +133,12 @@ func (p *port) fireDue() {
 	}
 	p.flush()
 	p.batching = false
+	if len(p.later) > 0 {
+		// What follows is slow (VIPs, logs, announcements): let other ports whose
+		// instances are due too send their adverts first. A takeover of a thousand
+		// instances on four links then advertises within a few milliseconds.
+		runtime.Gosched()
+	}
 	for i, fn := range p.later {
 		fn()
 		p.later[i] = nil

@@ -3,6 +3,7 @@ package vrrp
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // Event is an input to a Router: a packet, the passing of time, a change of health, or
@@ -10,7 +11,19 @@ import (
 type Event interface{ event() }
 
 // Startup leaves Initialize (RFC 5798 section 6.4.1).
-type Startup struct{}
+type Startup struct {
+	// Listening is when the node's sockets began to listen, if earlier than the event:
+	// the first Master_Down_Interval counts from there. Routers started together from
+	// one instant time out together, and their adverts leave in one batch. Zero for
+	// the event's own time.
+	Listening time.Time
+	// Launched is when the node's process started, zero if unknown or if this is not
+	// its start. The StartupGrace counts from there rather than from Listening: nodes
+	// started together then time out in the order of their priorities, however long
+	// each took to read its configuration and open its sockets. The router still
+	// listens for a whole Master_Down_Interval.
+	Launched time.Time
+}
 
 // AdvertReceived carries a packet read from the instance's socket, with its metadata.
 // The router validates it.

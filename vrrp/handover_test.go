@@ -235,6 +235,68 @@ func TestStartupGrace(t *testing.T) {
 	}
 }
 
+// TestStartupGraceFromLaunch: the grace counts from the process's launch, the
+// Master_Down_Interval from when the router listened, and a router never takes over
+// before it has listened for a whole Master_Down_Interval.
+func TestStartupGraceFromLaunch(t *testing.T) {
+	const (
+		interval = 100 * time.Millisecond
+		grace    = 250 * time.Millisecond
+	)
+	mdi := MasterDownInterval(Version3, 150, interval, 3)
+	extra := (256 - 150) * (grace - interval) / 256
+	at := func(d time.Duration) time.Time { return epoch.Add(d) }
+	tests := []struct {
+		name      string
+		grace     time.Duration
+		listening time.Duration // after the launch; the event comes 5 ms later
+		launched  bool
+		want      time.Duration // takeover, after the launch
+	}{
+		{"quick start", grace, 30 * time.Millisecond, true, mdi + extra},
+		{"slow start", grace, 100 * time.Millisecond, true, 100*time.Millisecond + mdi},
+		{"launch unknown", grace, 30 * time.Millisecond, false, 30*time.Millisecond + mdi + extra},
+		{"no grace", 0, 30 * time.Millisecond, true, 30*time.Millisecond + mdi},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSim(t, 1)
+			n := s.add("n", with(handoverCfg("192.0.2.1", 150, interval), func(c *Config) { c.StartupGrace = tt.grace }))
+			ev := Startup{Listening: at(tt.listening)}
+			if tt.launched {
+				ev.Launched = epoch
+			}
+			s.run(tt.listening + 5*time.Millisecond)
+			s.startWith(n, ev)
+			s.run(2 * time.Second)
+			if got := mustTransition(t, n, Master).Sub(epoch); got != tt.want {
+				t.Errorf("took over %v after the launch, want %v", got, tt.want)
+			}
+		})
+	}
+	// Launched together, the higher priority 60 ms slower to listen: counted from the
+	// launch, the grace still elects it; counted from listening, it would not.
+	for _, launched := range []bool{true, false} {
+		t.Run(fmt.Sprint("pair/launched=", launched), func(t *testing.T) {
+			s := newSim(t, 1)
+			hi := s.add("hi", with(handoverCfg("192.0.2.1", 150, interval), func(c *Config) { c.StartupGrace = grace }))
+			lo := s.add("lo", with(handoverCfg("192.0.2.2", 100, interval), func(c *Config) { c.StartupGrace = grace }))
+			evLo, evHi := Startup{}, Startup{Listening: at(60 * time.Millisecond)}
+			if launched {
+				evLo.Launched, evHi.Launched = epoch, epoch
+			}
+			s.startWith(lo, evLo)
+			s.run(60 * time.Millisecond)
+			s.startWith(hi, evHi)
+			s.run(2 * time.Second)
+			s.checkOneMaster(hi)
+			if _, loWasMaster := lo.lastTransitionTo(Master); loWasMaster == launched {
+				t.Fatalf("launch known %v: lo was master %v", launched, loWasMaster)
+			}
+		})
+	}
+}
+
 // TestStartupGraceWait: a router alone takes over after its first Master_Down_Interval
 // with its Skew_Time counted over the grace when that is longer than the interval, and
 // as the RFC says otherwise.

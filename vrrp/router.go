@@ -251,7 +251,11 @@ func (r *Router) Handle(ev Event) []Action {
 			return r.enterFault(now, "started in fault", true)
 		}
 		r.graced = r.cfg.StartupGrace > 0
-		return r.start(now, "started")
+		acts := r.start(now, "started")
+		if r.state == Backup {
+			r.armDownTimer(r.firstDownFrom(now, ev), false)
+		}
+		return acts
 	case AdvertReceived:
 		return r.receive(now, ev.Packet, ev.Meta)
 	case TimerFired:
@@ -468,14 +472,36 @@ func (r *Router) downDeadline() time.Time {
 	if r.downSkewOnly {
 		return r.downFrom.Add(r.SkewTime())
 	}
-	d := r.downFrom.Add(r.MasterDownInterval())
-	if r.graced {
-		// The first Skew_Time is counted over StartupGrace when that is longer than
-		// the interval the skew is counted over.
-		graced := time.Duration(256-int64(r.priority)) * r.cfg.StartupGrace / 256
-		d = d.Add(max(0, graced-r.SkewTime()))
+	return r.downFrom.Add(r.MasterDownInterval() + r.graceExtra())
+}
+
+// graceExtra is what StartupGrace adds to the first Master_Down_Interval: the first
+// Skew_Time is counted over StartupGrace when that is longer than the interval the
+// skew is counted over.
+func (r *Router) graceExtra() time.Duration {
+	if !r.graced {
+		return 0
 	}
-	return d
+	graced := time.Duration(256-int64(r.priority)) * r.cfg.StartupGrace / 256
+	return max(0, graced-r.SkewTime())
+}
+
+// firstDownFrom is where the first Master_Down_Timer counts from: when the node began
+// to listen; with a grace and a known launch, as early as the launch, so that the grace
+// counts from there, yet never so early that the router listens for less than a whole
+// Master_Down_Interval.
+func (r *Router) firstDownFrom(now time.Time, ev Startup) time.Time {
+	from := now
+	if !ev.Listening.IsZero() && ev.Listening.Before(from) {
+		from = ev.Listening
+	}
+	if !ev.Launched.IsZero() && ev.Launched.Before(from) {
+		if early := from.Add(-r.graceExtra()); early.After(ev.Launched) {
+			return early
+		}
+		return ev.Launched
+	}
+	return from
 }
 
 func (r *Router) expire(now time.Time) []Action {

@@ -183,12 +183,18 @@ func (s *sim) add(name string, cfg Config) *simNode {
 // start creates a fresh router for n (the node boots) and starts it.
 func (s *sim) start(n *simNode) {
 	s.t.Helper()
+	s.startWith(n, Startup{})
+}
+
+// startWith starts n with ev, which says when its process started and listened.
+func (s *sim) startWith(n *simNode, ev Startup) {
+	s.t.Helper()
 	r, err := NewRouter(n.cfg, s.clock)
 	if err != nil {
 		s.t.Fatalf("%s: %v", n.name, err)
 	}
 	n.r, n.up, n.hasVIPs, n.stopping = r, true, false, false
-	s.apply(n, r.Handle(Startup{}))
+	s.apply(n, r.Handle(ev))
 }
 
 // crash stops n silently: no priority 0, and its VIPs vanish with it.

@@ -31,6 +31,11 @@ var runSignals chan os.Signal
 // runSignalSet are the signals the daemon acts on: reload, and stop.
 var runSignalSet = []os.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT}
 
+// launched is when this process started, as near as it can tell: the instances'
+// startup grace counts from here, so that nodes started together elect the highest
+// priority however long each takes to read its configuration.
+var launched = time.Now()
+
 func runDaemon(args []string, stdout, stderr io.Writer) int {
 	// A SIGHUP or SIGTERM while starting must not end the process by the default action,
 	// without cleanup: signals that arrive while starting wait for the daemon.
@@ -98,7 +103,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	d, err := daemon.New(cfg, sys.System, daemon.Options{Version: version, Log: log})
+	d, err := daemon.New(cfg, sys.System, daemon.Options{Version: version, Log: log, Launched: launched})
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
