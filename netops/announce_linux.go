@@ -100,6 +100,29 @@ func (a *LinuxAnnouncer) Announce(ifname string, vips []netip.Addr, count int, r
 	return errors.Join(errs...)
 }
 
+// Prepare looks up the interface of v and opens the socket that announces it, so that
+// the first burst after a takeover does not wait for them.
+func (a *LinuxAnnouncer) Prepare(v VIP) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fmt.Errorf("netops: prepare announcements on %s: %w", v.Interface, net.ErrClosed)
+	}
+	ifi, err := a.iface(v.Interface)
+	if err != nil {
+		return fmt.Errorf("netops: prepare announcements on %s: %w", v.Interface, err)
+	}
+	if v.Prefix.Addr().Is4() {
+		_, err = a.arpConn(ifi)
+	} else {
+		_, err = a.icmpConn()
+	}
+	if err != nil {
+		return fmt.Errorf("netops: prepare announcements on %s: %w", v.Interface, err)
+	}
+	return nil
+}
+
 // prepare builds the announcement of vip on ifi and returns the function that sends it
 // once.
 func (a *LinuxAnnouncer) prepare(ifi *net.Interface, vip netip.Addr, reply bool) (func() error, error) {

@@ -18,5 +18,8 @@ func (*LinuxAnnouncer) Announce(ifname string, vips []netip.Addr, count int, rep
 	return ErrNotSupported
 }
 
+// Prepare returns ErrNotSupported.
+func (*LinuxAnnouncer) Prepare(VIP) error { return ErrNotSupported }
+
 // Close does nothing.
 func (*LinuxAnnouncer) Close() error { return nil }

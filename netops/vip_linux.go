@@ -471,6 +471,21 @@ func (m *VIPManager) link(name string) (int, error) {
 	return ifIndex(m.rt.fd(), name)
 }
 
+// Prepare reads the addresses of the interface of v, unless it has them already, so
+// that the first Add at a takeover does not have to.
+func (m *VIPManager) Prepare(v VIP) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	link, err := m.link(v.Interface)
+	if err == nil {
+		_, err = m.find(link, v.Prefix.Addr())
+	}
+	if err != nil {
+		return fmt.Errorf("netops: prepare VIP %v: %w", v, err)
+	}
+	return nil
+}
+
 // find returns the address a of link as the kernel has it, or nil: from the mirror of
 // the interface's addresses, made by a dump the first time. m.mu is held.
 func (m *VIPManager) find(index int, a netip.Addr) (*kernelAddr, error) {

@@ -25,6 +25,9 @@ func (m *VIPManager) Remove(v VIP) error { return ErrNotSupported }
 // Present is only implemented on Linux.
 func (m *VIPManager) Present(v VIP) (bool, error) { return false, ErrNotSupported }
 
+// Prepare is only implemented on Linux.
+func (m *VIPManager) Prepare(v VIP) error { return ErrNotSupported }
+
 // CleanStale is only implemented on Linux.
 func (m *VIPManager) CleanStale() ([]VIP, error) { return nil, ErrNotSupported }
 
