@@ -179,6 +179,7 @@ func (d *Daemon) startAll(cfgs []*config.Instance, launched time.Time) ([]*insta
 		}
 		opened = append(opened, in)
 	}
+	d.prepare(opened)
 	// Started together: one request per port starts all of its instances, each from
 	// the instant every socket listened. All of them then time out together, and a
 	// takeover's adverts leave in one batch per port, ahead of the VIPs' work.
@@ -200,6 +201,34 @@ func (d *Daemon) startAll(cfgs []*config.Instance, launched time.Time) ([]*insta
 		})
 	}
 	return opened, errors.Join(errs...)
+}
+
+// prepare readies, once per interface and family, what a takeover by one of instances
+// will use: the mirror of the interface's addresses, the socket that announces its VIPs.
+// A failure is left for the takeover to report.
+func (d *Daemon) prepare(instances []*instance) {
+	type key struct {
+		ifname string
+		v4     bool
+	}
+	seen := map[key]bool{}
+	for _, in := range instances {
+		for _, v := range in.cfg.VIPs {
+			vip := toNetopsVIP(*in.cfg, v)
+			k := key{vip.Interface, vip.Prefix.Addr().Is4()}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			for _, sys := range []any{d.sys.Addresses, d.sys.Announcer} {
+				if p, ok := sys.(netops.Preparer); ok {
+					if err := p.Prepare(vip); err != nil {
+						d.log.Debug("cannot prepare for a takeover", "error", err)
+					}
+				}
+			}
+		}
+	}
 }
 
 // portFor returns the port of interface ifname and family f, started on first use.
