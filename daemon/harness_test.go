@@ -60,6 +60,9 @@ type manualTimer struct {
 
 func (t *manualTimer) C() <-chan time.Time { return t.ch }
 
+// ResetExact is Reset: a manual clock is exact.
+func (t *manualTimer) ResetExact(d time.Duration) { t.Reset(d) }
+
 // Reset is a system timer's: a timer reset to now or earlier is ready at once.
 func (t *manualTimer) Reset(d time.Duration) {
 	t.c.mu.Lock()

@@ -67,11 +67,18 @@ func (p *port) loop() {
 	timer := p.d.clock.NewTimer()
 	defer timer.Stop()
 	for {
-		timer.Reset(p.wait())
+		// Work due now (the first announcements after a takeover) is done without
+		// sleeping on a timer of zero: waking up again costs the runtime a thread's
+		// wake-up, half a millisecond on a virtual machine.
+		due := ready
+		if wait := p.wait(); wait > 0 {
+			p.arm(timer, wait)
+			due = timer.C()
+		}
 		select {
 		case <-p.inbox.Wake():
 			p.drain()
-		case <-timer.C():
+		case <-due:
 			// Adverts that arrived meanwhile count first: a backup that stalled (a
 			// loaded CPU, a long pause) must not take over while its master's adverts
 			// sit unread.
@@ -88,6 +95,24 @@ func (p *port) loop() {
 		}
 	}
 }
+
+// arm sets timer to wake the loop after wait: exactly when the earliest deadline is a
+// backup's Master_Down_Timer, whose precision decides which backup takes over; otherwise
+// as the runtime's timers do, late enough that adverts due together leave together.
+func (p *port) arm(timer Timer, wait time.Duration) {
+	if len(p.due) > 0 && p.due[0].router != nil && p.due[0].router.State() == vrrp.Backup {
+		timer.ResetExact(wait)
+		return
+	}
+	timer.Reset(wait)
+}
+
+// ready is always ready to receive from.
+var ready = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
 
 // wait returns how long the loop may sleep before an instance has work.
 func (p *port) wait() time.Duration {
@@ -133,10 +158,11 @@ func (p *port) fireDue() {
 	}
 	p.flush()
 	p.batching = false
-	if len(p.later) > 0 {
+	if len(p.later) > 0 && len(fire) > 1 {
 		// What follows is slow (VIPs, logs, announcements): let other ports whose
 		// instances are due too send their adverts first. A takeover of a thousand
-		// instances on four links then advertises within a few milliseconds.
+		// instances on four links then advertises within a few milliseconds. Not for
+		// one instance: the yield can cost a thread's wake-up.
 		runtime.Gosched()
 	}
 	for i, fn := range p.later {
