@@ -227,14 +227,16 @@ func (in *instance) setTracked(p tracker.Priority) {
 	} else {
 		in.clearFault("tracker", "trackers recovered")
 	}
+	// The router first: a master advertises its new priority before anything is
+	// written about it.
+	if in.router != nil && in.router.Status().Priority != p.Priority {
+		in.handle(vrrp.PriorityChanged{Priority: p.Priority})
+		in.notePriority()
+	}
 	if prev == nil || prev.Explanation != p.Explanation {
 		in.log.Info("effective priority", "priority", p.Priority, "why", p.Explanation)
 		in.d.events.publish(control.Event{Type: "priority", Time: in.d.clock.Now(), Node: in.d.node(), Instance: in.cfg.Name,
 			Priority: int(p.Priority), Reason: p.Explanation})
-	}
-	if in.router != nil && in.router.Status().Priority != p.Priority {
-		in.handle(vrrp.PriorityChanged{Priority: p.Priority})
-		in.notePriority()
 	}
 }
 

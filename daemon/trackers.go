@@ -95,12 +95,14 @@ func (t *trackers) apply(in *instance) {
 // so that one held back by a pause is never handed after a newer one.
 func (t *trackers) consume() {
 	for u := range t.set.Updates() {
-		t.report()
 		t.delivery.Lock()
 		for _, in := range t.d.instancesNamed(u.Instance) {
 			in.do(func() { t.apply(in) })
 		}
 		t.delivery.Unlock()
+		// Logged once the instances have it: a master advertises a lowered priority
+		// first.
+		t.report()
 	}
 }
 
