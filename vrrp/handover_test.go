@@ -55,15 +55,16 @@ func TestMakeBeforeBreakOnStop(t *testing.T) {
 			if m.holds != 1 || !m.hasVIPs || !m.up {
 				t.Fatalf("the stopping master: holds %d, VIPs %v, up %v", m.holds, m.hasVIPs, m.up)
 			}
-			s.run(2 * interval)
+			s.run(2*interval + ReleaseLinger)
 			took := mustTransition(t, b, Master)
 			wantTime(t, "takeover", took, stopped.Add(s.delay+SkewTime(Version3, 100, interval)))
-			// The old master released when b's first advert reached it, not before.
+			// The old master released ReleaseLinger after b's first advert reached it,
+			// not before: b's announcement follows its advert.
 			if m.hasVIPs || m.up {
 				t.Fatalf("the old master still holds: VIPs %v, up %v", m.hasVIPs, m.up)
 			}
 			released := m.vipLog[len(m.vipLog)-1].at
-			wantTime(t, "release", released, took.Add(s.delay))
+			wantTime(t, "release", released, took.Add(s.delay+ReleaseLinger))
 			noGap(t, stopped, s.now(), m, b)
 		})
 	}

@@ -365,6 +365,19 @@ func (r *Router) leave(now time.Time, immediate bool) []Action {
 	return append(acts, RemoveVIPs{})
 }
 
+// ReleaseLinger is how long a master that leaves or yields keeps its VIPs
+// (MakeBeforeBreak) after it hears the next master's advert: the next master announces
+// them after its advert, once it has added them, under a millisecond later for one
+// instance.
+const ReleaseLinger = 20 * time.Millisecond
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // release ends a hold: the VIPs go.
 func (r *Router) release() []Action {
 	if r.holdUntil.IsZero() {
@@ -400,10 +413,16 @@ func (r *Router) becomeMaster(now time.Time, why string) []Action {
 	}
 }
 
+// becomeBackup yields to a master just heard. With MakeBeforeBreak the VIPs stay for
+// ReleaseLinger, while the winner, whose advert came first, adds and announces them.
 func (r *Router) becomeBackup(now time.Time, why string) []Action {
 	r.adverTimer = time.Time{}
 	r.preemptFrom = time.Time{}
 	r.armDownTimer(now, false)
+	if r.cfg.MakeBeforeBreak {
+		r.holdUntil = now.Add(ReleaseLinger)
+		return []Action{HoldVIPs{}, r.transition(now, Backup, why)}
+	}
 	return []Action{RemoveVIPs{}, r.transition(now, Backup, why)}
 }
 
@@ -609,9 +628,10 @@ func (r *Router) receive(now time.Time, pkt []byte, m Meta) []Action {
 	}
 	var acts []Action
 	if adv.Priority > 0 && !r.holdUntil.IsZero() {
-		// Another master took over from us: its gratuitous ARP moves the clients, ours
-		// may go.
-		acts = r.release()
+		// Another master took over from us: its gratuitous ARP, which follows its
+		// advert, moves the clients; ours go a moment later, so that no client is
+		// left between the two.
+		r.holdUntil = minTime(r.holdUntil, now.Add(ReleaseLinger))
 	}
 	switch r.state {
 	case Backup:
