@@ -626,7 +626,6 @@ func (r *Router) receive(now time.Time, pkt []byte, m Meta) []Action {
 	if adv.Priority == 0 {
 		r.stats.PriorityZeroReceived++
 	}
-	var acts []Action
 	if adv.Priority > 0 && !r.holdUntil.IsZero() {
 		// Another master took over from us: its gratuitous ARP, which follows its
 		// advert, moves the clients; ours go a moment later, so that no client is
@@ -635,11 +634,11 @@ func (r *Router) receive(now time.Time, pkt []byte, m Meta) []Action {
 	}
 	switch r.state {
 	case Backup:
-		return append(acts, r.backupReceive(now, adv, m)...)
+		return r.backupReceive(now, adv, m)
 	case Master:
-		return append(acts, r.masterReceive(now, adv, m)...)
+		return r.masterReceive(now, adv, m)
 	}
-	return acts // Initialize and Fault ignore adverts.
+	return nil // Initialize and Fault ignore adverts.
 }
 
 // backupReceive is RFC 5798 section 6.4.2 with keepalived's preempt_delay.
