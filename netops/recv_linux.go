@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -14,7 +15,8 @@ import (
 
 // receiver reads packets from a raw VRRP socket with recvmsg into buffers it owns, and
 // decodes what the kernel says about each (IP_PKTINFO and IP_TTL, or IPV6_PKTINFO and
-// IPV6_HOPLIMIT, which the socket asked for) without allocating. One goroutine reads.
+// IPV6_HOPLIMIT, and SO_TIMESTAMPNS, which the socket asked for) without allocating. One
+// goroutine reads.
 type receiver struct {
 	family vrrp.Family
 	name   unix.RawSockaddrInet6 // large enough for either family's source address
@@ -68,6 +70,7 @@ func (r *receiver) read(rc syscall.RawConn, b []byte) (int, vrrp.Meta, error) {
 	}
 	n := min(r.n, len(b))
 	parseControl(r.oob[:min(r.oobn, len(r.oob))], &m)
+	m.Received = sinceKernel(m.Received, time.Now())
 	if r.family == vrrp.IPv6 {
 		if r.name.Family == unix.AF_INET6 {
 			m.Src = netip.AddrFrom16(r.name.Addr).Unmap()
@@ -112,7 +115,35 @@ func parseControl(oob []byte, m *vrrp.Meta) {
 			m.IfIndex = int(binary.NativeEndian.Uint32(data[16:20]))
 		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT && len(data) >= 4:
 			m.TTL = int(int32(binary.NativeEndian.Uint32(data[0:4])))
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= timespecLen:
+			m.Received = decodeTimespec(data)
 		}
 		oob = oob[min(unix.CmsgSpace(int(h.Len)-unix.CmsgLen(0)), len(oob)):]
 	}
+}
+
+// sinceKernel turns the kernel's receive timestamp, a reading of the wall clock, into a
+// time of the Go clock read at now, which carries the monotonic reading that timers
+// compare. Zero when the stamp is missing or not before now: a step of the wall clock
+// in between must not make a packet look older than it is by more than the step.
+func sinceKernel(stamp, now time.Time) time.Time {
+	if stamp.IsZero() {
+		return time.Time{}
+	}
+	age := now.Sub(stamp) // by the wall clocks: stamp has no monotonic reading
+	if age < 0 {
+		return time.Time{}
+	}
+	return now.Add(-age)
+}
+
+// timespecLen is the size of the kernel's struct timespec, two words.
+const timespecLen = int(unsafe.Sizeof(unix.Timespec{}))
+
+// decodeTimespec reads a struct timespec without assuming the buffer's alignment.
+func decodeTimespec(b []byte) time.Time {
+	if timespecLen == 16 {
+		return time.Unix(int64(binary.NativeEndian.Uint64(b[0:8])), int64(binary.NativeEndian.Uint64(b[8:16])))
+	}
+	return time.Unix(int64(int32(binary.NativeEndian.Uint32(b[0:4]))), int64(int32(binary.NativeEndian.Uint32(b[4:8]))))
 }

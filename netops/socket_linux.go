@@ -82,13 +82,19 @@ func (s *rawSocket) open() error {
 }
 
 // control sets what x/net does not expose: SO_BINDTODEVICE, so that the socket hears this
-// interface only, and IP(V6)_MULTICAST_ALL off, so that it hears only the groups it joined
+// interface only, SO_TIMESTAMPNS, and IP(V6)_MULTICAST_ALL off, so that it hears only the groups it joined
 // itself rather than every group joined on the host.
 func (s *rawSocket) control(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		if serr = unix.BindToDevice(int(fd), s.ifi.Name); serr != nil {
 			serr = fmt.Errorf("SO_BINDTODEVICE: %w", serr)
+			return
+		}
+		// When each advert arrived: a backup's timers count from there, not from when
+		// its reader, asleep or busy, got to it.
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
+			serr = fmt.Errorf("SO_TIMESTAMPNS: %w", serr)
 			return
 		}
 		if s.family == vrrp.IPv6 {

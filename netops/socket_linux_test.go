@@ -129,6 +129,7 @@ func TestSocketAdvertsCross(t *testing.T) {
 				dst = self
 			}
 			adv := advert(t, c.version, 51, c.vip)
+			sent := time.Now()
 			if err := sa.Write(encode(t, adv, src, dst), src, dst); err != nil {
 				t.Fatal(err)
 			}
@@ -138,6 +139,12 @@ func TestSocketAdvertsCross(t *testing.T) {
 			}
 			if r.meta.Src != src || r.meta.Dst != dst || r.meta.TTL != 255 || r.meta.IfIndex == 0 {
 				t.Fatalf("meta %+v, want src %v dst %v ttl 255", r.meta, src, dst)
+			}
+			// The kernel's receive time, between the send and now; the wall clock and
+			// the monotonic one may differ by a few microseconds.
+			const slack = 100 * time.Microsecond
+			if at := r.meta.Received; at.Before(sent.Add(-slack)) || at.After(time.Now()) {
+				t.Fatalf("received at %v, want between the send (%v) and now", at, sent)
 			}
 			e := vrrp.Expect{Version: c.version, Family: c.family, VRID: 51, Interval: time.Second,
 				VIPs: adv.Addresses, Unicast: c.unicast, Source: self}

@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -421,4 +422,70 @@ func TestMasterReportsLowerPriorityOncePerInterval(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTimersCountFromArrival: a backup's Master_Down_Timer and Skew_Time count from when
+// the advert arrived (Meta.Received), up to ArrivalCredit before it was handled; an
+// arrival unknown, in the future, or before the timer's last start counts as the
+// handling.
+func TestTimersCountFromArrival(t *testing.T) {
+	const interval = time.Second
+	for _, tc := range []struct {
+		name   string
+		known  bool
+		early  time.Duration // how long before its handling the advert arrived
+		credit time.Duration // what the deadline moves forward by
+	}{
+		{"unknown", false, 0, 0},
+		{"in the future", true, -2 * time.Millisecond, 0},
+		{"0.6 ms before", true, 600 * time.Microsecond, 600 * time.Microsecond},
+		{"5 ms before", true, 5 * time.Millisecond, ArrivalCredit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &fakeClock{now: epoch}
+			cfg := with(handoverCfg("192.0.2.2", 100, interval), func(c *Config) {
+				c.Version, c.VRID, c.VIPs = Version3, 51, addrs("192.0.2.100")
+			})
+			r, err := NewRouter(cfg, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Handle(Startup{})
+			receive := func(prio uint8) time.Time {
+				t.Helper()
+				master := netip.MustParseAddr("192.0.2.1")
+				adv := Advertisement{Version: cfg.Version, Type: TypeAdvertisement, VRID: cfg.VRID, Priority: prio,
+					Interval: interval, Addresses: cfg.VIPs}
+				pkt, err := adv.Encode(master, GroupIPv4, ChecksumPseudoHeader)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := Meta{Src: master, Dst: GroupIPv4, TTL: 255}
+				if tc.known {
+					m.Received = clock.now.Add(-tc.early)
+				}
+				r.Receive(pkt, m)
+				d, ok := r.NextDeadline()
+				if !ok {
+					t.Fatal("no deadline after an advert")
+				}
+				return d
+			}
+			clock.now = clock.now.Add(100 * time.Millisecond)
+			if got, want := receive(150), clock.now.Add(r.MasterDownInterval()-tc.credit); !got.Equal(want) {
+				t.Errorf("Master_Down_Timer ends at %v, want %v", got.Sub(epoch), want.Sub(epoch))
+			}
+			clock.now = clock.now.Add(interval)
+			if got, want := receive(90), clock.now.Add(r.SkewTime()-tc.credit); !got.Equal(want) {
+				t.Errorf("a lowered master: takeover at %v, want %v", got.Sub(epoch), want.Sub(epoch))
+			}
+		})
+	}
+	t.Run("before the timer's start", func(t *testing.T) {
+		r := &Router{downFrom: epoch}
+		m := Meta{Received: epoch.Add(-time.Millisecond)}
+		if got := r.arrival(epoch.Add(500*time.Microsecond), m); !got.Equal(epoch) {
+			t.Errorf("arrival %v, want the timer's start", got.Sub(epoch))
+		}
+	})
 }

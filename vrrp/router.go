@@ -371,6 +371,32 @@ func (r *Router) leave(now time.Time, immediate bool) []Action {
 // instance.
 const ReleaseLinger = 20 * time.Millisecond
 
+// ArrivalCredit is how much earlier than its handling an advert may count as heard
+// (Meta.Received). A backup's Master_Down_Timer and Skew_Time count from the advert's
+// arrival: the time its reader took to wake up, up to a millisecond on an idle
+// machine, would otherwise delay every takeover. Bounded, so that a reader held up for
+// long by a loaded machine does not make the backup's deadlines earlier by as much.
+const ArrivalCredit = 2 * time.Millisecond
+
+// arrival is when the advert handled at now arrived: Meta.Received, within
+// ArrivalCredit of now, and never before the Master_Down_Timer's last start, so that the
+// router's time does not run back.
+func (r *Router) arrival(now time.Time, m Meta) time.Time {
+	at := m.Received
+	if at.IsZero() || !at.Before(now) {
+		return now
+	}
+	at = maxTime(at, now.Add(-ArrivalCredit))
+	return minTime(maxTime(at, r.downFrom), now)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
@@ -634,7 +660,7 @@ func (r *Router) receive(now time.Time, pkt []byte, m Meta) []Action {
 	}
 	switch r.state {
 	case Backup:
-		return r.backupReceive(now, adv, m)
+		return r.backupReceive(r.arrival(now, m), adv, m)
 	case Master:
 		return r.masterReceive(now, adv, m)
 	}

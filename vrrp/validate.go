@@ -13,6 +13,9 @@ type Meta struct {
 	Src, Dst netip.Addr // IP source and destination
 	TTL      int        // TTL (IPv4) or hop limit (IPv6)
 	IfIndex  int        // interface the packet arrived on; 0 when unknown
+	// Received is when the kernel received the packet, by the receiver's clock; zero
+	// when unknown. A backup's timers count from it (see ArrivalCredit).
+	Received time.Time
 }
 
 // Expect is what an instance requires of the adverts it accepts.
