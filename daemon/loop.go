@@ -142,6 +142,11 @@ func (in *instance) do1(a vrrp.Action) {
 			in.removeVIPs(in.vips())
 		case vrrp.AnnounceVIPs:
 			in.startAnnouncing()
+			if !in.port.several {
+				// The first burst goes before the transition is logged and published.
+				// Instances taking over together send theirs once every one has its VIPs.
+				in.announce(in.d.clock.Now())
+			}
 		case vrrp.HoldVIPs:
 			in.stopAnnouncing()
 		case vrrp.SplitBrainHealed:

@@ -27,8 +27,10 @@ type port struct {
 	batching bool
 	batch    []netops.Outgoing
 	owners   []*instance
-	// later are the instances' other actions, carried out once the batch has gone.
-	later []func()
+	// later are the instances' other actions, carried out once the batch has gone;
+	// several are while several instances that fired together carry out theirs.
+	later   []func()
+	several bool
 	// fire is fireDue's list of the instances due, kept for the next call: at 100 ms
 	// adverts a thousand instances fire ten thousand times a second.
 	fire []*instance
@@ -158,7 +160,8 @@ func (p *port) fireDue() {
 	}
 	p.flush()
 	p.batching = false
-	if len(p.later) > 0 && len(fire) > 1 {
+	p.several = len(fire) > 1
+	if len(p.later) > 0 && p.several {
 		// What follows is slow (VIPs, logs, announcements): let other ports whose
 		// instances are due too send their adverts first. A takeover of a thousand
 		// instances on four links then advertises within a few milliseconds. Not for
@@ -169,7 +172,7 @@ func (p *port) fireDue() {
 		fn()
 		p.later[i] = nil
 	}
-	p.later = p.later[:0]
+	p.later, p.several = p.later[:0], false
 	for _, in := range fire {
 		p.settle(in)
 	}
