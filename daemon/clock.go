@@ -45,6 +45,12 @@ func (systemClock) NewTimer() Timer {
 // adverts, by 0.4 ms at 100 ms.
 const sharpSlack = time.Millisecond
 
+// sharpSpin is the end of an exact wait that sysTimer spends awake, reading the clock:
+// a thread that sleeps to the deadline itself wakes 0.1 to 0.25 ms late on a virtual
+// machine whose CPU was idle. It costs that much CPU once per deadline that does come,
+// a takeover, since adverts reset a backup's wait long before.
+const sharpSpin = 250 * time.Microsecond
+
 // sysTimer is a runtime timer. ResetExact sets it sharpSlack short of a wait longer than
 // twice that, and sleeps out the rest with nanosleep in a goroutine of its own, which then
 // fires the timer. Reset does not: the lateness of the runtime's timers lets the adverts
@@ -92,13 +98,15 @@ func (s *sysTimer) Stop() {
 	s.t.Stop()
 }
 
-// sharpen sleeps until the exact wait is over and fires the timer, unless it was reset
-// or stopped meanwhile.
+// sharpen sleeps until the exact wait is nearly over, stays awake for the rest and
+// fires the timer, unless it was reset or stopped meanwhile.
 func (s *sysTimer) sharpen() {
 	s.mu.Lock()
 	gen, due := s.longGen, s.due
 	s.mu.Unlock()
-	sleepUntil(due)
+	sleepUntil(due.Add(-sharpSpin))
+	for time.Now().Before(due) {
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen == gen {
