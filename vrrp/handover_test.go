@@ -207,6 +207,93 @@ func TestSplitBrainHeals(t *testing.T) {
 	}
 }
 
+// lastChange returns when n last added or removed its VIPs; zero if never.
+func lastChange(n *simNode) time.Time {
+	if len(n.vipLog) == 0 {
+		return time.Time{}
+	}
+	return n.vipLog[len(n.vipLog)-1].at
+}
+
+// lastAnnounced returns when n last announced its VIPs; zero if never.
+func lastAnnounced(n *simNode) time.Time {
+	if len(n.announcedAt) == 0 {
+		return time.Time{}
+	}
+	return n.announcedAt[len(n.announcedAt)-1]
+}
+
+// TestSplitBrainHealAnnouncesAfterTheLoser: the loser of a healed split brain may
+// announce its VIPs after the winner did, when their adverts crossed and the loser was
+// slower to add its VIPs: the winner announces again once the loser has released them.
+func TestSplitBrainHealAnnouncesAfterTheLoser(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	for phase := range 20 {
+		s := newSim(t, uint64(phase))
+		s.delay = time.Millisecond
+		w := s.add("w", handoverCfg("192.0.2.1", 150, interval))
+		l := s.add("l", handoverCfg("192.0.2.2", 100, interval))
+		s.start(w)
+		s.start(l)
+		s.run(2 * time.Second)
+		s.partition([]*simNode{w}, []*simNode{l})
+		s.run(2*time.Second + time.Duration(phase)*interval/20)
+		s.heal()
+		s.run(interval + HealReannounce + 2*s.delay)
+		s.checkOneMaster(w)
+		released := lastChange(l)
+		if l.hasVIPs || released.IsZero() {
+			t.Fatalf("phase %d: the loser did not release its VIPs", phase)
+		}
+		if last := lastAnnounced(w); last.Before(released) {
+			t.Fatalf("phase %d: the winner last announced at %v, before the loser released the VIPs at %v",
+				phase, last.Sub(epoch), released.Sub(epoch))
+		}
+	}
+}
+
+// TestStepDownSaidAgainOnRelease: a master that yields to a higher one it hears says so
+// twice, as it yields and as it releases its VIPs ReleaseLinger later: the winner, which
+// never heard it as master, hears a lower master and announces, even when the first
+// step-down advert was lost.
+func TestStepDownSaidAgainOnRelease(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	for _, stepDown := range []bool{true, false} {
+		s := newSim(t, 1)
+		s.delay = time.Millisecond
+		w := s.add("w", with(handoverCfg("192.0.2.1", 150, interval), func(c *Config) { c.StepDownAdvert = stepDown }))
+		l := s.add("l", with(handoverCfg("192.0.2.2", 100, interval), func(c *Config) { c.StepDownAdvert = stepDown }))
+		s.start(w)
+		s.start(l)
+		s.run(2 * time.Second)
+		s.partition([]*simNode{w}, []*simNode{l})
+		s.run(2 * time.Second) // l is master too
+		w.deaf = true          // w hears nothing of l, which hears w again
+		s.heal()
+		for i := 0; i < 200 && l.state() == Master; i++ {
+			s.run(time.Millisecond)
+		}
+		s.run(2 * s.delay) // the first step-down advert is lost on its way
+		if l.state() != Backup || !l.r.Holding() {
+			t.Fatalf("l is %v, holding %v: it did not yield to w", l.state(), l.r.Holding())
+		}
+		w.deaf = false // the next one is not
+		announced := w.announces
+		s.run(interval)
+		s.checkOneMaster(w)
+		if !stepDown {
+			if w.announces != announced {
+				t.Fatal("without step-down adverts the winner announced: the test cannot tell")
+			}
+			continue
+		}
+		if w.announces == announced || lastAnnounced(w).Before(lastChange(l)) {
+			t.Fatalf("the winner did not announce after the loser released its VIPs at %v (announcements at %v)",
+				lastChange(l).Sub(epoch), w.announcedAt)
+		}
+	}
+}
+
 // TestStartupGrace: two nodes started together elect the higher priority even when its
 // process starts later than the other's by more than their skews differ.
 func TestStartupGrace(t *testing.T) {

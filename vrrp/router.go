@@ -68,7 +68,10 @@ type Config struct {
 	StartupGrace time.Duration
 	// StepDownAdvert makes a master that yields to a higher priority send one advert at
 	// priority 1 first, so that the winner of a healed split brain hears a lower master
-	// and announces its VIPs at once, whichever advert crossed first.
+	// and announces its VIPs at once, whichever advert crossed first; and, when it kept
+	// its VIPs for ReleaseLinger (MakeBeforeBreak), another as it releases them, in case
+	// the first was lost. The winner of a healed split brain announces again
+	// HealReannounce later.
 	StepDownAdvert bool
 	// ReportLowerPriority makes a master report the lower priorities it hears
 	// (LowerPriorityHeard), at most one per advert interval.
@@ -199,6 +202,12 @@ type Router struct {
 	// graced is set from Startup until the router first hears a master or becomes one:
 	// its first Skew_Time is counted over StartupGrace.
 	graced bool
+	// steppedDown says that the router holds the VIPs after yielding to a higher master
+	// (StepDownAdvert): it says so again as it releases them.
+	steppedDown bool
+	// reannounce says that a master that healed a split brain announces its VIPs again
+	// HealReannounce after it did (lastAnnounce), once the loser has released them.
+	reannounce bool
 	// fastFrom is the master whose priority below ours armed a FastHandover, and
 	// fastLowered says it was our master at a priority not below ours before.
 	fastFrom    netip.Addr
@@ -338,6 +347,9 @@ func (r *Router) NextDeadline() (time.Time, bool) {
 	switch r.state {
 	case Master:
 		next = r.adverTimer
+		if again := r.lastAnnounce.Add(HealReannounce); r.reannounce && again.Before(next) {
+			next = again
+		}
 	case Backup:
 		if !r.wantMaster { // a member waiting for its sync group has no timer
 			next = r.downDeadline()
@@ -397,6 +409,11 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
+// HealReannounce is when the winner of a healed split brain announces its VIPs again:
+// the loser, whose advert crossed the winner's, may have announced them after the
+// winner did, and releases them ReleaseLinger after it hears the winner.
+const HealReannounce = 2 * ReleaseLinger
+
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
@@ -410,6 +427,13 @@ func (r *Router) release() []Action {
 		return nil
 	}
 	r.holdUntil = time.Time{}
+	if r.steppedDown {
+		// Clients that followed us while both were master are still ours: the winner
+		// moves them when it hears a lower master. The first step-down advert may have
+		// been lost.
+		r.steppedDown = false
+		return []Action{r.sendAdvert(stepDownPriority), RemoveVIPs{}}
+	}
 	return []Action{RemoveVIPs{}}
 }
 
@@ -427,7 +451,7 @@ func (r *Router) start(now time.Time, why string) []Action {
 
 func (r *Router) becomeMaster(now time.Time, why string) []Action {
 	r.graced = false
-	r.holdUntil = time.Time{} // the VIPs are ours again
+	r.holdUntil, r.steppedDown, r.reannounce = time.Time{}, false, false // the VIPs are ours again
 	r.fastFrom = netip.Addr{}
 	r.masterAdverInterval = r.cfg.AdvertInterval
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
@@ -478,6 +502,12 @@ func (r *Router) shutdown(now time.Time) []Action {
 func (r *Router) transition(now time.Time, to State, why string) Transition {
 	t := Transition{From: r.state, To: to, Reason: why}
 	r.state, r.since, r.reason = to, now, why
+	if to != Backup {
+		r.steppedDown = false // a stop or a fault releases the VIPs without a word
+	}
+	if to != Master {
+		r.reannounce = false
+	}
 	r.stats.Transitions[to]++
 	return t
 }
@@ -560,12 +590,17 @@ func (r *Router) expire(now time.Time) []Action {
 func (r *Router) expireState(now time.Time) []Action {
 	switch r.state {
 	case Master:
+		var acts []Action
+		if r.reannounce && !now.Before(r.lastAnnounce.Add(HealReannounce)) {
+			r.reannounce = false // lastAnnounce stays: it paces the heals
+			acts = []Action{AnnounceVIPs{}}
+		}
 		if now.Before(r.adverTimer) {
-			return nil
+			return acts
 		}
 		r.stats.AdvertLatenessMax = max(r.stats.AdvertLatenessMax, now.Sub(r.adverTimer))
 		r.adverTimer = now.Add(r.cfg.AdvertInterval)
-		return []Action{r.sendAdvert(r.priority)}
+		return append([]Action{r.sendAdvert(r.priority)}, acts...)
 	case Backup:
 		if r.wantMaster || now.Before(r.downDeadline()) {
 			return nil
@@ -768,7 +803,9 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 		if !higher {
 			why = fmt.Sprintf("equal priority %d from higher address %v", adv.Priority, m.Src)
 		}
-		return append(acts, r.becomeBackup(now, why)...)
+		acts = append(acts, r.becomeBackup(now, why)...)
+		r.steppedDown = r.cfg.StepDownAdvert && r.Holding()
+		return acts
 	}
 	var heard []Action
 	if r.cfg.ReportLowerPriority && (r.lowerReportedAt.IsZero() || now.Sub(r.lowerReportedAt) >= r.cfg.AdvertInterval) {
@@ -798,5 +835,8 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 		return append(acts, heard...)
 	}
 	r.stats.SplitBrainsHealed++
+	// The loser may announce its VIPs after us, if its advert crossed ours: clients
+	// that follow the later announcement are moved back once it has released them.
+	r.reannounce = r.cfg.StepDownAdvert
 	return append(append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority}), heard...)
 }

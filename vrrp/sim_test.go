@@ -38,6 +38,7 @@ type simNode struct {
 	hasVIPs  bool
 	// Counters of actions, for assertions.
 	announces   int
+	announcedAt []time.Time
 	holds       int
 	splitBrains int
 	vipLog      []vipChange
@@ -274,6 +275,7 @@ func (s *sim) apply(n *simNode, acts []Action) {
 			n.vipLog = append(n.vipLog, vipChange{s.now(), false})
 		case AnnounceVIPs:
 			n.announces++
+			n.announcedAt = append(n.announcedAt, s.now())
 		case HoldVIPs:
 			n.holds++
 		case SplitBrainHealed:
