@@ -165,6 +165,26 @@ func TestFastHandoverNotWithPreemptDelay(t *testing.T) {
 	}
 }
 
+// splitPair returns a winner w (priority 150) and a loser l (100) at 100 ms adverts, both
+// master after a partition of 2 s and extra, with or without StepDownAdvert.
+func splitPair(t *testing.T, seed uint64, stepDown bool, extra time.Duration) (s *sim, w, l *simNode) {
+	t.Helper()
+	const interval = 100 * time.Millisecond
+	s = newSim(t, seed)
+	s.delay = time.Millisecond
+	w = s.add("w", with(handoverCfg("192.0.2.1", 150, interval), func(c *Config) { c.StepDownAdvert = stepDown }))
+	l = s.add("l", with(handoverCfg("192.0.2.2", 100, interval), func(c *Config) { c.StepDownAdvert = stepDown }))
+	s.start(w)
+	s.start(l)
+	s.run(2 * time.Second)
+	s.partition([]*simNode{w}, []*simNode{l})
+	s.run(2*time.Second + extra)
+	if w.state() != Master || l.state() != Master {
+		t.Fatalf("not a split brain: %v %v", w.state(), l.state())
+	}
+	return s, w, l
+}
+
 // TestSplitBrainHeals: after a partition both are master; when they hear each other
 // again the winner announces its VIPs within one advert interval, whichever advert
 // crosses first, so that no client stays on the loser.
@@ -173,18 +193,7 @@ func TestSplitBrainHeals(t *testing.T) {
 	for _, stepDown := range []bool{true, false} {
 		stranded := 0
 		for phase := range 20 {
-			s := newSim(t, uint64(phase))
-			s.delay = time.Millisecond
-			w := s.add("w", with(handoverCfg("192.0.2.1", 150, interval), func(c *Config) { c.StepDownAdvert = stepDown }))
-			l := s.add("l", with(handoverCfg("192.0.2.2", 100, interval), func(c *Config) { c.StepDownAdvert = stepDown }))
-			s.start(w)
-			s.start(l)
-			s.run(2 * time.Second)
-			s.partition([]*simNode{w}, []*simNode{l})
-			s.run(2*time.Second + time.Duration(phase)*interval/20) // both master, at every phase
-			if w.state() != Master || l.state() != Master {
-				t.Fatalf("phase %d: not a split brain: %v %v", phase, w.state(), l.state())
-			}
+			s, w, _ := splitPair(t, uint64(phase), stepDown, time.Duration(phase)*interval/20) // at every phase
 			announced := w.announces
 			s.heal()
 			s.run(interval + 2*s.delay)
@@ -229,15 +238,7 @@ func lastAnnounced(n *simNode) time.Time {
 func TestSplitBrainHealAnnouncesAfterTheLoser(t *testing.T) {
 	const interval = 100 * time.Millisecond
 	for phase := range 20 {
-		s := newSim(t, uint64(phase))
-		s.delay = time.Millisecond
-		w := s.add("w", handoverCfg("192.0.2.1", 150, interval))
-		l := s.add("l", handoverCfg("192.0.2.2", 100, interval))
-		s.start(w)
-		s.start(l)
-		s.run(2 * time.Second)
-		s.partition([]*simNode{w}, []*simNode{l})
-		s.run(2*time.Second + time.Duration(phase)*interval/20)
+		s, w, l := splitPair(t, uint64(phase), true, time.Duration(phase)*interval/20)
 		s.heal()
 		s.run(interval + HealReannounce + 2*s.delay)
 		s.checkOneMaster(w)
@@ -259,16 +260,8 @@ func TestSplitBrainHealAnnouncesAfterTheLoser(t *testing.T) {
 func TestStepDownSaidAgainOnRelease(t *testing.T) {
 	const interval = 100 * time.Millisecond
 	for _, stepDown := range []bool{true, false} {
-		s := newSim(t, 1)
-		s.delay = time.Millisecond
-		w := s.add("w", with(handoverCfg("192.0.2.1", 150, interval), func(c *Config) { c.StepDownAdvert = stepDown }))
-		l := s.add("l", with(handoverCfg("192.0.2.2", 100, interval), func(c *Config) { c.StepDownAdvert = stepDown }))
-		s.start(w)
-		s.start(l)
-		s.run(2 * time.Second)
-		s.partition([]*simNode{w}, []*simNode{l})
-		s.run(2 * time.Second) // l is master too
-		w.deaf = true          // w hears nothing of l, which hears w again
+		s, w, l := splitPair(t, 1, stepDown, 0)
+		w.deaf = true // w hears nothing of l, which hears w again
 		s.heal()
 		for i := 0; i < 200 && l.state() == Master; i++ {
 			s.run(time.Millisecond)
