@@ -253,11 +253,12 @@ func TestSplitBrainHealAnnouncesAfterTheLoser(t *testing.T) {
 	}
 }
 
-// TestStepDownSaidAgainOnRelease: a master that yields to a higher one it hears says so
-// twice, as it yields and as it releases its VIPs ReleaseLinger later: the winner, which
-// never heard it as master, hears a lower master and announces, even when the first
-// step-down advert was lost.
-func TestStepDownSaidAgainOnRelease(t *testing.T) {
+// TestStepDownSaidAgain: a master that yields to a higher one it hears says so
+// StepDownAdverts times: as it yields, as it releases its VIPs ReleaseLinger later, and
+// one and two advert intervals after it yielded. The winner, which never heard it as
+// master, hears a lower master and announces, even when the first step-down advert was
+// lost.
+func TestStepDownSaidAgain(t *testing.T) {
 	const interval = 100 * time.Millisecond
 	for _, stepDown := range []bool{true, false} {
 		s, w, l := splitPair(t, 1, stepDown, 0)
@@ -283,6 +284,18 @@ func TestStepDownSaidAgainOnRelease(t *testing.T) {
 		if w.announces == announced || lastAnnounced(w).Before(lastChange(l)) {
 			t.Fatalf("the winner did not announce after the loser released its VIPs at %v (announcements at %v)",
 				lastChange(l).Sub(epoch), w.announcedAt)
+		}
+		s.run(time.Second)
+		yielded := l.transitions[len(l.transitions)-1].At
+		var got []time.Duration
+		for i, a := range l.sent {
+			if a.Priority == stepDownPriority {
+				got = append(got, l.sentAt[i].Sub(yielded))
+			}
+		}
+		want := []time.Duration{0, ReleaseLinger, interval, 2 * interval}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("step-down adverts %v after the yield, want %v", got, want)
 		}
 	}
 }

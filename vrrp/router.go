@@ -68,10 +68,9 @@ type Config struct {
 	StartupGrace time.Duration
 	// StepDownAdvert makes a master that yields to a higher priority send one advert at
 	// priority 1 first, so that the winner of a healed split brain hears a lower master
-	// and announces its VIPs at once, whichever advert crossed first; and, when it kept
-	// its VIPs for ReleaseLinger (MakeBeforeBreak), another as it releases them, in case
-	// the first was lost. The winner of a healed split brain announces again
-	// HealReannounce later.
+	// and announces its VIPs at once, whichever advert crossed first; and a few more
+	// after it (StepDownAdverts), in case the first was lost. The winner of a healed
+	// split brain announces again HealReannounce later.
 	StepDownAdvert bool
 	// ReportLowerPriority makes a master report the lower priorities it hears
 	// (LowerPriorityHeard), at most one per advert interval.
@@ -110,6 +109,25 @@ func (r *Router) takeAnswer(now time.Time) bool {
 // stepDownPriority is the priority of the advert a master sends as it yields
 // (StepDownAdvert).
 const stepDownPriority = 1
+
+// StepDownAdverts is how many step-down adverts a master that yields sends: at once,
+// as it releases its VIPs ReleaseLinger later, and one and two advert intervals after
+// it yielded. Clients that followed it while both were master stay on it until the
+// winner hears a lower master and announces; over a lossy link one advert may not
+// reach the winner.
+const StepDownAdverts = 4
+
+// stepDownDue returns when the backup sends its next step-down advert; false when it
+// sends no more.
+func (r *Router) stepDownDue() (time.Time, bool) {
+	switch {
+	case r.stepDowns == 0 || r.stepDowns >= StepDownAdverts:
+		return time.Time{}, false
+	case r.stepDowns == 1:
+		return r.since.Add(ReleaseLinger), true
+	}
+	return r.since.Add(time.Duration(r.stepDowns-1) * r.cfg.AdvertInterval), true
+}
 
 // ErrConfig is wrapped by NewRouter's errors.
 var ErrConfig = errors.New("invalid virtual router")
@@ -202,9 +220,9 @@ type Router struct {
 	// graced is set from Startup until the router first hears a master or becomes one:
 	// its first Skew_Time is counted over StartupGrace.
 	graced bool
-	// steppedDown says that the router holds the VIPs after yielding to a higher master
-	// (StepDownAdvert): it says so again as it releases them.
-	steppedDown bool
+	// stepDowns counts the step-down adverts a backup sent since it yielded to a higher
+	// master (StepDownAdvert); 0 when it sends none.
+	stepDowns uint8
 	// reannounce says that a master that healed a split brain announces its VIPs again
 	// HealReannounce after it did (lastAnnounce), once the loser has released them.
 	reannounce bool
@@ -354,6 +372,9 @@ func (r *Router) NextDeadline() (time.Time, bool) {
 		if !r.wantMaster { // a member waiting for its sync group has no timer
 			next = r.downDeadline()
 		}
+		if due, ok := r.stepDownDue(); ok && (next.IsZero() || due.Before(next)) {
+			next = due
+		}
 	}
 	if !r.holdUntil.IsZero() && (next.IsZero() || r.holdUntil.Before(next)) {
 		next = r.holdUntil
@@ -427,13 +448,6 @@ func (r *Router) release() []Action {
 		return nil
 	}
 	r.holdUntil = time.Time{}
-	if r.steppedDown {
-		// Clients that followed us while both were master are still ours: the winner
-		// moves them when it hears a lower master. The first step-down advert may have
-		// been lost.
-		r.steppedDown = false
-		return []Action{r.sendAdvert(stepDownPriority), RemoveVIPs{}}
-	}
 	return []Action{RemoveVIPs{}}
 }
 
@@ -451,7 +465,7 @@ func (r *Router) start(now time.Time, why string) []Action {
 
 func (r *Router) becomeMaster(now time.Time, why string) []Action {
 	r.graced = false
-	r.holdUntil, r.steppedDown, r.reannounce = time.Time{}, false, false // the VIPs are ours again
+	r.holdUntil, r.reannounce = time.Time{}, false // the VIPs are ours again
 	r.fastFrom = netip.Addr{}
 	r.masterAdverInterval = r.cfg.AdvertInterval
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
@@ -503,7 +517,7 @@ func (r *Router) transition(now time.Time, to State, why string) Transition {
 	t := Transition{From: r.state, To: to, Reason: why}
 	r.state, r.since, r.reason = to, now, why
 	if to != Backup {
-		r.steppedDown = false // a stop or a fault releases the VIPs without a word
+		r.stepDowns = 0
 	}
 	if to != Master {
 		r.reannounce = false
@@ -602,8 +616,13 @@ func (r *Router) expireState(now time.Time) []Action {
 		r.adverTimer = now.Add(r.cfg.AdvertInterval)
 		return append([]Action{r.sendAdvert(r.priority)}, acts...)
 	case Backup:
+		var acts []Action
+		if due, ok := r.stepDownDue(); ok && !now.Before(due) && now.Before(r.downDeadline()) {
+			r.stepDowns++
+			acts = []Action{r.sendAdvert(stepDownPriority)}
+		}
 		if r.wantMaster || now.Before(r.downDeadline()) {
-			return nil
+			return acts
 		}
 		if wait, acts := r.groupHolds(now); wait {
 			return acts
@@ -804,7 +823,9 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 			why = fmt.Sprintf("equal priority %d from higher address %v", adv.Priority, m.Src)
 		}
 		acts = append(acts, r.becomeBackup(now, why)...)
-		r.steppedDown = r.cfg.StepDownAdvert && r.Holding()
+		if r.cfg.StepDownAdvert {
+			r.stepDowns = 1
+		}
 		return acts
 	}
 	var heard []Action
