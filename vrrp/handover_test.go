@@ -297,6 +297,9 @@ func TestStepDownSaidAgain(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("step-down adverts %v after the yield, want %v", got, want)
 		}
+		if w.splitBrains != 1 {
+			t.Fatalf("one split brain counted %d times", w.splitBrains)
+		}
 	}
 }
 

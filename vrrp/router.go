@@ -226,6 +226,7 @@ type Router struct {
 	// reannounce says that a master that healed a split brain announces its VIPs again
 	// HealReannounce after it did (lastAnnounce), once the loser has released them.
 	reannounce bool
+	healed     bool
 	// fastFrom is the master whose priority below ours armed a FastHandover, and
 	// fastLowered says it was our master at a priority not below ours before.
 	fastFrom    netip.Addr
@@ -237,8 +238,11 @@ type Router struct {
 	wantReason  string
 	// lowerReportedAt is when the master last reported a lower priority.
 	lowerReportedAt time.Time
-	// preempted is the lower master this router took over from, and preemptedUntil the
-	// end of the time its adverts may still be on their way: answered, but no split brain.
+	// preempted is the lower master this router took over from or healed a split brain
+	// with, and preemptedUntil the end of the time its adverts (those that crossed ours,
+	// its step-down adverts) may still come: answered, but no new split brain. After a
+	// heal (healed), only its step-down adverts are exempt: a master that goes on
+	// advertising is a split brain still.
 	preempted      netip.Addr
 	preemptedUntil time.Time
 
@@ -628,7 +632,7 @@ func (r *Router) expireState(now time.Time) []Action {
 			return acts
 		}
 		why := r.takeoverReason(now)
-		r.preempted, r.preemptedUntil = netip.Addr{}, time.Time{}
+		r.preempted, r.preemptedUntil, r.healed = netip.Addr{}, time.Time{}, false
 		if r.fastFrom.IsValid() || r.lower.IsValid() && r.lowerAt.After(r.lastAccepted) {
 			r.preempted, r.preemptedUntil = r.lower, now.Add(r.MasterDownInterval())
 		}
@@ -850,7 +854,7 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 	}
 	r.lastAnnounce = now
 	acts = append(acts, AnnounceVIPs{})
-	if m.Src == r.preempted && now.Before(r.preemptedUntil) {
+	if m.Src == r.preempted && now.Before(r.preemptedUntil) && (!r.healed || adv.Priority == stepDownPriority) {
 		// The master this router just preempted, whose adverts crossed ours: a
 		// preemption, not a split brain.
 		return append(acts, heard...)
@@ -859,5 +863,6 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 	// The loser may announce its VIPs after us, if its advert crossed ours: clients
 	// that follow the later announcement are moved back once it has released them.
 	r.reannounce = r.cfg.StepDownAdvert
+	r.preempted, r.preemptedUntil, r.healed = m.Src, now.Add(StepDownAdverts*r.cfg.AdvertInterval), true
 	return append(append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority}), heard...)
 }
