@@ -226,7 +226,8 @@ type Router struct {
 	// reannounce says that a master that healed a split brain announces its VIPs again
 	// HealReannounce after it did (lastAnnounce), once the loser has released them.
 	reannounce bool
-	healed     bool
+	// healed says that preempted is the loser of a healed split brain (see there).
+	healed bool
 	// fastFrom is the master whose priority below ours armed a FastHandover, and
 	// fastLowered says it was our master at a priority not below ours before.
 	fastFrom    netip.Addr
@@ -620,13 +621,13 @@ func (r *Router) expireState(now time.Time) []Action {
 		r.adverTimer = now.Add(r.cfg.AdvertInterval)
 		return append([]Action{r.sendAdvert(r.priority)}, acts...)
 	case Backup:
-		var acts []Action
+		var stepDown []Action
 		if due, ok := r.stepDownDue(); ok && !now.Before(due) && now.Before(r.downDeadline()) {
 			r.stepDowns++
-			acts = []Action{r.sendAdvert(stepDownPriority)}
+			stepDown = []Action{r.sendAdvert(stepDownPriority)}
 		}
 		if r.wantMaster || now.Before(r.downDeadline()) {
-			return acts
+			return stepDown
 		}
 		if wait, acts := r.groupHolds(now); wait {
 			return acts
