@@ -234,13 +234,15 @@ func lastAnnounced(n *simNode) time.Time {
 
 // TestSplitBrainHealAnnouncesAfterTheLoser: the loser of a healed split brain may
 // announce its VIPs after the winner did, when their adverts crossed and the loser was
-// slower to add its VIPs: the winner announces again once the loser has released them.
+// slower to add its VIPs: the winner announces again once the loser has released them,
+// and a second after the heal.
 func TestSplitBrainHealAnnouncesAfterTheLoser(t *testing.T) {
 	const interval = 100 * time.Millisecond
 	for phase := range 20 {
 		s, w, l := splitPair(t, uint64(phase), true, time.Duration(phase)*interval/20)
+		before := len(w.announcedAt)
 		s.heal()
-		s.run(interval + HealReannounce + 2*s.delay)
+		s.run(interval + healReannounce[0] + 2*s.delay)
 		s.checkOneMaster(w)
 		released := lastChange(l)
 		if l.hasVIPs || released.IsZero() {
@@ -249,6 +251,14 @@ func TestSplitBrainHealAnnouncesAfterTheLoser(t *testing.T) {
 		if last := lastAnnounced(w); last.Before(released) {
 			t.Fatalf("phase %d: the winner last announced at %v, before the loser released the VIPs at %v",
 				phase, last.Sub(epoch), released.Sub(epoch))
+		}
+		s.run(2 * time.Second)
+		var after []time.Duration
+		for _, at := range w.announcedAt[before:] {
+			after = append(after, at.Sub(w.announcedAt[before]))
+		}
+		if want := fmt.Sprint([]time.Duration{0, healReannounce[0], healReannounce[1]}); fmt.Sprint(after) != want {
+			t.Fatalf("phase %d: the winner announced at %v after the heal, want %v", phase, after, want)
 		}
 	}
 }

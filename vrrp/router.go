@@ -70,7 +70,7 @@ type Config struct {
 	// priority 1 first, so that the winner of a healed split brain hears a lower master
 	// and announces its VIPs at once, whichever advert crossed first; and a few more
 	// after it (StepDownAdverts), in case the first was lost. The winner of a healed
-	// split brain announces again HealReannounce later.
+	// split brain announces again healReannounce later.
 	StepDownAdvert bool
 	// ReportLowerPriority makes a master report the lower priorities it hears
 	// (LowerPriorityHeard), at most one per advert interval.
@@ -223,9 +223,9 @@ type Router struct {
 	// stepDowns counts the step-down adverts a backup sent since it yielded to a higher
 	// master (StepDownAdvert); 0 when it sends none.
 	stepDowns uint8
-	// reannounce says that a master that healed a split brain announces its VIPs again
-	// HealReannounce after it did (lastAnnounce), once the loser has released them.
-	reannounce bool
+	// reannounces counts the announcements a master that healed a split brain (at
+	// lastAnnounce) has still to make after it, at healReannounce[len-reannounces].
+	reannounces uint8
 	// healed says that preempted is the loser of a healed split brain (see there).
 	healed bool
 	// fastFrom is the master whose priority below ours armed a FastHandover, and
@@ -370,7 +370,7 @@ func (r *Router) NextDeadline() (time.Time, bool) {
 	switch r.state {
 	case Master:
 		next = r.adverTimer
-		if again := r.lastAnnounce.Add(HealReannounce); r.reannounce && again.Before(next) {
+		if again, ok := r.reannounceDue(); ok && again.Before(next) {
 			next = again
 		}
 	case Backup:
@@ -435,10 +435,21 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-// HealReannounce is when the winner of a healed split brain announces its VIPs again:
-// the loser, whose advert crossed the winner's, may have announced them after the
-// winner did, and releases them ReleaseLinger after it hears the winner.
-const HealReannounce = 2 * ReleaseLinger
+// healReannounce is when the winner of a healed split brain announces its VIPs again,
+// after the heal: once the loser has released them (it may have announced them after
+// the winner did, when their adverts crossed, and releases them ReleaseLinger after it
+// hears the winner); and a second later, for clients that missed both bursts over a
+// lossy link while the loser's announcement reached them.
+var healReannounce = [...]time.Duration{2 * ReleaseLinger, time.Second}
+
+// reannounceDue returns when a master that healed a split brain announces again; false
+// when it does not.
+func (r *Router) reannounceDue() (time.Time, bool) {
+	if r.reannounces == 0 {
+		return time.Time{}, false
+	}
+	return r.lastAnnounce.Add(healReannounce[len(healReannounce)-int(r.reannounces)]), true
+}
 
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
@@ -470,7 +481,7 @@ func (r *Router) start(now time.Time, why string) []Action {
 
 func (r *Router) becomeMaster(now time.Time, why string) []Action {
 	r.graced = false
-	r.holdUntil, r.reannounce = time.Time{}, false // the VIPs are ours again
+	r.holdUntil, r.reannounces = time.Time{}, 0 // the VIPs are ours again
 	r.fastFrom = netip.Addr{}
 	r.masterAdverInterval = r.cfg.AdvertInterval
 	r.adverTimer = now.Add(r.cfg.AdvertInterval)
@@ -525,7 +536,7 @@ func (r *Router) transition(now time.Time, to State, why string) Transition {
 		r.stepDowns = 0
 	}
 	if to != Master {
-		r.reannounce = false
+		r.reannounces = 0
 	}
 	r.stats.Transitions[to]++
 	return t
@@ -610,8 +621,8 @@ func (r *Router) expireState(now time.Time) []Action {
 	switch r.state {
 	case Master:
 		var acts []Action
-		if r.reannounce && !now.Before(r.lastAnnounce.Add(HealReannounce)) {
-			r.reannounce = false // lastAnnounce stays: it paces the heals
+		if again, ok := r.reannounceDue(); ok && !now.Before(again) {
+			r.reannounces-- // lastAnnounce stays: it paces the heals
 			acts = []Action{AnnounceVIPs{}}
 		}
 		if now.Before(r.adverTimer) {
@@ -841,6 +852,11 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 	if r.cfg.LowerPriorityNoAdvert {
 		return heard
 	}
+	if r.healed && m.Src == r.preempted && now.Before(r.preemptedUntil) && adv.Priority == stepDownPriority {
+		// The loser of the split brain just healed, saying again that it stepped down:
+		// the announcements after the heal (healReannounce) are on their way.
+		return heard
+	}
 	// Assert mastership to the sender at once, and refresh learning bridges and clients
 	// that followed the other master: within bounds, so that a host flooding
 	// lower-priority adverts cannot turn each into an advert and a burst of gratuitous
@@ -855,7 +871,7 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 	}
 	r.lastAnnounce = now
 	acts = append(acts, AnnounceVIPs{})
-	if m.Src == r.preempted && now.Before(r.preemptedUntil) && (!r.healed || adv.Priority == stepDownPriority) {
+	if m.Src == r.preempted && now.Before(r.preemptedUntil) && !r.healed {
 		// The master this router just preempted, whose adverts crossed ours: a
 		// preemption, not a split brain.
 		return append(acts, heard...)
@@ -863,7 +879,9 @@ func (r *Router) masterReceive(now time.Time, adv Received, m Meta) []Action {
 	r.stats.SplitBrainsHealed++
 	// The loser may announce its VIPs after us, if its advert crossed ours: clients
 	// that follow the later announcement are moved back once it has released them.
-	r.reannounce = r.cfg.StepDownAdvert
+	if r.cfg.StepDownAdvert {
+		r.reannounces = uint8(len(healReannounce))
+	}
 	r.preempted, r.preemptedUntil, r.healed = m.Src, now.Add(StepDownAdverts*r.cfg.AdvertInterval), true
 	return append(append(acts, SplitBrainHealed{Peer: m.Src, Priority: adv.Priority}), heard...)
 }
